@@ -29,7 +29,7 @@ typedef struct {
     char *path;           /* for messages */
     void *map;            /* the mmap (or malloc'd buffer for in-memory/gz files) */
     size_t size;
-    int mapped;           /* 1: munmap, 0: free */
+    int mapped;           /* 1: munmap, 0: free, -1: borrowed from the caller */
     sana_st_tensor *tensors;
     int ntensors;
     char **meta_keys, **meta_vals;
