@@ -1,0 +1,114 @@
+/*
+ * ref/dit_block.c -- the adaLN-single modulation of a Sana block and the small
+ * elementwise pieces around it (gated residuals, sums, token <-> image transposes).
+ *
+ * Part of ref/, the reference operators: plain C11. The math of each function is in
+ * ref/ref_dit.h above its declaration.
+ */
+#include "ref.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/*
+ * mod[b, k, :] = table[k, :] + temb[b, k, :]    (per_row: temb [B, nmod*C], the block's 6 vectors)
+ * mod[b, k, :] = table[k, :] + temb[b, :]       (!per_row: temb [B, C], SanaModulatedNorm)
+ */
+void ref_dit_modulation(float *mod, const sana_wt *table, const float *temb, int64_t B, int64_t nmod,
+                        int64_t C, int per_row)
+{
+    float *tab = malloc((size_t)(nmod * C) * sizeof(float));
+    if (!tab) return;
+    sana_convert_f32(tab, table->data, table->dtype, 0, nmod * C);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < nmod; k++) {
+            const float *t = per_row ? temb + (b * nmod + k) * C : temb + b * C;
+            float *m = mod + (b * nmod + k) * C;
+            for (int64_t c = 0; c < C; c++)
+                m[c] = tab[k * C + c] + t[c];
+        }
+    free(tab);
+}
+
+/*
+ * y = LayerNorm(x) * (1 + scale[b]) + shift[b] for every token of batch item b.
+ * Statistics in double (like ref_layer_norm), the affine and the modulation in float32 in
+ * diffusers' order: ((x - mean) * inv [* w + b]) * (1 + scale) + shift.
+ */
+void ref_modulated_layer_norm(float *y, const float *x, const sana_wt *ln_w, const sana_wt *ln_b,
+                              const float *mod, int64_t B, int64_t N, int64_t C, int64_t nmod,
+                              int64_t i_shift, int64_t i_scale, float eps)
+{
+    float *wf = NULL, *bf = NULL;
+    if (ln_w) {
+        wf = malloc((size_t)C * sizeof(float));
+        if (!wf) return;
+        sana_convert_f32(wf, ln_w->data, ln_w->dtype, 0, C);
+    }
+    if (ln_b) {
+        bf = malloc((size_t)C * sizeof(float));
+        if (!bf) { free(wf); return; }
+        sana_convert_f32(bf, ln_b->data, ln_b->dtype, 0, C);
+    }
+#pragma omp parallel for if (B * N * C > 65536)
+    for (int64_t r = 0; r < B * N; r++) {
+        const int64_t b = r / N;
+        const float *shift = mod + (b * nmod + i_shift) * C, *scale = mod + (b * nmod + i_scale) * C;
+        const float *xr = x + r * C;
+        float *yr = y + r * C;
+        double mean = 0, var = 0;
+        for (int64_t c = 0; c < C; c++) mean += xr[c];
+        mean /= (double)C;
+        for (int64_t c = 0; c < C; c++) { double d = xr[c] - mean; var += d * d; }
+        var /= (double)C;
+        const float inv = (float)(1.0 / sqrt(var + (double)eps)), mf = (float)mean;
+        for (int64_t c = 0; c < C; c++) {
+            float v = (xr[c] - mf) * inv;
+            if (wf) v *= wf[c];
+            if (bf) v += bf[c];
+            yr[c] = v * (1.0f + scale[c]) + shift[c];
+        }
+    }
+    free(wf);
+    free(bf);
+}
+
+/* x += gate[b] * r  (mod NULL: x += r) */
+void ref_gated_residual(float *x, const float *r, const float *mod, int64_t B, int64_t N, int64_t C,
+                        int64_t nmod, int64_t i_gate)
+{
+#pragma omp parallel for if (B * N * C > 65536)
+    for (int64_t row = 0; row < B * N; row++) {
+        const int64_t b = row / N;
+        float *xr = x + row * C;
+        const float *rr = r + row * C;
+        if (mod) {
+            const float *gate = mod + (b * nmod + i_gate) * C;
+            for (int64_t c = 0; c < C; c++) xr[c] += gate[c] * rr[c];
+        } else {
+            for (int64_t c = 0; c < C; c++) xr[c] += rr[c];
+        }
+    }
+}
+
+/* y = a + b */
+void ref_dit_add(float *y, const float *a, const float *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+/* y[b, c, r] = x[b, r, c], in tiles of 32 x 32 so that both sides are read in cache lines. */
+void ref_transpose_batched(float *y, const float *x, int64_t B, int64_t R, int64_t Cc)
+{
+    enum { T = 32 };
+    for (int64_t b = 0; b < B; b++) {
+        const float *xb = x + b * R * Cc;
+        float *yb = y + b * R * Cc;
+#pragma omp parallel for collapse(2) if (R * Cc > 65536)
+        for (int64_t r0 = 0; r0 < R; r0 += T)
+            for (int64_t c0 = 0; c0 < Cc; c0 += T)
+                for (int64_t r = r0; r < r0 + T && r < R; r++)
+                    for (int64_t c = c0; c < c0 + T && c < Cc; c++)
+                        yb[c * R + r] = xb[r * Cc + c];
+    }
+}

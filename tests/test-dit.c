@@ -1,0 +1,252 @@
+/* tests/test-dit.c -- SanaTransformer2DModel end to end against golden/dit/model_*.safetensors:
+ * tiny checkpoints of golden/ckpt/dit-* loaded from their diffusers folders, whole forward passes,
+ * intermediates (time embedding, caption), block 0 alone, fp16/bf16 variants, PAG, and the
+ * loader's errors for a missing or mis-shaped tensor. */
+#include "golden.h"
+#include "../src/dit.h"
+#include "../src/safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *ckpt_dir(const char *name)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/ckpt/dit-%s/transformer", golden_dir(), name);
+    return path;
+}
+
+static float *gget(golden *g, const char *c, const char *what, int64_t *n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", c, what);
+    return golden_f32(g, name, n);
+}
+static int ghas(golden *g, const char *c, const char *what)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", c, what);
+    return golden_has(g, name);
+}
+
+/* Run case c of golden g on model m; compare the output with `want` (e.g. "a.out"). */
+static float *run_case(golden *g, sana_dit *m, const char *c, const sana_dit_pag *pag, int64_t *n_out,
+                       int64_t shape[4])
+{
+    const sana_dit_config *cfg = sana_dit_get_config(m);
+    char sname[64];
+    snprintf(sname, sizeof sname, "%s.shape", c);
+    int64_t *s = golden_i64(g, sname, NULL);
+    const int64_t B = s[0], H = s[1], W = s[2], L = s[3];
+    memcpy(shape, s, 4 * sizeof(int64_t));
+    free(s);
+    float *x = gget(g, c, "x", NULL), *t = gget(g, c, "t", NULL), *enc = gget(g, c, "enc_in", NULL);
+    float *mask = ghas(g, c, "mask") ? gget(g, c, "mask", NULL) : NULL;
+    float *gd = ghas(g, c, "guidance") ? gget(g, c, "guidance", NULL) : NULL;
+    /* the pipeline scales the timestep (SanaPipeline: t * config.timestep_scale) */
+    for (int64_t b = 0; b < B; b++) t[b] = (float)(t[b] * cfg->timestep_scale);
+    int64_t n = B * cfg->out_channels * H * W;
+    float *out = malloc((size_t)n * sizeof(float));
+    sana_status st = sana_dit_forward(m, out, x, B, H, W, t, enc, mask, L, gd, pag);
+    if (st != SANA_OK) golden_fail("sana_dit_forward case %s: %s", c, sana_errmsg());
+    free(x); free(t); free(enc); free(mask); free(gd);
+    *n_out = n;
+    return out;
+}
+
+static void check_model(const char *name, const char *variant)
+{
+    char gname[128], label[160];
+    snprintf(gname, sizeof gname, "dit/model_%s.safetensors", name);
+    golden *g = golden_open(gname);
+    sana_dit *m = NULL;
+    if (sana_dit_load(&m, ckpt_dir(name), variant, NULL) != SANA_OK) {
+        golden_fail("load %s: %s", ckpt_dir(name), sana_errmsg());
+        golden_close(g);
+        return;
+    }
+    const sana_dit_config *cfg = sana_dit_get_config(m);
+    const int64_t D = cfg->num_attention_heads * cfg->attention_head_dim;
+    const char *cases[] = {"a", "b"};
+    for (int ci = 0; ci < 2; ci++) {
+        const char *c = cases[ci];
+        if (!ghas(g, c, "x")) continue;
+        int64_t n, shp[4];
+        float *out = run_case(g, m, c, NULL, &n, shp);
+        const int64_t B = shp[0], H = shp[1], W = shp[2], L = shp[3], N = (H / cfg->patch_size) * (W / cfg->patch_size);
+        snprintf(label, sizeof label, "%s case %s B=%lld %lldx%lld L=%lld%s: output", name, c, (long long)B,
+                 (long long)H, (long long)W, (long long)L, ghas(g, c, "mask") ? "" : " (no mask)");
+        char want[64];
+        snprintf(want, sizeof want, "%s.out", c);
+        golden_check(g, label, out, n, want, "dit_model");
+        /* intermediates of the same call */
+        float *buf = malloc((size_t)(B * (L > 6 ? L : 6) * D) * sizeof(float));
+        const char *inter[][2] = {{"temb", "temb"}, {"temb6", "temb6"}, {"enc", "enc"}};
+        const int64_t sizes[] = {B * D, B * 6 * D, B * L * D};
+        for (int k = 0; k < 3; k++) {
+            if (sana_dit_read(m, inter[k][0], buf, sizes[k]) != SANA_OK) {
+                golden_fail("sana_dit_read %s: %s", inter[k][0], sana_errmsg());
+                continue;
+            }
+            snprintf(label, sizeof label, "%s case %s: %s", name, c, inter[k][0]);
+            snprintf(want, sizeof want, "%s.%s", c, inter[k][1]);
+            golden_check(g, label, buf, sizes[k], want, "dit_model");
+        }
+        free(buf);
+        /* the same shape again: reuses the arena and must give the same bits */
+        float *again = run_case(g, m, c, NULL, &n, shp);
+        if (memcmp(again, out, (size_t)n * sizeof(float)))
+            golden_fail("%s case %s: a second call with the same shape gives other numbers", name, c);
+        free(again);
+        free(out);
+        /* block 0 alone, from diffusers' block input */
+        if (ghas(g, c, "b0_x")) {
+            float *x = gget(g, c, "b0_x", NULL), *enc = gget(g, c, "enc", NULL), *t6 = gget(g, c, "temb6", NULL);
+            float *mask = ghas(g, c, "mask") ? gget(g, c, "mask", NULL) : NULL;
+            if (sana_dit_block_forward(m, 0, x, enc, mask, t6, B, H, W, L, -1) != SANA_OK)
+                golden_fail("block 0: %s", sana_errmsg());
+            snprintf(label, sizeof label, "%s case %s: block 0 alone", name, c);
+            snprintf(want, sizeof want, "%s.b0_out", c);
+            golden_check(g, label, x, B * N * D, want, "dit_block");
+            free(x); free(enc); free(t6); free(mask);
+        }
+    }
+    /* PAG identity self-attention on one layer for the second half of the batch */
+    if (golden_has(g, "pag.out")) {
+        int64_t *layer = golden_i64(g, "pag.layer", NULL);
+        int l = (int)layer[0];
+        sana_dit_pag pag = {1, &l, 1};
+        int64_t n, shp[4];
+        float *out = run_case(g, m, "a", &pag, &n, shp);
+        snprintf(label, sizeof label, "%s PAG identity attn1 in layer %d, items >= 1", name, l);
+        golden_check(g, label, out, n, "pag.out", "dit_model");
+        free(out);
+        free(layer);
+    }
+    sana_dit_free(m);
+    /* the fp16 and bf16 variants of the same checkpoint against diffusers on the upcast weights */
+    const char *variants[] = {"fp16", "bf16"};
+    for (int vi = 0; vi < 2; vi++) {
+        char want[64];
+        snprintf(want, sizeof want, "%s.out", variants[vi]);
+        if (!golden_has(g, want)) continue;
+        if (sana_dit_load(&m, ckpt_dir(name), variants[vi], NULL) != SANA_OK) {
+            golden_fail("load %s variant %s: %s", ckpt_dir(name), variants[vi], sana_errmsg());
+            continue;
+        }
+        int64_t n, shp[4];
+        float *out = run_case(g, m, "a", NULL, &n, shp);
+        snprintf(label, sizeof label, "%s variant %s (diffusers on the upcast %s weights)", name, variants[vi],
+                 variants[vi]);
+        golden_check(g, label, out, n, want, "dit_model");
+        free(out);
+        sana_dit_free(m);
+    }
+    golden_close(g);
+}
+
+/* Write a copy of the v1 checkpoint with one tensor left out (drop) or given another shape (reshape). */
+static void expect_load_error(const char *tmp, const char *tensor, int reshape)
+{
+    char src[4096], dst[4096], cfg_src[4096], cfg_dst[4096];
+    snprintf(src, sizeof src, "%s/diffusion_pytorch_model.safetensors", ckpt_dir("v1"));
+    snprintf(cfg_src, sizeof cfg_src, "%s/config.json", ckpt_dir("v1"));
+    snprintf(dst, sizeof dst, "%s/diffusion_pytorch_model.safetensors", tmp);
+    snprintf(cfg_dst, sizeof cfg_dst, "%s/config.json", tmp);
+    FILE *fi = fopen(cfg_src, "rb"), *fo = fopen(cfg_dst, "wb");
+    char buf[4096];
+    size_t k;
+    while (fi && fo && (k = fread(buf, 1, sizeof buf, fi)) > 0) fwrite(buf, 1, k, fo);
+    if (fi) fclose(fi);
+    if (fo) fclose(fo);
+    sana_st_file *f = NULL;
+    if (sana_st_open(&f, src) != SANA_OK) { golden_fail("open %s: %s", src, sana_errmsg()); return; }
+    sana_st_write_tensor *t = calloc((size_t)f->ntensors, sizeof *t);
+    int n = 0;
+    for (int i = 0; i < f->ntensors; i++) {
+        const sana_st_tensor *s = &f->tensors[i];
+        if (!reshape && !strcmp(s->name, tensor)) continue;
+        t[n].name = s->name;
+        t[n].dtype = s->wt.dtype;
+        t[n].ndim = s->wt.ndim;
+        memcpy(t[n].shape, s->wt.shape, sizeof t[n].shape);
+        t[n].data = s->wt.data;
+        if (reshape && !strcmp(s->name, tensor)) { /* [a, b, ...] -> [a*b, 1, ...]: same bytes, other shape */
+            t[n].shape[0] *= t[n].shape[1];
+            t[n].shape[1] = 1;
+        }
+        n++;
+    }
+    if (sana_st_write(dst, t, n, NULL, 0) != SANA_OK) golden_fail("write %s: %s", dst, sana_errmsg());
+    free(t);
+    sana_st_close(f);
+    sana_dit *m = NULL;
+    sana_status st = sana_dit_load(&m, tmp, NULL, NULL);
+    if (st == SANA_OK) {
+        golden_fail("a checkpoint with %s %s loads without error", tensor, reshape ? "mis-shaped" : "missing");
+        sana_dit_free(m);
+    } else if (!strstr(sana_errmsg(), tensor)) {
+        golden_fail("the error for %s %s does not name it: %s", reshape ? "mis-shaped" : "missing", tensor,
+                    sana_errmsg());
+    } else {
+        printf("PASS %s %s: \"%s\"\n", reshape ? "mis-shaped" : "missing", tensor, sana_errmsg());
+    }
+    unlink(dst);
+    unlink(cfg_dst);
+}
+
+static void check_config_errors(const char *tmp)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", tmp);
+    const char *bad[][2] = {
+        {"{\"_class_name\": \"SanaTransformer2DModel\", \"qk_norm\": \"layer_norm\"}", "qk_norm"},
+        {"{\"num_layers\": \"twenty\"}", "num_layers"},
+        {"{\"cross_attention_dim\": 1000}", "cross_attention_dim"},
+    };
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(path, "wb");
+        if (!f) { golden_fail("cannot write %s", path); return; }
+        fputs(bad[i][0], f);
+        fclose(f);
+        sana_dit_config c;
+        if (sana_dit_config_load(&c, path) == SANA_OK || !strstr(sana_errmsg(), bad[i][1]))
+            golden_fail("config %s: expected an error naming %s, got \"%s\"", bad[i][0], bad[i][1], sana_errmsg());
+        else
+            printf("PASS config error: \"%s\"\n", sana_errmsg());
+    }
+    /* defaults and the nullable out_channels */
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fputs("{\"in_channels\": 16, \"out_channels\": null, \"interpolation_scale\": null}", f);
+    fclose(f);
+    sana_dit_config c;
+    if (sana_dit_config_load(&c, path) != SANA_OK || c.out_channels != 16 || c.num_layers != 20 ||
+        c.cross_attention_dim != 2240 || c.has_interpolation_scale || c.norm_eps != 1e-6 || c.mlp_ratio != 2.5)
+        golden_fail("config defaults / out_channels null: wrong values (%s)", sana_errmsg());
+    else
+        printf("PASS config defaults, out_channels null -> in_channels\n");
+    unlink(path);
+}
+
+int main(void)
+{
+    check_model("v1", NULL);
+    check_model("v15", NULL);
+    check_model("sprint", NULL);
+    check_model("mid", "bf16");
+
+    char tmp[] = "/tmp/sana-test-dit-XXXXXX";
+    if (!mkdtemp(tmp)) {
+        golden_fail("mkdtemp failed");
+        return golden_exit();
+    }
+    expect_load_error(tmp, "transformer_blocks.1.ff.conv_point.weight", 0);
+    expect_load_error(tmp, "transformer_blocks.0.attn2.to_k.weight", 1);
+    expect_load_error(tmp, "caption_norm.weight", 0);
+    check_config_errors(tmp);
+    rmdir(tmp);
+    return golden_exit();
+}
