@@ -87,7 +87,9 @@ def coeffs(k):
 
 def run_case(case, t):
     kind = case["kind"]
-    cfg = case["config"]
+    cfg = dict(case["config"])
+    if "override_shift" in case:  # --flow-shift: from_config(config, flow_shift=X / shift=X)
+        cfg["flow_shift" if kind == "dpm" else "shift"] = case["override_shift"]
     steps = case["steps"]
     opts = case.get("opts", {})
     if kind == "dpm":
@@ -200,6 +202,7 @@ def sampler_cases():
         opts={"mu": 0.8})
     add("dpm_trailing_offset_5", "dpm", dict(SANA_DPM, timestep_spacing="trailing", steps_offset=1), 5, run=5)
     add("dpm_leading_shift1_30", "dpm", dict(SANA_DPM, timestep_spacing="leading", flow_shift=1.0), 30, run=0)
+    add("dpm_override_shift_10", "dpm", dict(SANA_DPM, flow_shift=1.0), 10, run=10, seed=14, override_shift=3.5)
     add("dpm_defaults_flow_10", "dpm", {"use_flow_sigmas": True, "prediction_type": "flow_prediction"}, 10,
         run=10, seed=13)
 
@@ -207,6 +210,7 @@ def sampler_cases():
     for n in (1, 2, 5, 20, 50):
         add(f"euler_shift3_{n}", "euler", {"shift": 3.0}, n, run=n if n <= 20 else 0, seed=20)
     add("euler_shift1_50_run", "euler", {}, 50, run=50, shape=(1, 4, 4, 4), seed=21)
+    add("euler_override_shift_12", "euler", {"shift": 1.0}, 12, run=12, seed=29, override_shift=3.0)
     add("euler_dyn_exp_term_10", "euler",
         {"use_dynamic_shifting": True, "shift_terminal": 0.1, "base_shift": 0.5, "max_shift": 1.15}, 10, run=10,
         seed=22, opts={"mu": 0.7})

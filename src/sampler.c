@@ -174,7 +174,7 @@ sana_status sana_sampler_set_flow_shift(sana_sampler *s, double shift)
         return sana_err(SANA_ERR_ARG, "flow shift must be a positive number, got %g", shift);
     switch (s->kind) {
     case SAMPLER_DPM: s->dpm.flow_shift = shift; return SANA_OK;
-    case SAMPLER_EULER: s->euler.shift = shift; return SANA_OK;
+    case SAMPLER_EULER: s->euler.shift = shift; euler_init_range(&s->euler); return SANA_OK;
     default: return sana_err(SANA_ERR_ARG, "%s: SCMScheduler has no flow shift", s->name);
     }
 }

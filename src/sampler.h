@@ -62,6 +62,9 @@
  *
  * Batches: step() treats the n floats as the whole [B, C, H, W] tensor and
  * draws one randn of n values per step, as diffusers does with one generator.
+ * (diffusers with a LIST of generators draws each image's latents and step noise from its own
+ * generator; for the latents call sana_randn once per image, [1, C, H, W] each; step() takes one
+ * generator, so stochastic samplers with per-image generators are not supported.)
  */
 #ifndef SANA_SAMPLER_H
 #define SANA_SAMPLER_H
@@ -95,7 +98,9 @@ void sana_sampler_free(sana_sampler *s);
 /* "dpm", "euler" or "scm". */
 const char *sana_sampler_kind(const sana_sampler *s);
 
-/* Pipeline override of the shift (--flow-shift): dpm flow_shift, euler set_shift(); scm: error. */
+/* Pipeline override of the shift (--flow-shift), as if the config had held it
+ * (diffusers: Scheduler.from_config(config, flow_shift=X) / shift=X): dpm flow_shift; euler shift,
+ * including the sigma_min/sigma_max that __init__ derives from it; scm: error. Call before set_timesteps. */
 sana_status sana_sampler_set_flow_shift(sana_sampler *s, double shift);
 
 /* scheduler.set_timesteps(num_inference_steps, ...); num_inference_steps <= 0 takes the count from

@@ -51,6 +51,12 @@ sana_status euler_configure(sana_sampler *s, const sana_json *j)
         return st;
     if ((st = sana_json_bool(j, "stochastic_sampling", 0, &c->stochastic_sampling)) != SANA_OK) return st;
 
+    euler_init_range(c);
+    return SANA_OK;
+}
+
+void euler_init_range(euler_config *c)
+{
     /* __init__: timesteps N..1 (float32), sigmas = t / N, shifted in float32 unless dynamic. */
     float N = (float)c->num_train_timesteps;
     float first = N / N, last = 1.0f / N;
@@ -61,7 +67,6 @@ sana_status euler_configure(sana_sampler *s, const sana_json *j)
     }
     c->sigma_max = first;
     c->sigma_min = last;
-    return SANA_OK;
 }
 
 /* Shift (static or dynamic) and terminal stretch of n sigmas, float64 (the default schedule). */

@@ -80,6 +80,8 @@ sana_status dpm_set_timesteps(sana_sampler *s, int steps, const sana_sampler_opt
 sana_status dpm_step(sana_sampler *s, const float *model_output, float *sample, int64_t n, sana_rng *rng);
 
 sana_status euler_configure(sana_sampler *s, const sana_json *j);
+/* sigma_min / sigma_max of __init__ for the current shift. */
+void euler_init_range(euler_config *c);
 sana_status euler_set_timesteps(sana_sampler *s, int steps, const sana_sampler_opts *o);
 sana_status euler_step(sana_sampler *s, const float *model_output, float *sample, int64_t n, sana_rng *rng);
 

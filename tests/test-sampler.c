@@ -44,6 +44,12 @@ static void run_case(golden *g, json_object *cs)
     sana_status st = sana_sampler_new(&s, kind, cfg);
     if (st != SANA_OK) { golden_fail("%s: %s", name, sana_errmsg()); return; }
 
+    if (json_object_object_get_ex(cs, "override_shift", &v) &&
+        sana_sampler_set_flow_shift(s, json_object_get_double(v)) != SANA_OK) {
+        golden_fail("%s: set_flow_shift: %s", name, sana_errmsg());
+        sana_sampler_free(s);
+        return;
+    }
     sana_sampler_opts o;
     memset(&o, 0, sizeof o);
     double *ts = NULL, *sg = NULL;
@@ -202,6 +208,22 @@ static void check_refusals(void)
     if (sana_sampler_new(&s, "dpm", "{\"use_flow_sigmas\": true}") == SANA_OK) {
         float m[4] = {0}, x[4] = {0};
         if (sana_sampler_step(s, m, x, 4, NULL) == SANA_OK) golden_fail("dpm: step before set_timesteps accepted");
+        sana_sampler_free(s);
+    }
+
+    /* calculate_shift with diffusers' defaults: a line through (256, 0.5) and (4096, 1.15). */
+    if (sana_sampler_new(&s, "euler", NULL) == SANA_OK) {
+        double m0 = sana_sampler_calculate_shift(s, 256), m1 = sana_sampler_calculate_shift(s, 4096);
+        double m2 = sana_sampler_calculate_shift(s, 1024);
+        if (fabs(m0 - 0.5) > 1e-12 || fabs(m1 - 1.15) > 1e-12 || fabs(m2 - (0.5 + 0.65 * 768.0 / 3840.0)) > 1e-12)
+            golden_fail("calculate_shift: %g %g %g", m0, m1, m2);
+        else
+            printf("ok    calculate_shift\n");
+        if (sana_sampler_set_flow_shift(s, -1.0) == SANA_OK) golden_fail("set_flow_shift(-1) accepted");
+        sana_sampler_free(s);
+    }
+    if (sana_sampler_new(&s, "scm", NULL) == SANA_OK) {
+        if (sana_sampler_set_flow_shift(s, 3.0) == SANA_OK) golden_fail("scm: set_flow_shift accepted");
         sana_sampler_free(s);
     }
 
