@@ -227,6 +227,38 @@ def dump_ops():
               metadata=meta({"attn_valid_keys": str(L), "attn_window": str(W)}))
 
 
+# One mid-size layer so that the BLAS blocking paths run: K = 512 in down_proj, 100 tokens.
+MID_CONFIG = dict(CONFIG, vocab_size=64, hidden_size=192, intermediate_size=512, num_hidden_layers=1,
+                  head_dim=48, query_pre_attn_scalar=48, sliding_window=4096, attn_logit_softcapping=50.0,
+                  layer_types=["full_attention"])
+
+
+def dump_mid():
+    cfg = Gemma2Config(**MID_CONFIG)
+    torch.manual_seed(0)
+    model = Gemma2Model(cfg)
+    randomize(model, 4)
+    path = os.path.join(CKPT, "text-gemma2-mid")
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    model.to(torch.bfloat16).save_pretrained(path)
+    N, L = 100, 83
+    g = torch.Generator().manual_seed(6)
+    ids = torch.randint(3, MID_CONFIG["vocab_size"], (1, N), generator=g)
+    ids[:, 0] = MID_CONFIG["bos_token_id"]
+    ids[:, L:] = MID_CONFIG["pad_token_id"]
+    mask = torch.zeros(1, N, dtype=torch.int64)
+    mask[:, :L] = 1
+    t = {"input_ids": ids, "attention_mask": mask}
+    for attn in ("sdpa", "eager"):
+        t[f"out_{attn}"] = run(path, ids, mask, attn)
+    save_file(t, os.path.join(OUT, "gemma2-forward-mid.safetensors"),
+              metadata=dict(meta({"checkpoint": "golden/ckpt/text-gemma2-mid"}),
+                            config=json.dumps(MID_CONFIG, sort_keys=True)))
+    print("mid", {k: tuple(v.shape) for k, v in t.items()})
+
+
 if __name__ == "__main__":
     dump_ops()
     dump_forward()
+    dump_mid()

@@ -199,6 +199,37 @@ static void test_forward(void)
     golden_close(g);
 }
 
+/* The mid-size layer (hidden 192, intermediate 512, 100 tokens): BLAS blocking paths. */
+static void test_forward_mid(void)
+{
+    golden *g = golden_open("text/gemma2-forward-mid.safetensors");
+    int64_t n;
+    int64_t *ids64 = golden_i64(g, "input_ids", &n), *m64 = golden_i64(g, "attention_mask", NULL);
+    int32_t *ids = to_i32(ids64, n), *mask = to_i32(m64, n);
+    char dir[4096];
+    ckpt_dir(dir, sizeof dir, "text-gemma2-mid");
+    sana_gemma2 *m = NULL;
+    if (sana_gemma2_load(&m, dir, NULL, be) != SANA_OK) {
+        golden_fail("load %s: %s", dir, sana_errmsg());
+    } else {
+        int64_t C = sana_gemma2_get_config(m)->hidden_size;
+        float *h = malloc((size_t)(n * C) * sizeof(float));
+        for (int attn = 0; attn < 2; attn++) {
+            sana_gemma2_set_attn(m, attn ? SANA_GEMMA2_EAGER : SANA_GEMMA2_SDPA);
+            if (sana_gemma2_encode(m, ids, mask, 1, n, h) != SANA_OK)
+                golden_fail("encode: %s", sana_errmsg());
+            else
+                golden_check(g, attn ? "Gemma2Model mid (192/512, 100 tokens), eager"
+                                     : "Gemma2Model mid (192/512, 100 tokens), sdpa",
+                             h, n * C, attn ? "out_eager" : "out_sdpa", "gemma2");
+        }
+        free(h);
+        sana_gemma2_free(m);
+    }
+    free(ids); free(mask); free(ids64); free(m64);
+    golden_close(g);
+}
+
 /* Write a config.json into a fresh temporary folder and check that loading fails naming KEY. */
 static void expect_config_error(const char *json, const char *key)
 {
@@ -238,6 +269,7 @@ int main(void)
     be = sana_backend_ref();
     test_ops();
     test_forward();
+    test_forward_mid();
     test_errors();
     return golden_exit();
 }
