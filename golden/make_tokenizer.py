@@ -34,7 +34,8 @@ DEFAULT_CONTROL_SYMBOLS = ["<unused0>", "<unused1>"]
 
 def make_tokenizer(outdir, corpus_text, vocab_size, user_defined_symbols=None,
                    control_symbols=None, character_coverage=1.0, rename_bytes=(),
-                   merges_as_strings=False, ignore_merges=None, model_max_length=8192):
+                   merges_as_strings=False, ignore_merges=None, added_tokens=(), add_eos_token=False,
+                   kind="gemma", legacy=True, add_dummy_prefix=False, model_max_length=8192):
     """Train a SentencePiece BPE model (byte_fallback=True) on corpus_text, convert
     it with transformers' GemmaTokenizerFast and save_pretrained it into outdir.
 
@@ -53,10 +54,21 @@ def make_tokenizer(outdir, corpus_text, vocab_size, user_defined_symbols=None,
         of [a, b] pairs (both are read by `tokenizers`).
     ignore_merges: when not None, set model.ignore_merges (a word that is a
         whole vocabulary entry is one token without applying merges).
+    added_tokens: extra tokens added with tokenizer.add_tokens after the
+        conversion, each a dict of tokenizers.AddedToken arguments
+        (content, special, normalized, single_word, lstrip, rstrip).
+    add_eos_token: GemmaTokenizerFast's add_eos_token (the post-processor then
+        appends <eos>; tokenizer_config.json records it).
+    kind: "gemma" (GemmaTokenizerFast, the SANA text encoder's tokenizer) or
+        "llama" (LlamaTokenizerFast from the same SentencePiece model: a
+        Prepend+Replace normalizer when legacy, a Metaspace pre-tokenizer when not).
+    add_dummy_prefix: SentencePiece's option (False for Gemma); the Llama
+        conversion turns it into the Prepend("▁") / prepend_scheme "first".
     Returns outdir.
     """
     import sentencepiece as spm
-    from transformers import GemmaTokenizerFast
+    from tokenizers import AddedToken
+    from transformers import GemmaTokenizerFast, LlamaTokenizerFast
 
     if user_defined_symbols is None:
         user_defined_symbols = DEFAULT_USER_SYMBOLS
@@ -80,7 +92,7 @@ def make_tokenizer(outdir, corpus_text, vocab_size, user_defined_symbols=None,
             treat_whitespace_as_suffix=False,
             allow_whitespace_only_pieces=True,
             split_digits=True,
-            add_dummy_prefix=False,
+            add_dummy_prefix=add_dummy_prefix,
             remove_extra_whitespaces=False,
             normalization_rule_name="identity",
             character_coverage=character_coverage,
@@ -95,13 +107,31 @@ def make_tokenizer(outdir, corpus_text, vocab_size, user_defined_symbols=None,
         with open(spm_path, "wb") as f:
             f.write(model.getvalue())
         # from_slow: GemmaConverter builds the tokenizers JSON from the SentencePiece proto
-        fast = GemmaTokenizerFast(vocab_file=spm_path, from_slow=True)
+        if kind == "gemma":
+            fast = GemmaTokenizerFast(vocab_file=spm_path, from_slow=True, add_eos_token=add_eos_token)
+        elif kind == "llama":
+            fast = LlamaTokenizerFast(vocab_file=spm_path, from_slow=True, legacy=legacy,
+                                      add_eos_token=add_eos_token, unk_token=UNK, bos_token=BOS,
+                                      eos_token=EOS, pad_token=PAD, add_prefix_space=add_dummy_prefix)
+        else:
+            raise ValueError("kind must be gemma or llama")
+        if added_tokens:
+            fast.add_tokens([AddedToken(**a) for a in added_tokens])
         fast.model_max_length = model_max_length
         fast.save_pretrained(outdir)
     # Only the fast tokenizer files are part of the published layout we read.
     sp_copy = os.path.join(outdir, "tokenizer.model")
     if os.path.exists(sp_copy):
         os.remove(sp_copy)
+    if kind == "llama":
+        # add_prefix_space in the config would make transformers rebuild from tokenizer.model (removed):
+        # the behaviour is in tokenizer.json already, as in published Llama folders
+        cpath = os.path.join(outdir, "tokenizer_config.json")
+        with open(cpath, encoding="utf-8") as f:
+            cfg = json.load(f)
+        cfg.pop("add_prefix_space", None)
+        with open(cpath, "w", encoding="utf-8") as f:
+            json.dump(cfg, f, ensure_ascii=False, indent=2)
     if rename_bytes or merges_as_strings or ignore_merges is not None:
         # Variants of the published file, each a documented option of the format.
         path = os.path.join(outdir, "tokenizer.json")

@@ -1,0 +1,22 @@
+#!/bin/sh
+# bench/tokenizer.sh [BUILD_DIR] -- time tokenizer.json loading and tokenization on a Gemma-sized
+# (256k vocabulary) tokenizer synthesised into a temporary folder; prints the times.
+# Also compares the ids with transformers' GemmaTokenizerFast when python3 has it.
+set -e
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-.}
+build=$(cd "$build" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 "$srcdir/bench/make_big_tokenizer.py" "$tmp/tok"
+${CC:-cc} -O2 -std=c11 -I"$srcdir/src" -o "$tmp/bench" "$srcdir/bench/tokenizer_bench.c" \
+    "$build/src/libsana.a" $(pkg-config --libs json-c) -lm
+"$tmp/bench" "$tmp/tok/tokenizer.json" "$tmp/tok/prompt.txt" 20
+python3 - "$tmp/tok" <<'PY' || true
+import sys, time
+from transformers import AutoTokenizer
+t0 = time.time(); tok = AutoTokenizer.from_pretrained(sys.argv[1]); t1 = time.time()
+p = open(sys.argv[1] + "/prompt.txt", encoding="utf-8").read()
+best = min((lambda a: (tok(p).input_ids, time.time() - a)[1])(time.time()) for _ in range(20))
+print("transformers GemmaTokenizerFast: load %.3f s, tokenize %.3f ms, %d tokens" % (t1 - t0, 1e3 * best, len(tok(p).input_ids)))
+PY

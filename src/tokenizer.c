@@ -1,0 +1,754 @@
+/* src/tokenizer.c -- load a Hugging Face tokenizer.json and run it (see tokenizer.h).
+ *
+ * What is read (everything else that changes the result is an error that names
+ * the file and the key):
+ *   model           BPE: vocab, merges ("a b" strings or [a, b] pairs), unk_token,
+ *                   fuse_unk, byte_fallback, ignore_merges, continuing_subword_prefix,
+ *                   end_of_word_suffix, dropout (null or 0 only)
+ *   added_tokens    id, content, special, normalized, single_word, lstrip, rstrip
+ *   normalizer      null, Replace (String pattern), Prepend, Strip, Sequence of these
+ *   pre_tokenizer   null, Split (String pattern, any behavior, invert), Metaspace, Sequence
+ *   post_processor  null, TemplateProcessing (the "single" template), Sequence of one
+ *   decoder         null, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence
+ * and, beside it, tokenizer_config.json (special_tokens_map.json as a fallback) for
+ * what transformers adds on top: pad/bos/eos tokens and, for the Gemma and Llama
+ * tokenizer classes, add_bos_token/add_eos_token, which rebuild the post-processor
+ * exactly as GemmaTokenizerFast.update_post_processor does.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "json.h"
+#include "tokenizer_impl.h"
+
+/* ------------------------------------------------------------ warnings */
+
+static void warn_stderr(const char *msg, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
+static void (*warn_fn)(const char *, void *) = warn_stderr;
+static void *warn_ud;
+
+void sana_tokenizer_set_warn(void (*fn)(const char *msg, void *ud), void *ud)
+{
+    warn_fn = fn ? fn : warn_stderr;
+    warn_ud = fn ? ud : NULL;
+}
+
+
+void tk_warnf(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    warn_fn(msg, warn_ud);
+}
+
+/* ------------------------------------------------------------ JSON helpers */
+
+typedef struct { const char *file; } ctx;
+
+static _Thread_local const tj_doc *D;      /* the document being loaded (this thread) */
+
+static const char *tname(const tj_val *v) { return tj_type_name(v); }
+#define IS(v, T) ((v) && ((T) == TJ_INT ? (v)->type == TJ_NUMBER && (v)->is_int : (v)->type == (T)))
+#define TJ_INT 100
+#define TJSTR(v) ((v)->s)
+#define TJLEN(v) ((v)->len)
+
+
+/* Member of an object; NULL when absent or null. */
+static const tj_val *member(const tj_val *o, const char *key) { return tj_member(D, o, key); }
+
+static sana_status get_str(const ctx *c, const tj_val *o, const char *where, const char *key, int required,
+                           const char **out, size_t *len)
+{
+    const tj_val *v = member(o, key);
+    *out = NULL;
+    if (len) *len = 0;
+    if (!v) return required ? sana_err(SANA_ERR_FORMAT, "%s: %s: \"%s\" is missing", c->file, where, key) : SANA_OK;
+    if (!IS(v, TJ_STRING))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: expected a string, found %s", c->file, where, key, tname(v));
+    *out = TJSTR(v);
+    if (len) *len = (size_t)TJLEN(v);
+    return SANA_OK;
+}
+
+static sana_status get_bool(const ctx *c, const tj_val *o, const char *where, const char *key, int def, int *out)
+{
+    const tj_val *v = member(o, key);
+    *out = def;
+    if (!v) return SANA_OK;
+    if (!IS(v, TJ_BOOL))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: expected true or false, found %s", c->file, where, key,
+                        tname(v));
+    *out = (int)v->i;
+    return SANA_OK;
+}
+
+static sana_status get_id(const ctx *c, const tj_val *v, const char *where, int32_t *out)
+{
+    if (!v || !IS(v, TJ_INT))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s: expected a token id (an integer), found %s", c->file, where,
+                        tname(v));
+    int64_t x = v->i;
+    if (v->is_int == 2)
+        return sana_err(SANA_ERR_FORMAT, "%s: %s: token id out of range [0, %d]", c->file, where, TK_MAX_ID);
+    if (x < 0 || x > TK_MAX_ID)
+        return sana_err(SANA_ERR_FORMAT, "%s: %s: token id %lld out of range [0, %d]", c->file, where,
+                        (long long)x, TK_MAX_ID);
+    *out = (int32_t)x;
+    return SANA_OK;
+}
+
+static sana_status nomem(const ctx *c) { return sana_err(SANA_ERR_NOMEM, "%s: out of memory", c->file); }
+
+static char *dupn(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) { memcpy(p, s, n); p[n] = 0; }
+    return p;
+}
+
+/* Objects that are a Sequence of others are flattened: call fn on each leaf. */
+typedef sana_status (*leaf_fn)(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where);
+
+static sana_status each_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where, const char *list_key,
+                             leaf_fn fn, int depth)
+{
+    if (!IS(o, TJ_OBJECT))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s: expected an object, found %s", c->file, where, tname(o));
+    const char *type;
+    sana_status st = get_str(c, o, where, "type", 1, &type, NULL);
+    if (st) return st;
+    if (strcmp(type, "Sequence") != 0) return fn(c, t, o, where);
+    if (depth > 8) return sana_err(SANA_ERR_FORMAT, "%s: %s: Sequence nested too deeply", c->file, where);
+    const tj_val *arr = member(o, list_key);
+    if (!arr || !IS(arr, TJ_ARRAY))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: expected an array, found %s", c->file, where, list_key,
+                        tname(arr));
+    size_t i = 0;
+    for (const tj_val *e = tj_first(D, arr); e; e = tj_next(D, e), i++) {
+        char w[256];
+        snprintf(w, sizeof w, "%s.%s[%zu]", where, list_key, i);
+        if ((st = each_leaf(c, t, e, w, list_key, fn, depth + 1))) return st;
+    }
+    return SANA_OK;
+}
+
+/* A "pattern": {"String": "..."} (a Regex pattern is not supported). */
+static sana_status get_pattern(const ctx *c, const tj_val *o, const char *where, char **out)
+{
+    const tj_val *p = member(o, "pattern");
+    const char *s;
+    size_t n;
+    if (!p || !IS(p, TJ_OBJECT))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.pattern: expected {\"String\": ...}, found %s", c->file, where,
+                        tname(p));
+    if (member(p, "Regex"))
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s.pattern: Regex patterns are not supported (String only)",
+                        c->file, where);
+    sana_status st = get_str(c, p, where, "String", 1, &s, &n);
+    if (st) return st;
+    if (n == 0 || memchr(s, 0, n))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.pattern: empty or NUL-containing pattern", c->file, where);
+    return (*out = dupn(s, n)) ? SANA_OK : nomem(c);
+}
+
+static sana_status get_cstr(const ctx *c, const tj_val *o, const char *where, const char *key, int required,
+                            const char *def, char **out)
+{
+    const char *s;
+    size_t n;
+    sana_status st = get_str(c, o, where, key, required, &s, &n);
+    if (st) return st;
+    if (!s) { s = def; n = strlen(def); }
+    if (memchr(s, 0, n)) return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: string holds a NUL", c->file, where, key);
+    return (*out = dupn(s, n)) ? SANA_OK : nomem(c);
+}
+
+/* ------------------------------------------------------------ normalizer */
+
+static sana_status norm_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+{
+    const char *type;
+    get_str(c, o, where, "type", 1, &type, NULL);
+    tk_norm z = {0};
+    sana_status st = SANA_OK;
+    if (!strcmp(type, "Replace")) {
+        z.kind = TK_NORM_REPLACE;
+        if ((st = get_pattern(c, o, where, &z.pat)) || (st = get_cstr(c, o, where, "content", 1, "", &z.content)))
+            goto fail;
+    } else if (!strcmp(type, "Prepend")) {
+        z.kind = TK_NORM_PREPEND;
+        if ((st = get_cstr(c, o, where, "prepend", 1, "", &z.content))) goto fail;
+    } else if (!strcmp(type, "Strip")) {
+        z.kind = TK_NORM_STRIP;
+        if ((st = get_bool(c, o, where, "strip_left", 1, &z.left)) ||
+            (st = get_bool(c, o, where, "strip_right", 1, &z.right)))
+            goto fail;
+    } else {
+        return sana_err(SANA_ERR_UNSUPPORTED,
+                        "%s: %s: normalizer type \"%s\" is not supported (Replace, Prepend, Strip, Sequence)",
+                        c->file, where, type);
+    }
+    tk_norm *p = realloc(t->norm, (size_t)(t->nnorm + 1) * sizeof *p);
+    if (!p) { st = nomem(c); goto fail; }
+    t->norm = p;
+    t->norm[t->nnorm++] = z;
+    return SANA_OK;
+fail:
+    free(z.pat); free(z.content);
+    return st;
+}
+
+/* ------------------------------------------------------------ pre-tokenizer */
+
+static sana_status pre_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+{
+    const char *type, *s;
+    get_str(c, o, where, "type", 1, &type, NULL);
+    tk_pre p = {0};
+    sana_status st = SANA_OK;
+    if (!strcmp(type, "Split")) {
+        static const char *names[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"};
+        p.kind = TK_PRE_SPLIT;
+        if ((st = get_pattern(c, o, where, &p.pat)) || (st = get_str(c, o, where, "behavior", 1, &s, NULL)) ||
+            (st = get_bool(c, o, where, "invert", 0, &p.invert)))
+            goto fail;
+        p.behavior = -1;
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(s, names[i])) p.behavior = i;
+        if (p.behavior < 0) {
+            st = sana_err(SANA_ERR_FORMAT, "%s: %s.behavior: unknown split behavior \"%s\"", c->file, where, s);
+            goto fail;
+        }
+    } else if (!strcmp(type, "Metaspace")) {
+        p.kind = TK_PRE_METASPACE;
+        int add_prefix;
+        if ((st = get_cstr(c, o, where, "replacement", 0, "\xe2\x96\x81", &p.repl)) ||
+            (st = get_bool(c, o, where, "split", 1, &p.split)) ||
+            (st = get_bool(c, o, where, "add_prefix_space", 1, &add_prefix)) ||
+            (st = get_str(c, o, where, "prepend_scheme", 0, &s, NULL)))
+            goto fail;
+        if (!p.repl[0]) {
+            st = sana_err(SANA_ERR_FORMAT, "%s: %s.replacement: empty", c->file, where);
+            goto fail;
+        }
+        if (!s) p.prepend = add_prefix ? TK_PREPEND_ALWAYS : TK_PREPEND_NEVER;
+        else if (!strcmp(s, "always")) p.prepend = TK_PREPEND_ALWAYS;
+        else if (!strcmp(s, "first")) p.prepend = TK_PREPEND_FIRST;
+        else if (!strcmp(s, "never")) p.prepend = TK_PREPEND_NEVER;
+        else {
+            st = sana_err(SANA_ERR_FORMAT, "%s: %s.prepend_scheme: unknown value \"%s\"", c->file, where, s);
+            goto fail;
+        }
+    } else {
+        return sana_err(SANA_ERR_UNSUPPORTED,
+                        "%s: %s: pre-tokenizer type \"%s\" is not supported (Split, Metaspace, Sequence)",
+                        c->file, where, type);
+    }
+    tk_pre *q = realloc(t->pre, (size_t)(t->npre + 1) * sizeof *q);
+    if (!q) { st = nomem(c); goto fail; }
+    t->pre = q;
+    t->pre[t->npre++] = p;
+    return SANA_OK;
+fail:
+    free(p.pat); free(p.repl);
+    return st;
+}
+
+/* ------------------------------------------------------------ decoder */
+
+static sana_status dec_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+{
+    const char *type, *s;
+    get_str(c, o, where, "type", 1, &type, NULL);
+    tk_dec d = {0};
+    sana_status st = SANA_OK;
+    const tj_val *v;
+    if (!strcmp(type, "Replace")) {
+        d.kind = TK_DEC_REPLACE;
+        if ((st = get_pattern(c, o, where, &d.pat)) || (st = get_cstr(c, o, where, "content", 1, "", &d.content)))
+            goto fail;
+    } else if (!strcmp(type, "ByteFallback")) {
+        d.kind = TK_DEC_BYTE_FALLBACK;
+    } else if (!strcmp(type, "Fuse")) {
+        d.kind = TK_DEC_FUSE;
+    } else if (!strcmp(type, "Strip")) {
+        d.kind = TK_DEC_STRIP;
+        if ((st = get_cstr(c, o, where, "content", 1, "", &d.content))) goto fail;
+        d.start = (v = member(o, "start")) && IS(v, TJ_INT) ? (int)v->i : 0;
+        d.stop = (v = member(o, "stop")) && IS(v, TJ_INT) ? (int)v->i : 0;
+        if (d.start < 0 || d.stop < 0) d.start = d.stop = 0;
+    } else if (!strcmp(type, "Metaspace")) {
+        d.kind = TK_DEC_METASPACE;
+        int add_prefix;
+        if ((st = get_cstr(c, o, where, "replacement", 0, "\xe2\x96\x81", &d.pat)) ||
+            (st = get_bool(c, o, where, "add_prefix_space", 1, &add_prefix)) ||
+            (st = get_str(c, o, where, "prepend_scheme", 0, &s, NULL)))
+            goto fail;
+        d.prepend = s ? strcmp(s, "never") != 0 : add_prefix;
+    } else {
+        return sana_err(SANA_ERR_UNSUPPORTED,
+                        "%s: %s: decoder type \"%s\" is not supported (Replace, ByteFallback, Fuse, Strip, "
+                        "Metaspace, Sequence)", c->file, where, type);
+    }
+    tk_dec *q = realloc(t->dec, (size_t)(t->ndec + 1) * sizeof *q);
+    if (!q) { st = nomem(c); goto fail; }
+    t->dec = q;
+    t->dec[t->ndec++] = d;
+    return SANA_OK;
+fail:
+    free(d.pat); free(d.content);
+    return st;
+}
+
+/* ------------------------------------------------------------ model */
+
+static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
+{
+    tk_bpe *b = &t->bpe;
+    const char *s;
+    size_t n;
+    sana_status st;
+    const tj_val *v;
+
+    if (!m) return sana_err(SANA_ERR_FORMAT, "%s: no \"model\"", c->file);
+    if (!IS(m, TJ_OBJECT))
+        return sana_err(SANA_ERR_FORMAT, "%s: model: expected an object, found %s", c->file, tname(m));
+    if ((st = get_str(c, m, "model", "type", 0, &s, NULL))) return st;
+    if (s && strcmp(s, "BPE") != 0)
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: model.type: model type \"%s\" is not supported (BPE only)",
+                        c->file, s);
+    if (!s && !member(m, "merges"))
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: model: no \"type\" and no \"merges\": not a BPE model", c->file);
+    if ((st = get_bool(c, m, "model", "fuse_unk", 0, &b->fuse_unk)) ||
+        (st = get_bool(c, m, "model", "byte_fallback", 0, &b->byte_fallback)) ||
+        (st = get_bool(c, m, "model", "ignore_merges", 0, &b->ignore_merges)))
+        return st;
+    if ((v = member(m, "dropout"))) {
+        if (!IS(v, TJ_NUMBER) && !IS(v, TJ_INT))
+            return sana_err(SANA_ERR_FORMAT, "%s: model.dropout: expected a number, found %s", c->file, tname(v));
+        if (v->d != 0.0)
+            return sana_err(SANA_ERR_UNSUPPORTED, "%s: model.dropout: BPE dropout (%g) is not supported", c->file,
+                            v->d);
+    }
+    if ((st = get_str(c, m, "model", "continuing_subword_prefix", 0, &s, &n))) return st;
+    if (s && n && !(b->cont_prefix = dupn(s, n))) return nomem(c);
+    if ((st = get_str(c, m, "model", "end_of_word_suffix", 0, &s, &n))) return st;
+    if (s && n && !(b->eow_suffix = dupn(s, n))) return nomem(c);
+
+    const tj_val *voc = member(m, "vocab");
+    if (!voc || !IS(voc, TJ_OBJECT))
+        return sana_err(SANA_ERR_FORMAT, "%s: model.vocab: expected an object of token: id, found %s", c->file,
+                        tname(voc));
+    for (const tj_val *val = tj_first(D, voc); val; val = tj_next(D, val)) {
+        int32_t id;
+        if (val->type != TJ_NUMBER || val->is_int != 1 || val->i < 0 || val->i > TK_MAX_ID) {
+            char where[96];
+            snprintf(where, sizeof where, "model.vocab[\"%.40s\"]", val->key);
+            if ((st = get_id(c, val, where, &id))) return st;
+        }
+        id = (int32_t)val->i;
+        if (tk_strmap_put(&b->vocab, val->key, val->klen, id)) return nomem(c);
+        if (id >= t->nids) t->nids = id + 1;
+    }
+
+    b->unk_id = -1;
+    if ((st = get_str(c, m, "model", "unk_token", 0, &s, &n))) return st;
+    if (s && (b->unk_id = tk_strmap_get(&b->vocab, s, n)) < 0)
+        return sana_err(SANA_ERR_FORMAT, "%s: model.unk_token: \"%s\" is not in the vocabulary", c->file, s);
+    for (int i = 0; i < 256; i++) {
+        char code[8];
+        snprintf(code, sizeof code, "<0x%02X>", i);
+        b->byte_id[i] = tk_strmap_get(&b->vocab, code, 6);
+    }
+
+    const tj_val *mer = member(m, "merges");
+    if (mer && !IS(mer, TJ_ARRAY))
+        return sana_err(SANA_ERR_FORMAT, "%s: model.merges: expected an array, found %s", c->file, tname(mer));
+    size_t nm = mer ? mer->n : 0;
+    tk_buf cat = {0};
+    const tj_val *e = tj_first(D, mer);
+    for (size_t i = 0; i < nm; i++, e = tj_next(D, e)) {
+        const char *a, *bb;
+        size_t na, nb;
+        if (IS(e, TJ_STRING)) {
+            /* the older "a b" form: exactly one space */
+            a = TJSTR(e);
+            size_t len = (size_t)TJLEN(e);
+            const char *sp = memchr(a, ' ', len);
+            if (!sp || memchr(sp + 1, ' ', len - (size_t)(sp + 1 - a))) {
+                free(cat.p);
+                return sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: \"%.60s\" is not two tokens separated by "
+                                "one space", c->file, i, a);
+            }
+            na = (size_t)(sp - a); bb = sp + 1; nb = len - na - 1;
+        } else if (IS(e, TJ_ARRAY) && e->n == 2 && IS(tj_first(D, e), TJ_STRING) &&
+                   IS(tj_next(D, tj_first(D, e)), TJ_STRING)) {
+            const tj_val *x = tj_first(D, e), *y = tj_next(D, x);
+            a = TJSTR(x); na = (size_t)TJLEN(x);
+            bb = TJSTR(y); nb = (size_t)TJLEN(y);
+        } else {
+            free(cat.p);
+            return sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"], found %s%s",
+                            c->file, i, IS(e, TJ_ARRAY) ? "an array of " : "", IS(e, TJ_ARRAY) ? "other" : tname(e));
+        }
+        int32_t ia = tk_strmap_get(&b->vocab, a, na), ib = tk_strmap_get(&b->vocab, bb, nb);
+        cat.n = 0;
+        if (tk_buf_put(&cat, a, na) || tk_buf_put(&cat, bb, nb)) { free(cat.p); return nomem(c); }
+        int32_t inew = tk_strmap_get(&b->vocab, cat.p, cat.n);
+        if (ia < 0 || ib < 0 || inew < 0) {
+            sana_status r = sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: token \"%.60s\" is not in the "
+                                     "vocabulary", c->file, i, ia < 0 ? a : ib < 0 ? bb : cat.p);
+            free(cat.p);
+            return r;
+        }
+        /* a repeated pair keeps its last rank, as in tokenizers' HashMap build */
+        if (tk_u64map_put(&b->merges, ((uint64_t)(uint32_t)ia << 32) | (uint32_t)ib, (int32_t)i, inew)) {
+            free(cat.p);
+            return nomem(c);
+        }
+    }
+    free(cat.p);
+    return SANA_OK;
+}
+
+static sana_status load_added(const ctx *c, sana_tokenizer *t, const tj_val *arr)
+{
+    if (!arr) return SANA_OK;
+    if (!IS(arr, TJ_ARRAY))
+        return sana_err(SANA_ERR_FORMAT, "%s: added_tokens: expected an array, found %s", c->file, tname(arr));
+    size_t n = arr->n;
+    if (n > (size_t)TK_MAX_ID) return sana_err(SANA_ERR_FORMAT, "%s: added_tokens: too many", c->file);
+    t->added = calloc(n ? n : 1, sizeof *t->added);
+    if (!t->added) return nomem(c);
+    const tj_val *o = tj_first(D, arr);
+    for (size_t i = 0; i < n; i++, o = tj_next(D, o)) {
+        char where[64];
+        snprintf(where, sizeof where, "added_tokens[%zu]", i);
+        if (!IS(o, TJ_OBJECT))
+            return sana_err(SANA_ERR_FORMAT, "%s: %s: expected an object, found %s", c->file, where, tname(o));
+        tk_added a = {0};
+        const char *s;
+        size_t len;
+        sana_status st;
+        if ((st = get_id(c, member(o, "id"), where, &a.id)) || (st = get_str(c, o, where, "content", 1, &s, &len)) ||
+            (st = get_bool(c, o, where, "special", 0, &a.special)) ||
+            (st = get_bool(c, o, where, "normalized", !a.special, &a.normalized)) ||
+            (st = get_bool(c, o, where, "single_word", 0, &a.single_word)) ||
+            (st = get_bool(c, o, where, "lstrip", 0, &a.lstrip)) || (st = get_bool(c, o, where, "rstrip", 0, &a.rstrip)))
+            return st;
+        if (len == 0) continue;                         /* tokenizers ignores empty added tokens */
+        if (!(a.content = dupn(s, len))) return nomem(c);
+        a.len = len;
+        t->added[t->nadded++] = a;
+        if (a.id >= t->nids) t->nids = a.id + 1;
+    }
+    return SANA_OK;
+}
+
+/* Build the two tries: non-normalized tokens match the raw text, normalized ones match the
+ * normalized text (their content normalized too). Special tokens go in first, then the others,
+ * each in file order (the pattern order of tokenizers' AddedVocabulary). */
+static sana_status build_tries(const ctx *c, sana_tokenizer *t)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < t->nadded; i++) {
+            tk_added *a = &t->added[i];
+            if (a->special != (pass == 0)) continue;
+            if (!a->normalized) {
+                if (tk_trie_add(&t->trie_raw, a->content, a->len, i)) return nomem(c);
+                continue;
+            }
+            char *nz;
+            size_t nn;
+            sana_status st = tk_normalize(t->norm, t->nnorm, a->content, a->len, &nz, &nn);
+            if (st) return st;
+            int rc = nn ? tk_trie_add(&t->trie_norm, nz, nn, i) : 0;
+            free(nz);
+            if (rc) return nomem(c);
+            t->has_norm_added = 1;
+        }
+    return SANA_OK;
+}
+
+static int32_t token_to_id(const sana_tokenizer *t, const char *s)
+{
+    size_t n = strlen(s);
+    for (int i = 0; i < t->nadded; i++)
+        if (t->added[i].len == n && !memcmp(t->added[i].content, s, n)) return t->added[i].id;
+    return tk_strmap_get(&t->bpe.vocab, s, n);
+}
+
+/* TemplateProcessing: the ids around $A in the "single" template. */
+static sana_status template_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+{
+    const char *type;
+    get_str(c, o, where, "type", 1, &type, NULL);
+    if (strcmp(type, "TemplateProcessing") != 0)
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s: post-processor type \"%s\" is not supported "
+                        "(TemplateProcessing)", c->file, where, type);
+    if (t->pre_ids || t->post_ids || t->npre_ids || t->npost_ids)
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s: more than one TemplateProcessing", c->file, where);
+    const tj_val *single = member(o, "single"), *specials = member(o, "special_tokens");
+    if (!single || !IS(single, TJ_ARRAY))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.single: expected an array, found %s", c->file, where, tname(single));
+    tk_ids pre = {0}, post = {0};
+    int seen_a = 0;
+    sana_status st = SANA_OK;
+    size_t i = 0;
+    for (const tj_val *it = tj_first(D, single); it; it = tj_next(D, it), i++) {
+        const tj_val *sp = member(it, "SpecialToken"),
+                    *sq = member(it, "Sequence");
+        const char *id;
+        if (sq) {
+            if ((st = get_str(c, sq, where, "id", 1, &id, NULL))) goto fail;
+            if (strcmp(id, "A") != 0 || seen_a) {
+                st = sana_err(SANA_ERR_FORMAT, "%s: %s.single[%zu]: sequence \"%s\" in the single template", c->file,
+                              where, i, id);
+                goto fail;
+            }
+            seen_a = 1;
+        } else if (sp) {
+            if ((st = get_str(c, sp, where, "id", 1, &id, NULL))) goto fail;
+            const tj_val *def = member(specials, id), *ids = member(def, "ids");
+            if (!ids || !IS(ids, TJ_ARRAY)) {
+                st = sana_err(SANA_ERR_FORMAT, "%s: %s.special_tokens: no ids for \"%s\"", c->file, where, id);
+                goto fail;
+            }
+            for (const tj_val *e = tj_first(D, ids); e; e = tj_next(D, e)) {
+                int32_t x;
+                if ((st = get_id(c, e, where, &x))) goto fail;
+                if (tk_ids_push(seen_a ? &post : &pre, x)) { st = nomem(c); goto fail; }
+                if (x >= t->nids) t->nids = x + 1;
+            }
+        } else {
+            st = sana_err(SANA_ERR_FORMAT, "%s: %s.single[%zu]: expected SpecialToken or Sequence", c->file, where, i);
+            goto fail;
+        }
+    }
+    if (!seen_a) {
+        st = sana_err(SANA_ERR_FORMAT, "%s: %s.single: no $A", c->file, where);
+        goto fail;
+    }
+    t->pre_ids = pre.p; t->npre_ids = (int)pre.n;
+    t->post_ids = post.p; t->npost_ids = (int)post.n;
+    return SANA_OK;
+fail:
+    free(pre.p); free(post.p);
+    return st;
+}
+
+/* A special token of tokenizer_config.json: "<bos>" or {"content": "<bos>", ...}. */
+static sana_status config_token(const sana_json *j, const char *key, char **out)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(j->root, key, &v) || !v) return SANA_OK;
+    if (json_object_is_type(v, json_type_object) && !json_object_object_get_ex(v, "content", &v)) v = NULL;
+    if (!v || !json_object_is_type(v, json_type_string))
+        return sana_json_bad(j, key, "expected a token (a string or {\"content\": ...})");
+    return (*out = dupn(json_object_get_string(v), (size_t)json_object_get_string_len(v))) ? SANA_OK : sana_err(SANA_ERR_NOMEM, "out of memory");
+}
+
+/* tokenizer_config.json / special_tokens_map.json beside tokenizer.json (both optional). */
+static sana_status load_config(sana_tokenizer *t, const char *tok_path)
+{
+    const char *slash = strrchr(tok_path, '/');
+    size_t dl = slash ? (size_t)(slash - tok_path + 1) : 0;
+    char *bos = NULL, *eos = NULL, *pad = NULL, *cls = NULL;
+    int add_bos = 1, add_eos = 0, have_cfg = 0;
+    sana_status st = SANA_OK;
+    static const char *names[2] = {"tokenizer_config.json", "special_tokens_map.json"};
+    for (int f = 0; f < 2; f++) {
+        char *p = malloc(dl + 32);
+        if (!p) return sana_err(SANA_ERR_NOMEM, "out of memory");
+        memcpy(p, tok_path, dl);
+        strcpy(p + dl, names[f]);
+        FILE *fp = fopen(p, "rb");
+        if (!fp) { free(p); continue; }
+        fclose(fp);
+        sana_json j;
+        st = sana_json_load(&j, p);
+        free(p);
+        if (st) goto done;
+        char *b2 = NULL, *e2 = NULL, *p2 = NULL;
+        if ((st = config_token(&j, "bos_token", &b2)) || (st = config_token(&j, "eos_token", &e2)) ||
+            (st = config_token(&j, "pad_token", &p2))) {
+            free(b2); free(e2); free(p2);
+            sana_json_free(&j);
+            goto done;
+        }
+        if (!bos) bos = b2; else free(b2);
+        if (!eos) eos = e2; else free(e2);
+        if (!pad) pad = p2; else free(p2);
+        if (f == 0) {
+            have_cfg = 1;
+            if ((st = sana_json_bool(&j, "add_bos_token", 1, &add_bos)) ||
+                (st = sana_json_bool(&j, "add_eos_token", 0, &add_eos)) ||
+                (st = sana_json_string(&j, "tokenizer_class", NULL, &cls))) {
+                sana_json_free(&j);
+                goto done;
+            }
+        }
+        sana_json_free(&j);
+    }
+    t->bos_id = bos ? token_to_id(t, bos) : -1;
+    t->eos_id = eos ? token_to_id(t, eos) : -1;
+    t->pad_id = pad ? token_to_id(t, pad) : -1;
+    if (have_cfg && cls && (!strncmp(cls, "GemmaTokenizer", 14) || !strncmp(cls, "LlamaTokenizer", 14))) {
+        /* transformers' GemmaTokenizerFast/LlamaTokenizerFast replace the file's post-processor by
+         * "[bos] $A [eos]" from add_bos_token/add_eos_token (update_post_processor) */
+        if ((add_bos && t->bos_id < 0) || (add_eos && t->eos_id < 0)) {
+            st = sana_err(SANA_ERR_FORMAT, "%.*stokenizer_config.json: add_%s_token is true but the %s token is "
+                          "missing or not in the vocabulary", (int)dl, tok_path, add_bos ? "bos" : "eos",
+                          add_bos ? "bos" : "eos");
+            goto done;
+        }
+        free(t->pre_ids); free(t->post_ids);
+        t->pre_ids = t->post_ids = NULL;
+        t->npre_ids = t->npost_ids = 0;
+        if (add_bos) {
+            if (!(t->pre_ids = malloc(sizeof(int32_t)))) { st = sana_err(SANA_ERR_NOMEM, "out of memory"); goto done; }
+            t->pre_ids[0] = t->bos_id; t->npre_ids = 1;
+        }
+        if (add_eos) {
+            if (!(t->post_ids = malloc(sizeof(int32_t)))) { st = sana_err(SANA_ERR_NOMEM, "out of memory"); goto done; }
+            t->post_ids[0] = t->eos_id; t->npost_ids = 1;
+        }
+    }
+done:
+    free(bos); free(eos); free(pad); free(cls);
+    return st;
+}
+
+/* id -> token text, special flags. */
+static sana_status build_reverse(const ctx *c, sana_tokenizer *t)
+{
+    size_t n = t->nids ? (size_t)t->nids : 1;
+    t->id_tok = calloc(n, sizeof *t->id_tok);
+    t->id_special = calloc(n, 1);
+    if (!t->id_tok || !t->id_special) return nomem(c);
+    const tk_strmap *v = &t->bpe.vocab;
+    for (size_t i = 0; i < v->n; i++) {
+        int32_t id = v->ent[i].val;
+        if (!t->id_tok[id]) t->id_tok[id] = v->keys.p + v->ent[i].off;
+    }
+    for (int i = 0; i < t->nadded; i++) {
+        t->id_tok[t->added[i].id] = t->added[i].content;
+        t->id_special[t->added[i].id] = (unsigned char)t->added[i].special;
+    }
+    return SANA_OK;
+}
+
+static sana_status load_root(sana_tokenizer *t, const tj_doc *doc, const char *name)
+{
+    ctx c = {name};
+    D = doc;
+    const tj_val *r = &doc->v[doc->root], *v;
+    sana_status st;
+    t->pad_id = t->bos_id = t->eos_id = -1;
+    if ((st = load_bpe(&c, t, member(r, "model")))) goto done;
+    if ((st = load_added(&c, t, member(r, "added_tokens")))) goto done;
+    if ((v = member(r, "normalizer")) && (st = each_leaf(&c, t, v, "normalizer", "normalizers", norm_leaf, 0)))
+        goto done;
+    if ((v = member(r, "pre_tokenizer")) &&
+        (st = each_leaf(&c, t, v, "pre_tokenizer", "pretokenizers", pre_leaf, 0)))
+        goto done;
+    if ((v = member(r, "post_processor")) &&
+        (st = each_leaf(&c, t, v, "post_processor", "processors", template_leaf, 0)))
+        goto done;
+    if ((v = member(r, "decoder")) && (st = each_leaf(&c, t, v, "decoder", "decoders", dec_leaf, 0))) goto done;
+    if ((st = build_tries(&c, t))) goto done;
+    /* defaults when there is no tokenizer_config.json: Gemma's names */
+    t->pad_id = token_to_id(t, "<pad>");
+    t->bos_id = t->npre_ids ? t->pre_ids[0] : token_to_id(t, "<bos>");
+    t->eos_id = token_to_id(t, "<eos>");
+done:
+    D = NULL;
+    return st;
+}
+
+static sana_status load_text(sana_tokenizer **out, const char *json, size_t len, const char *name, int with_config)
+{
+    *out = NULL;
+    tj_doc doc;
+    sana_status st = tj_parse(&doc, json, len, name);
+    if (st) return st;
+    sana_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) { tj_free(&doc); return sana_err(SANA_ERR_NOMEM, "%s: out of memory", name); }
+    st = load_root(t, &doc, name);
+    tj_free(&doc);
+    if (!st && with_config) {
+        int32_t pad = t->pad_id, bos = t->bos_id, eos = t->eos_id;
+        st = load_config(t, name);
+        if (!st) {                           /* config tokens override the defaults when present */
+            if (t->pad_id < 0) t->pad_id = pad;
+            if (t->bos_id < 0) t->bos_id = bos;
+            if (t->eos_id < 0) t->eos_id = eos;
+        }
+    }
+    if (!st) st = build_reverse(&(ctx){name}, t);
+    if (!st && !(t->path = dupn(name, strlen(name)))) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", name);
+    if (st) { sana_tokenizer_free(t); return st; }
+    *out = t;
+    return SANA_OK;
+}
+
+sana_status sana_tokenizer_load_mem(sana_tokenizer **out, const char *json, size_t len, const char *name)
+{
+    return load_text(out, json, len, name, 0);
+}
+
+/* Largest tokenizer.json we read (Gemma's is 17-35 MB). */
+#define TK_MAX_FILE ((long)1 << 30)
+
+sana_status sana_tokenizer_load(sana_tokenizer **out, const char *path)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return sana_err(errno == ENOENT ? SANA_ERR_MISSING : SANA_ERR_IO, "%s: cannot open: %s", path,
+                        strerror(errno));
+    char *buf = NULL;
+    long n = -1;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && n <= TK_MAX_FILE && fseek(fp, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) { free(buf); buf = NULL; }
+    }
+    fclose(fp);
+    if (!buf) return sana_err(SANA_ERR_IO, "%s: cannot read%s", path, n > TK_MAX_FILE ? ": file too large" : "");
+    sana_status st = load_text(out, buf, (size_t)n, path, 1);
+    free(buf);
+    return st;
+}
+
+void sana_tokenizer_free(sana_tokenizer *t)
+{
+    if (!t) return;
+    tk_bpe_free(&t->bpe);
+    for (int i = 0; i < t->nnorm; i++) { free(t->norm[i].pat); free(t->norm[i].content); }
+    for (int i = 0; i < t->npre; i++) { free(t->pre[i].pat); free(t->pre[i].repl); }
+    for (int i = 0; i < t->ndec; i++) { free(t->dec[i].pat); free(t->dec[i].content); }
+    for (int i = 0; i < t->nadded; i++) free(t->added[i].content);
+    free(t->norm); free(t->pre); free(t->dec); free(t->added);
+    tk_trie_free(&t->trie_raw); tk_trie_free(&t->trie_norm);
+    free(t->pre_ids); free(t->post_ids);
+    free(t->id_tok); free(t->id_special);
+    free(t->path);
+    free(t);
+}
+
+int32_t sana_tokenizer_pad_id(const sana_tokenizer *t) { return t->pad_id; }
+int32_t sana_tokenizer_bos_id(const sana_tokenizer *t) { return t->bos_id; }
+int sana_tokenizer_vocab_size(const sana_tokenizer *t) { return t->nids; }
+

@@ -1,0 +1,398 @@
+/* tests/test-tokenizer.c -- the tokenizer against transformers' fast tokenizers (Rust `tokenizers`).
+ *
+ * Goldens (golden/dump_tokenizer.py): four tokenizer folders made like Gemma's (SentencePiece BPE
+ * with byte_fallback, converted by GemmaTokenizerFast / LlamaTokenizerFast), each run on the same
+ * 206-prompt corpus: ids without special tokens, ids + attention masks padded/truncated as
+ * SanaPipeline calls the tokenizer (max_length 300, 24, and the complex-human-instruction form),
+ * and decode(skip_special_tokens=True). All comparisons are exact.
+ * Then: errors for bad tokenizer.json files (each names the file and the problem), invalid
+ * UTF-8 prompts, the truncation warning, bad max_length.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "golden.h"
+#include "../src/tokenizer.h"
+
+static void ok(const char *what) { printf("ok  : %s\n", what); }
+
+static void expect(int cond, const char *what)
+{
+    if (cond) ok(what);
+    else golden_fail("%s -- %s", what, sana_errmsg());
+}
+
+static void print_escaped(const char *s, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n && i < 120; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') fputs("\\n", stdout);
+        else if (c == '\t') fputs("\\t", stdout);
+        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    if (n > 120) fputs("...", stdout);
+    putchar('"');
+}
+
+static void print_ids(const char *label, const int64_t *v, int64_t n)
+{
+    printf("      %s:", label);
+    for (int64_t i = 0; i < n && i < 40; i++) printf(" %lld", (long long)v[i]);
+    printf(n > 40 ? " ...\n" : "\n");
+}
+
+/* ------------------------------------------------------------ goldens */
+
+static char last_warning[512];
+static int nwarnings;
+static void catch_warning(const char *msg, void *ud)
+{
+    (void)ud;
+    snprintf(last_warning, sizeof last_warning, "%s", msg);
+    nwarnings++;
+}
+
+
+
+static void run_golden(const char *name)
+{
+    char path[512], gname[128], label[160];
+    snprintf(path, sizeof path, "%s/text/tokenizer-%s/tokenizer.json", golden_dir(), name);
+    snprintf(gname, sizeof gname, "text/tokenizer-%s.safetensors", name);
+    sana_tokenizer *t;
+    if (sana_tokenizer_load(&t, path)) {
+        golden_fail("load %s: %s", path, sana_errmsg());
+        return;
+    }
+    golden *g = golden_open(gname);
+    int64_t nb, np1, nids, nid1, ndec, ndo, npad, nmask, npo, ncase, nchi, nsp;
+    int64_t *pb = golden_i64(g, "prompt_bytes", &nb), *po = golden_i64(g, "prompt_off", &np1);
+    int64_t *want_ids = golden_i64(g, "ids", &nids), *ioff = golden_i64(g, "ids_off", &nid1);
+    int64_t *db = golden_i64(g, "decoded_bytes", &ndec), *doff = golden_i64(g, "decoded_off", &ndo);
+    int64_t *pad_ids = golden_i64(g, "pad_ids", &npad), *pad_mask = golden_i64(g, "pad_mask", &nmask);
+    int64_t *pad_off = golden_i64(g, "pad_off", &npo), *pad_prompt = golden_i64(g, "pad_prompt", &ncase);
+    int64_t *pad_chi = golden_i64(g, "pad_chi", NULL), *pad_len = golden_i64(g, "pad_len", NULL);
+    int64_t *chib = golden_i64(g, "chi_bytes", &nchi), *special = golden_i64(g, "special", &nsp);
+    int64_t np = np1 - 1;
+
+    char *text = malloc((size_t)nb + (size_t)nchi + 1), *chi = malloc((size_t)nchi + 1);
+    for (int64_t i = 0; i < nb; i++) text[i] = (char)pb[i];
+    for (int64_t i = 0; i < nchi; i++) chi[i] = (char)chib[i];
+
+    /* ids without special tokens, every prompt */
+    int64_t *got = malloc(((size_t)nids + 1) * sizeof *got);
+    int64_t ng = 0, first_bad = -1;
+    for (int64_t p = 0; p < np; p++) {
+        int32_t *ids;
+        int n;
+        if (sana_tokenize(t, text + po[p], (size_t)(po[p + 1] - po[p]), 0, &ids, &n)) {
+            golden_fail("%s: prompt %lld: %s", name, (long long)p, sana_errmsg());
+            n = 0;
+            ids = NULL;
+        }
+        int64_t wn = ioff[p + 1] - ioff[p];
+        int same = n == wn;
+        for (int k = 0; same && k < n; k++) same = ids[k] == want_ids[ioff[p] + k];
+        if (!same && first_bad < 0) {
+            first_bad = p;
+            printf("      %s: first prompt that differs: #%lld ", name, (long long)p);
+            print_escaped(text + po[p], (size_t)(po[p + 1] - po[p]));
+            putchar('\n');
+            int64_t *tmp = malloc(((size_t)n + 1) * sizeof *tmp);
+            for (int k = 0; k < n; k++) tmp[k] = ids[k];
+            print_ids("got ", tmp, n);
+            print_ids("want", want_ids + ioff[p], wn);
+            free(tmp);
+        }
+        for (int k = 0; k < n && ng < nids; k++) got[ng++] = ids[k];
+        free(ids);
+    }
+    snprintf(label, sizeof label, "%s: ids of %lld prompts", name, (long long)np);
+    golden_check_i64(g, label, got, ng, "ids");
+    if (first_bad >= 0) golden_fail("%s: prompt %lld tokenized differently", name, (long long)first_bad);
+
+    /* padded + truncated, as SanaPipeline calls the tokenizer */
+    int64_t *gi = malloc(((size_t)npad + 1) * sizeof *gi), *gm = malloc(((size_t)npad + 1) * sizeof *gm);
+    int truncated = 0;
+    first_bad = -1;
+    sana_tokenizer_set_warn(catch_warning, NULL);
+    nwarnings = 0;
+    for (int64_t c = 0; c < ncase; c++) {
+        int L = (int)pad_len[c];
+        int64_t p = pad_prompt[c];
+        size_t plen = (size_t)(po[p + 1] - po[p]), len = plen;
+        char *buf = text + po[p];
+        char *cat = NULL;
+        if (pad_chi[c]) {
+            cat = malloc((size_t)nchi + plen + 1);
+            memcpy(cat, chi, (size_t)nchi);
+            memcpy(cat + nchi, buf, plen);
+            buf = cat;
+            len = (size_t)nchi + plen;
+        }
+        int32_t *ids = malloc((size_t)L * sizeof *ids), *mask = malloc((size_t)L * sizeof *mask);
+        int dropped = 0;
+        if (sana_tokenize_padded(t, buf, len, L, ids, mask, &dropped)) {
+            golden_fail("%s: padded case %lld: %s", name, (long long)c, sana_errmsg());
+            for (int k = 0; k < L; k++) ids[k] = mask[k] = -1;
+        }
+        truncated += dropped > 0;
+        for (int k = 0; k < L; k++) {
+            gi[pad_off[c] + k] = ids[k];
+            gm[pad_off[c] + k] = mask[k];
+            if (first_bad < 0 && (ids[k] != pad_ids[pad_off[c] + k] || mask[k] != pad_mask[pad_off[c] + k])) {
+                first_bad = c;
+                printf("      %s: first padded case that differs: #%lld (prompt %lld, chi %lld, max_length %d) at %d\n",
+                       name, (long long)c, (long long)p, (long long)pad_chi[c], L, k);
+            }
+        }
+        free(ids); free(mask); free(cat);
+    }
+    snprintf(label, sizeof label, "%s: padded ids, %lld cases", name, (long long)ncase);
+    golden_check_i64(g, label, gi, npad, "pad_ids");
+    snprintf(label, sizeof label, "%s: attention masks", name);
+    golden_check_i64(g, label, gm, nmask, "pad_mask");
+    snprintf(label, sizeof label, "%s: %d of the cases truncated, each with one warning", name, truncated);
+    expect(nwarnings == truncated, label);
+    sana_tokenizer_set_warn(NULL, NULL);
+
+    /* decode(ids with special tokens, skip_special_tokens=True) */
+    int dec_bad = -1;
+    for (int64_t p = 0; p < np && dec_bad < 0; p++) {
+        int32_t *ids;
+        int n;
+        if (sana_tokenize(t, text + po[p], (size_t)(po[p + 1] - po[p]), 1, &ids, &n)) continue;
+        char *s = sana_detokenize(t, ids, n, 1);
+        size_t wl = (size_t)(doff[p + 1] - doff[p]);
+        for (size_t k = 0; k < wl; k++)          /* the C string ends at the first NUL */
+            if (db[doff[p] + (int64_t)k] == 0) { wl = k; break; }
+        int same = s && strlen(s) == wl;
+        for (size_t k = 0; same && k < wl; k++) same = (unsigned char)s[k] == db[doff[p] + (int64_t)k];
+        if (!same) {
+            dec_bad = (int)p;
+            char *w = malloc(wl + 1);
+            for (size_t k = 0; k < wl; k++) w[k] = (char)db[doff[p] + (int64_t)k];
+            printf("      decode of prompt %lld: got ", (long long)p);
+            print_escaped(s ? s : "(null)", s ? strlen(s) : 6);
+            printf(" want ");
+            print_escaped(w, wl);
+            putchar('\n');
+            free(w);
+        }
+        free(s);
+        free(ids);
+    }
+    snprintf(label, sizeof label, "%s: decode of %lld prompts matches", name, (long long)np);
+    expect(dec_bad < 0, label);
+
+    snprintf(label, sizeof label, "%s: pad id %lld, bos id %lld, vocabulary size %lld", name, (long long)special[0],
+             (long long)special[1], (long long)special[2]);
+    expect(nsp == 3 && sana_tokenizer_pad_id(t) == special[0] && sana_tokenizer_bos_id(t) == special[1] &&
+               sana_tokenizer_vocab_size(t) == special[2], label);
+
+    free(pb); free(po); free(want_ids); free(ioff); free(db); free(doff); free(pad_ids); free(pad_mask);
+    free(pad_off); free(pad_prompt); free(pad_chi); free(pad_len); free(chib); free(special);
+    free(text); free(chi); free(got); free(gi); free(gm);
+    golden_close(g);
+    sana_tokenizer_free(t);
+}
+
+/* ------------------------------------------------------------ bad files */
+
+/* A small valid file: Gemma's structure in miniature. Pieces are replaced to make bad ones. */
+#define MODEL_OK "{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"byte_fallback\":true,\"fuse_unk\":true," \
+    "\"vocab\":{\"<pad>\":0,\"<eos>\":1,\"<bos>\":2,\"<unk>\":3,\"a\":4,\"b\":5,\"ab\":6,\"\\u2581\":7}," \
+    "\"merges\":[[\"a\",\"b\"]]}"
+#define POST_OK "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<bos>\",\"type_id\":0}}," \
+    "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"special_tokens\":{\"<bos>\":{\"id\":\"<bos>\",\"ids\":[2]," \
+    "\"tokens\":[\"<bos>\"]}}}"
+#define NORM_OK "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\\u2581\"}"
+#define FILE_WITH(model, norm, post) "{\"version\":\"1.0\",\"added_tokens\":[],\"normalizer\":" norm \
+    ",\"pre_tokenizer\":null,\"post_processor\":" post ",\"decoder\":null,\"model\":" model "}"
+
+typedef struct { const char *what, *json; sana_status st; const char *msg; } bad_case;
+
+static const bad_case bad_cases[] = {
+    {"not JSON", "{\"model\": ", SANA_ERR_FORMAT, "invalid JSON"},
+    {"empty file", "", SANA_ERR_FORMAT, "invalid JSON"},
+    {"top level is an array", "[1, 2]", SANA_ERR_FORMAT, "top level"},
+    {"no model", "{\"version\":\"1.0\"}", SANA_ERR_FORMAT, "no \"model\""},
+    {"model is a string", "{\"model\":\"BPE\"}", SANA_ERR_FORMAT, "model: expected an object"},
+    {"unknown model type", "{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}", SANA_ERR_UNSUPPORTED,
+     "model type \"Unigram\""},
+    {"WordPiece model", "{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", SANA_ERR_UNSUPPORTED, "BPE only"},
+    {"vocab is an array", "{\"model\":{\"type\":\"BPE\",\"vocab\":[1],\"merges\":[]}}", SANA_ERR_FORMAT,
+     "model.vocab"},
+    {"vocab id is a string", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"0\"},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "model.vocab[\"a\"]"},
+    {"negative id", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1},\"merges\":[]}}", SANA_ERR_FORMAT,
+     "out of range"},
+    {"huge id", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":4000000000},\"merges\":[]}}", SANA_ERR_FORMAT,
+     "out of range"},
+    {"id beyond int64", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":123456789012345678901234},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "out of range"},
+    {"fractional id", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":1.5},\"merges\":[]}}", SANA_ERR_FORMAT,
+     "expected a token id"},
+    {"trailing comma", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":1,},\"merges\":[]}}", SANA_ERR_FORMAT,
+     "invalid JSON at byte"},
+    {"lone surrogate escape", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\\ud800\":1},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "surrogate"},
+    {"invalid UTF-8 in a string", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\xff\":1},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "not valid UTF-8"},
+    {"raw control character", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\tb\":1},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "control character"},
+    {"nested too deeply", "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", SANA_ERR_FORMAT, "nested too deeply"},
+    {"truncated file", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":1}", SANA_ERR_FORMAT, "unexpected end"},
+    {"merges not an array", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":{}}}", SANA_ERR_FORMAT,
+     "model.merges: expected an array"},
+    {"merge of an unknown token", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+     "\"merges\":[[\"a\",\"c\"]]}}", SANA_ERR_FORMAT, "model.merges[0]: token \"c\" is not in the vocabulary"},
+    {"merge result not in vocab", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}",
+     SANA_ERR_FORMAT, "token \"ab\" is not in the vocabulary"},
+    {"merge string without space", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"ab\"]}}",
+     SANA_ERR_FORMAT, "one space"},
+    {"merge of three", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[[\"a\",\"a\",\"a\"]]}}",
+     SANA_ERR_FORMAT, "model.merges[0]"},
+    {"unk token not in vocab", "{\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"vocab\":{\"a\":0},"
+     "\"merges\":[]}}", SANA_ERR_FORMAT, "model.unk_token"},
+    {"byte_fallback not a bool", "{\"model\":{\"type\":\"BPE\",\"byte_fallback\":1,\"vocab\":{},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "model.byte_fallback: expected true or false"},
+    {"dropout", "{\"model\":{\"type\":\"BPE\",\"dropout\":0.1,\"vocab\":{},\"merges\":[]}}", SANA_ERR_UNSUPPORTED,
+     "dropout"},
+    {"added token without content", "{\"added_tokens\":[{\"id\":0}],\"model\":" MODEL_OK "}", SANA_ERR_FORMAT,
+     "added_tokens[0]: \"content\" is missing"},
+    {"added token id is a string", "{\"added_tokens\":[{\"id\":\"0\",\"content\":\"x\"}],\"model\":" MODEL_OK "}",
+     SANA_ERR_FORMAT, "added_tokens[0]"},
+    {"added_tokens is an object", "{\"added_tokens\":{},\"model\":" MODEL_OK "}", SANA_ERR_FORMAT,
+     "added_tokens: expected an array"},
+    {"unknown normalizer", FILE_WITH(MODEL_OK, "{\"type\":\"NFKC\"}", POST_OK), SANA_ERR_UNSUPPORTED,
+     "normalizer type \"NFKC\""},
+    {"regex Replace", FILE_WITH(MODEL_OK, "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" {2,}\"},\"content\":\"x\"}",
+     POST_OK), SANA_ERR_UNSUPPORTED, "Regex"},
+    {"normalizer without type", FILE_WITH(MODEL_OK, "{\"pattern\":1}", POST_OK), SANA_ERR_FORMAT,
+     "normalizer: \"type\" is missing"},
+    {"Sequence without list", FILE_WITH(MODEL_OK, "{\"type\":\"Sequence\"}", POST_OK), SANA_ERR_FORMAT,
+     "normalizer.normalizers: expected an array"},
+    {"bad nested normalizer", FILE_WITH(MODEL_OK, "{\"type\":\"Sequence\",\"normalizers\":[" NORM_OK ",{\"type\":"
+     "\"Lowercase\"}]}", POST_OK), SANA_ERR_UNSUPPORTED, "normalizer.normalizers[1]"},
+    {"ByteLevel pre-tokenizer", "{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":" MODEL_OK "}",
+     SANA_ERR_UNSUPPORTED, "pre-tokenizer type \"ByteLevel\""},
+    {"unknown split behavior", "{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"String\":\" \"},"
+     "\"behavior\":\"Sideways\"},\"model\":" MODEL_OK "}", SANA_ERR_FORMAT, "unknown split behavior"},
+    {"BertProcessing", FILE_WITH(MODEL_OK, NORM_OK, "{\"type\":\"BertProcessing\"}"), SANA_ERR_UNSUPPORTED,
+     "post-processor type \"BertProcessing\""},
+    {"template without $A", FILE_WITH(MODEL_OK, NORM_OK, "{\"type\":\"TemplateProcessing\",\"single\":[],"
+     "\"special_tokens\":{}}"), SANA_ERR_FORMAT, "no $A"},
+    {"template special token undefined", FILE_WITH(MODEL_OK, NORM_OK, "{\"type\":\"TemplateProcessing\",\"single\":"
+     "[{\"SpecialToken\":{\"id\":\"<s>\"}},{\"Sequence\":{\"id\":\"A\"}}],\"special_tokens\":{}}"),
+     SANA_ERR_FORMAT, "no ids for \"<s>\""},
+    {"unknown decoder", "{\"decoder\":{\"type\":\"WordPiece\"},\"model\":" MODEL_OK "}", SANA_ERR_UNSUPPORTED,
+     "decoder type \"WordPiece\""},
+};
+
+static void run_bad_files(void)
+{
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const bad_case *c = &bad_cases[i];
+        sana_tokenizer *t = (sana_tokenizer *)1;
+        sana_err_clear();
+        sana_status st = sana_tokenizer_load_mem(&t, c->json, strlen(c->json), "bad/tokenizer.json");
+        int good = st == c->st && t == NULL && strstr(sana_errmsg(), "bad/tokenizer.json") &&
+                   strstr(sana_errmsg(), c->msg);
+        char what[200];
+        snprintf(what, sizeof what, "bad file: %s -> %s", c->what, sana_errmsg());
+        if (good) ok(what);
+        else golden_fail("bad file: %s: status %d (want %d), message \"%s\" (want \"%s\")", c->what, st, c->st,
+                         sana_errmsg(), c->msg);
+        if (!st) sana_tokenizer_free(t);
+    }
+    sana_tokenizer *t;
+    sana_err_clear();
+    expect(sana_tokenizer_load(&t, "no/such/dir/tokenizer.json") == SANA_ERR_MISSING &&
+               strstr(sana_errmsg(), "no/such/dir/tokenizer.json"),
+           "missing file: SANA_ERR_MISSING naming the path");
+}
+
+/* ------------------------------------------------------------ small behaviours */
+
+static void run_behaviours(void)
+{
+    const char *json = FILE_WITH(MODEL_OK, NORM_OK, POST_OK);
+    sana_tokenizer *t;
+    if (sana_tokenizer_load_mem(&t, json, strlen(json), "mini/tokenizer.json")) {
+        golden_fail("load the mini tokenizer: %s", sana_errmsg());
+        return;
+    }
+    int32_t *ids;
+    int n;
+    /* "ab a": a b merge -> ab; space -> ▁; bytes fall back */
+    expect(sana_tokenize(t, "ab a", 4, 1, &ids, &n) == SANA_OK && n == 4 && ids[0] == 2 && ids[1] == 6 &&
+               ids[2] == 7 && ids[3] == 4,
+           "mini: \"ab a\" -> <bos> ab \u2581 a");
+    free(ids);
+    /* 'c' is not in the vocabulary and there are no <0xNN> pieces: <unk>, fused over a run */
+    expect(sana_tokenize(t, "acca", 4, 0, &ids, &n) == SANA_OK && n == 3 && ids[0] == 4 && ids[1] == 3 &&
+               ids[2] == 4,
+           "mini: unknown characters fuse into one <unk>");
+    free(ids);
+    expect(sana_tokenize(t, "", 0, 1, &ids, &n) == SANA_OK && n == 1 && ids[0] == 2, "empty prompt -> <bos>");
+    free(ids);
+
+    static const struct { const char *s; size_t n; const char *what; } bad_utf8[] = {
+        {"abc\xff", 4, "0xFF byte"},
+        {"\xc3", 1, "truncated 2-byte sequence"},
+        {"x\xe2\x82", 3, "truncated 3-byte sequence"},
+        {"\xc0\xaf", 2, "overlong encoding"},
+        {"\xed\xa0\x80", 3, "UTF-16 surrogate"},
+        {"\xf4\x90\x80\x80", 4, "code point above U+10FFFF"},
+        {"ok \x80 continuation", 17, "lone continuation byte"},
+    };
+    for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
+        char what[128];
+        snprintf(what, sizeof what, "invalid UTF-8 (%s) is SANA_ERR_ARG naming UTF-8", bad_utf8[i].what);
+        ids = NULL;
+        sana_status st = sana_tokenize(t, bad_utf8[i].s, bad_utf8[i].n, 1, &ids, &n);
+        expect(st == SANA_ERR_ARG && ids == NULL && strstr(sana_errmsg(), "UTF-8"), what);
+        int32_t pid[8], pm[8];
+        st = sana_tokenize_padded(t, bad_utf8[i].s, bad_utf8[i].n, 8, pid, pm, NULL);
+        snprintf(what, sizeof what, "invalid UTF-8 (%s), padded: SANA_ERR_ARG", bad_utf8[i].what);
+        expect(st == SANA_ERR_ARG, what);
+    }
+
+    /* truncation warns with the number of dropped tokens */
+    int32_t pid[4], pm[4];
+    int dropped = -1;
+    sana_tokenizer_set_warn(catch_warning, NULL);
+    nwarnings = 0;
+    expect(sana_tokenize_padded(t, "a a a a a", 9, 4, pid, pm, &dropped) == SANA_OK && dropped == 6 &&
+               nwarnings == 1 && strstr(last_warning, "6 tokens dropped") && pid[0] == 2 && pm[3] == 1,
+           "truncation: 9 tokens into max_length 4 with <bos> drops 6, and warns so");
+    printf("      warning was: %s\n", last_warning);
+    nwarnings = 0;
+    expect(sana_tokenize_padded(t, "ab", 2, 4, pid, pm, &dropped) == SANA_OK && dropped == 0 && nwarnings == 0 &&
+               pid[1] == 6 && pid[2] == 0 && pm[1] == 1 && pm[2] == 0,
+           "no truncation: padded on the right with <pad>, no warning");
+    sana_tokenizer_set_warn(NULL, NULL);
+    expect(sana_tokenize_padded(t, "ab", 2, 0, pid, pm, NULL) == SANA_ERR_ARG, "max_length 0 is SANA_ERR_ARG");
+
+    int32_t seq[] = {2, 6, 7, 4, 99, -1, 3};
+    char *s = sana_detokenize(t, seq, 7, 1);
+    expect(s && strcmp(s, "<bos> ab \xe2\x96\x81 a <unk>") == 0,
+           "detokenize without a decoder: tokens joined by spaces, unknown ids skipped (no added tokens: "
+           "<bos> is not special here)");
+    free(s);
+    sana_tokenizer_free(t);
+}
+
+int main(void)
+{
+    static const char *names[] = {"gemma", "gemma-var", "llama", "llama-metaspace"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) run_golden(names[i]);
+    run_bad_files();
+    run_behaviours();
+    return golden_exit();
+}
