@@ -231,12 +231,56 @@ static void check_config_errors(const char *tmp)
     unlink(path);
 }
 
+
+/* A ref backend that counts its allocations: the arena is allocated once per shape. */
+static int nalloc;
+static void *count_alloc(void *ctx, size_t n)
+{
+    nalloc++;
+    return sana_backend_ref()->alloc(ctx, n);
+}
+
+static void check_arena_and_args(void)
+{
+    sana_backend be = *sana_backend_ref();
+    be.alloc = count_alloc;
+    sana_dit *m = NULL;
+    if (sana_dit_load(&m, ckpt_dir("v15"), NULL, &be) != SANA_OK) {
+        golden_fail("load v15: %s", sana_errmsg());
+        return;
+    }
+    const int64_t B = 1, L = 3, Ccap = 24;
+    float x[1 * 4 * 8 * 12] = {0}, out[1 * 4 * 8 * 12], t[1] = {500}, enc[3 * 24] = {0}, gd[1] = {0.4f};
+    for (int i = 0; i < (int)(sizeof x / sizeof x[0]); i++) x[i] = (float)(i % 7) / 7.0f;
+    for (int i = 0; i < L * Ccap; i++) enc[i] = (float)(i % 5) / 5.0f - 0.4f;
+    int ok = 1;
+    for (int r = 0; r < 3; r++) ok &= sana_dit_forward(m, out, x, B, 8, 12, t, enc, NULL, L, NULL, NULL) == SANA_OK;
+    int after_same = nalloc;
+    ok &= sana_dit_forward(m, out, x, B, 8, 8, t, enc, NULL, L, NULL, NULL) == SANA_OK;
+    if (!ok || after_same != 1 || nalloc != 2)
+        golden_fail("arena: %d allocations for 3 calls of one shape, %d after a new shape (want 1, 2)", after_same, nalloc);
+    else
+        printf("PASS arena: one allocation for 3 calls of one shape, one more for a new shape\n");
+    /* argument errors */
+    struct { sana_status st; const char *what; } e[] = {
+        {sana_dit_forward(m, out, x, B, 7, 12, t, enc, NULL, L, NULL, NULL), "7x12 with patch 2"},
+        {sana_dit_forward(m, out, x, B, 8, 12, t, enc, NULL, L, gd, NULL), "guidance without guidance_embeds"},
+        {sana_dit_forward(m, out, x, 0, 8, 12, t, enc, NULL, L, NULL, NULL), "B = 0"},
+    };
+    for (int i = 0; i < 3; i++) {
+        if (e[i].st != SANA_ERR_ARG) golden_fail("forward with %s: expected SANA_ERR_ARG", e[i].what);
+        else printf("PASS rejects %s\n", e[i].what);
+    }
+    sana_dit_free(m);
+}
+
 int main(void)
 {
     check_model("v1", NULL);
     check_model("v15", NULL);
     check_model("sprint", NULL);
     check_model("mid", "bf16");
+    check_arena_and_args();
 
     char tmp[] = "/tmp/sana-test-dit-XXXXXX";
     if (!mkdtemp(tmp)) {
