@@ -206,6 +206,31 @@ def sampler_cases():
     add("dpm_defaults_flow_10", "dpm", {"use_flow_sigmas": True, "prediction_type": "flow_prediction"}, 10,
         run=10, seed=13)
 
+    # ---- DPM with VP sigmas from a beta schedule (use_flow_sigmas false)
+    vp = {"prediction_type": "epsilon"}
+    for sp in ("linspace", "leading", "trailing"):
+        for n in (1, 2, 5, 20, 50):
+            add(f"dpm_vp_{sp}_{n}", "dpm", dict(vp, timestep_spacing=sp, steps_offset=1 if sp == "leading" else 0),
+                n, run=0)
+    add("dpm_vp_eps_linspace_20", "dpm", vp, 20, run=20, seed=40)
+    sd = dict(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
+    add("dpm_vp_sd_leading_10", "dpm", dict(vp, timestep_spacing="leading", steps_offset=1, **sd), 10, run=10,
+        seed=41)
+    add("dpm_vp_v_trailing_7", "dpm", dict(sd, prediction_type="v_prediction", timestep_spacing="trailing"), 7,
+        run=7, seed=42)
+    add("dpm_vp_trailing_13", "dpm", dict(vp, timestep_spacing="trailing"), 13, run=0)
+    add("dpm_vp_cos_clip_25", "dpm", dict(vp, beta_schedule="squaredcos_cap_v2", lambda_min_clipped=-5.1), 25,
+        run=0)
+    add("dpm_vp_cos_clip_8", "dpm", dict(vp, beta_schedule="squaredcos_cap_v2", lambda_min_clipped=-5.1,
+                                         solver_order=3), 8, run=8, seed=43)
+    add("dpm_vp_custom_ts_6", "dpm", dict(vp, **sd), 6, run=6, seed=44,
+        opts={"timesteps": [999, 850, 600, 301, 120, 15]})
+    add("dpm_vp_flowpred_sde_sigmamin_12", "dpm",
+        dict(prediction_type="flow_prediction", algorithm_type="sde-dpmsolver++", final_sigmas_type="sigma_min"),
+        12, run=12, seed=45)
+    tb = [float(0.0005 + 0.0004 * k) for k in range(50)]
+    add("dpm_vp_trained_betas_5", "dpm", dict(vp, num_train_timesteps=50, trained_betas=tb), 5, run=5, seed=46)
+
     # ---- FlowMatchEulerDiscreteScheduler
     for n in (1, 2, 5, 20, 50):
         add(f"euler_shift3_{n}", "euler", {"shift": 3.0}, n, run=n if n <= 20 else 0, seed=20)

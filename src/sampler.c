@@ -55,6 +55,16 @@ oom:
     return sana_err(SANA_ERR_NOMEM, "sampler: out of memory for %lld floats", (long long)n);
 }
 
+void sampler_torch_linspace_f32(float *out, float start, float end, int64_t steps)
+{
+    if (steps <= 0) return;
+    if (steps == 1) { out[0] = start; return; }
+    float step = (end - start) / (float)(steps - 1);
+    int64_t half = steps / 2;
+    for (int64_t i = 0; i < steps; i++)
+        out[i] = i < half ? fmaf(step, (float)i, start) : fmaf(-step, (float)(steps - i - 1), end);
+}
+
 void sampler_linspace(double *out, double start, double stop, int num)
 {
     if (num <= 0) return;
@@ -160,6 +170,9 @@ void sana_sampler_free(sana_sampler *s)
     free(s->x0);
     free(s->timesteps);
     free(s->sigmas);
+    free(s->dpm.alphas_cumprod);
+    free(s->dpm.train_sigmas);
+    free(s->dpm.train_lambdas);
     free(s->name);
     free(s);
 }

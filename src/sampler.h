@@ -6,7 +6,8 @@
  *
  *   "dpm"   DPMSolverMultistepScheduler as SANA configures it (Flow-DPM-Solver:
  *           use_flow_sigmas, flow_shift, prediction_type "flow_prediction",
- *           dpmsolver++ / sde-dpmsolver++, order 1..3, midpoint / heun).
+ *           dpmsolver++ / sde-dpmsolver++, order 1..3, midpoint / heun), and with the
+ *           VP sigmas of a beta schedule (timestep_spacing, steps_offset, custom timesteps).
  *   "euler" FlowMatchEulerDiscreteScheduler (shift, dynamic shifting, shift_terminal,
  *           invert_sigmas, stochastic_sampling).
  *   "scm"   SCMScheduler (SANA-Sprint, TrigFlow, 1..4 steps).
@@ -77,9 +78,10 @@ typedef struct sana_sampler sana_sampler;
 
 /* Options of set_timesteps; a zeroed struct (or NULL) means diffusers' defaults. */
 typedef struct {
-    /* Custom schedule (dpm: timesteps only, and only without use_flow_sigmas, where diffusers
-     * cannot use them either, so they are rejected; euler: timesteps and/or sigmas, float32;
-     * scm: timesteps, steps+1 values, requires max_timesteps = None). */
+    /* Custom schedule (dpm: integer timesteps, only without use_flow_sigmas (diffusers fails on
+     * them with flow sigmas), and no sigmas; euler: timesteps and/or sigmas, float32;
+     * scm: timesteps, steps+1 values, requires max_timesteps = None). With a list, pass
+     * num_inference_steps <= 0 (diffusers: num_inference_steps=None). */
     const double *timesteps; int n_timesteps;
     const double *sigmas; int n_sigmas;
     /* Dynamic shifting (euler with use_dynamic_shifting; dpm: flow_shift = exp(mu)). */

@@ -1,15 +1,17 @@
-/* src/sampler_dpm.c -- DPMSolverMultistepScheduler with flow sigmas (SANA's Flow-DPM-Solver).
+/* src/sampler_dpm.c -- DPMSolverMultistepScheduler, with SANA's flow sigmas (Flow-DPM-Solver)
+ * and with the VP sigmas of a beta schedule.
  *
  * diffusers: schedulers.scheduling_dpmsolver_multistep.DPMSolverMultistepScheduler (v0.35.2).
- * Implemented: use_flow_sigmas = true with every prediction_type, algorithm_type dpmsolver++ and
- * sde-dpmsolver++ ("deis" is renamed dpmsolver++ as diffusers does), solver_order 1..3, solver_type
- * midpoint / heun ("logrho", "bh1", "bh2" become midpoint as in diffusers), lower_order_final,
- * euler_at_final, final_sigmas_type zero / sigma_min, dynamic shifting through mu.
- * Rejected with an error naming the key: use_flow_sigmas = false (the VP beta schedule path),
- * use_karras/exponential/beta_sigmas, use_lu_lambdas, thresholding, learned variance,
- * rescale_betas_zero_snr, the deprecated dpmsolver / sde-dpmsolver.
- * Keys without effect under flow sigmas (timestep_spacing, steps_offset, lambda_min_clipped, the
- * thresholding parameters) are read and validated like diffusers does.
+ * Implemented: use_flow_sigmas (flow_shift, dynamic shifting through mu) or the beta schedule
+ * (linear, scaled_linear, squaredcos_cap_v2, trained_betas; timestep_spacing linspace / leading /
+ * trailing, steps_offset, lambda_min_clipped, custom integer timesteps); every prediction_type;
+ * algorithm_type dpmsolver++ and sde-dpmsolver++ ("deis" is renamed dpmsolver++ as diffusers does);
+ * solver_order 1..3; solver_type midpoint / heun ("logrho", "bh1", "bh2" become midpoint as in
+ * diffusers); lower_order_final, euler_at_final, final_sigmas_type zero / sigma_min.
+ * Rejected with an error naming the key: use_karras/exponential/beta_sigmas, use_lu_lambdas,
+ * thresholding, learned variance, rescale_betas_zero_snr, the deprecated dpmsolver / sde-dpmsolver.
+ * As in diffusers, flow sigmas ignore timestep_spacing (its result is overwritten) and cannot take
+ * custom timesteps; no variant takes custom sigmas.
  *
  * Update rules: doc/samplers.md. All scalar coefficients are float32, computed in diffusers' order
  * (torch 0-dim float32 tensors), and every tensor expression is evaluated one torch op at a time.
@@ -36,41 +38,59 @@ static sana_status reject_true(const sana_json *j, const char *key, const char *
     return SANA_OK;
 }
 
-/* betas[0] in float32 for each beta_schedule (only final_sigmas_type "sigma_min" uses it). */
-static sana_status dpm_beta0(const sana_json *j, dpm_config *c)
+/* The training schedule: betas (float32, as torch builds them), alphas_cumprod, sigmas, lambdas. */
+static sana_status dpm_schedule(const sana_json *j, dpm_config *c)
 {
-    double beta_start, beta_end, tb[1];
-    int n = -1, sched;
+    double beta_start, beta_end;
+    int sched;
+    int64_t N = c->num_train_timesteps;
     static const char *const scheds[] = { "linear", "scaled_linear", "squaredcos_cap_v2", NULL };
     sana_status st;
     if ((st = sana_json_double(j, "beta_start", 0.0001, &beta_start)) != SANA_OK) return st;
     if ((st = sana_json_double(j, "beta_end", 0.02, &beta_end)) != SANA_OK) return st;
     if ((st = sampler_enum(j, "beta_schedule", scheds, 0, &sched)) != SANA_OK) return st;
+    float *betas = malloc(sizeof(float) * (size_t)N);
+    double *tb = malloc(sizeof(double) * (size_t)N);
+    c->alphas_cumprod = malloc(sizeof(float) * (size_t)N);
+    c->train_sigmas = malloc(sizeof(float) * (size_t)N);
+    c->train_lambdas = malloc(sizeof(float) * (size_t)N);
+    if (!betas || !tb || !c->alphas_cumprod || !c->train_sigmas || !c->train_lambdas) {
+        free(betas); free(tb);
+        return sana_err(SANA_ERR_NOMEM, "out of memory");
+    }
     if (sana_json_has(j, "trained_betas")) {
-        double *all = malloc(sizeof(double) * (size_t)(c->num_train_timesteps > 0 ? c->num_train_timesteps : 1));
-        if (!all) return sana_err(SANA_ERR_NOMEM, "out of memory");
-        st = sana_json_double_array(j, "trained_betas", all, (int)c->num_train_timesteps, &n);
-        tb[0] = n > 0 ? all[0] : 0;
-        free(all);
-        if (st != SANA_OK) return st;
-        if (n <= 0) return sana_json_bad(j, "trained_betas", "empty");
-        c->beta0 = (float)tb[0];
-        return SANA_OK;
-    }
-    if (sched == 0) {
-        c->beta0 = (float)beta_start;                       /* torch.linspace(start, ...)[0] */
+        int n = -1;
+        st = sana_json_double_array(j, "trained_betas", tb, (int)N, &n);
+        if (st == SANA_OK && n != N)
+            st = sana_json_bad(j, "trained_betas", "holds %d values, num_train_timesteps is %lld", n, (long long)N);
+        for (int64_t i = 0; st == SANA_OK && i < N; i++) betas[i] = (float)tb[i];
+    } else if (sched == 0) {
+        sampler_torch_linspace_f32(betas, (float)beta_start, (float)beta_end, N);
     } else if (sched == 1) {
-        float r = (float)sqrt(beta_start);                  /* linspace(start**0.5, ...) ** 2 */
-        c->beta0 = r * r;
+        sampler_torch_linspace_f32(betas, (float)sqrt(beta_start), (float)sqrt(beta_end), N);
+        for (int64_t i = 0; i < N; i++) betas[i] = betas[i] * betas[i];
     } else {
-        /* betas_for_alpha_bar (cosine): 1 - abar(1/N) / abar(0), capped at 0.999 */
-        double t1 = 0.0, t2 = 1.0 / (double)c->num_train_timesteps;
-        double a1 = cos((t1 + 0.008) / 1.008 * 3.14159265358979323846 / 2);
-        double a2 = cos((t2 + 0.008) / 1.008 * 3.14159265358979323846 / 2);
-        double b = 1 - (a2 * a2) / (a1 * a1);
-        c->beta0 = (float)(b < 0.999 ? b : 0.999);
+        /* betas_for_alpha_bar (cosine), in Python floats: min(1 - abar(t2)/abar(t1), 0.999) */
+        for (int64_t i = 0; i < N; i++) {
+            double t1 = (double)i / (double)N, t2 = (double)(i + 1) / (double)N;
+            double a1 = cos((t1 + 0.008) / 1.008 * 3.14159265358979323846 / 2);
+            double a2 = cos((t2 + 0.008) / 1.008 * 3.14159265358979323846 / 2);
+            double b = 1 - (a2 * a2) / (a1 * a1);
+            betas[i] = (float)(b < 0.999 ? b : 0.999);
+        }
     }
-    return SANA_OK;
+    if (st == SANA_OK) {
+        double prod = 1.0;                       /* torch.cumprod on CPU accumulates in double */
+        for (int64_t i = 0; i < N; i++) {
+            prod *= (double)(1.0f - betas[i]);
+            float ac = (float)prod;
+            c->alphas_cumprod[i] = ac;
+            c->train_sigmas[i] = sqrtf((1.0f - ac) / ac);
+            c->train_lambdas[i] = (float)log((double)sqrtf(ac)) - (float)log((double)sqrtf(1.0f - ac));
+        }
+    }
+    free(betas); free(tb);
+    return st;
 }
 
 sana_status dpm_configure(sana_sampler *s, const sana_json *j)
@@ -91,7 +111,7 @@ sana_status dpm_configure(sana_sampler *s, const sana_json *j)
     if ((st = sana_json_int(j, "num_train_timesteps", 1000, &c->num_train_timesteps)) != SANA_OK) return st;
     if (c->num_train_timesteps < 2 || c->num_train_timesteps > 1000000)
         return sana_json_bad(j, "num_train_timesteps", "must be in [2, 1000000]");
-    if ((st = dpm_beta0(j, c)) != SANA_OK) return st;
+    if ((st = dpm_schedule(j, c)) != SANA_OK) return st;
     if ((st = sana_json_int(j, "solver_order", 2, &order)) != SANA_OK) return st;
     if (order < 1 || order > 3) return sana_json_bad(j, "solver_order", "%lld is not 1, 2 or 3", (long long)order);
     c->solver_order = (int)order;
@@ -120,14 +140,12 @@ sana_status dpm_configure(sana_sampler *s, const sana_json *j)
     if ((st = reject_true(j, "use_beta_sigmas", "beta sigmas are not implemented")) != SANA_OK) return st;
     if ((st = reject_true(j, "use_lu_lambdas", "Lu lambdas are not implemented")) != SANA_OK) return st;
     if ((st = sana_json_bool(j, "use_flow_sigmas", 0, &c->use_flow_sigmas)) != SANA_OK) return st;
-    if (!c->use_flow_sigmas)
-        return sana_json_bad(j, "use_flow_sigmas", "false (the VP beta-schedule sigmas) is not implemented; "
-                             "SANA checkpoints set it to true");
     if ((st = sana_json_double(j, "flow_shift", 1.0, &c->flow_shift)) != SANA_OK) return st;
     if (!(c->flow_shift > 0) || !isfinite(c->flow_shift))
         return sana_json_bad(j, "flow_shift", "must be a positive number");
     if ((st = sampler_enum(j, "final_sigmas_type", finals, FINAL_ZERO, &c->final_sigmas_type)) != SANA_OK) return st;
     if ((st = sana_json_double(j, "lambda_min_clipped", -INFINITY, &lmc)) != SANA_OK) return st;
+    c->lambda_min_clipped = lmc;
     if (sana_json_has(j, "variance_type")) {
         char *v = NULL;
         if ((st = sana_json_string(j, "variance_type", NULL, &v)) != SANA_OK) return st;
@@ -148,6 +166,37 @@ sana_status dpm_configure(sana_sampler *s, const sana_json *j)
     return SANA_OK;
 }
 
+/* Integer timesteps of the VP schedule for timestep_spacing (numpy float64, round half to even). */
+static int dpm_spacing(const dpm_config *c, int steps, double *ts)
+{
+    int64_t N = c->num_train_timesteps;
+    /* clipped_idx = searchsorted(flip(lambda_t), lambda_min_clipped): values below the clip */
+    float clip = (float)c->lambda_min_clipped;
+    int64_t clipped = 0;
+    while (clipped < N && c->train_lambdas[N - 1 - clipped] < clip) clipped++;
+    int64_t last = N - clipped;
+    if (c->timestep_spacing == SPACING_LINSPACE) {
+        double *y = malloc(sizeof(double) * (size_t)(steps + 1));
+        if (!y) return -1;
+        sampler_linspace(y, 0.0, (double)(last - 1), steps + 1);
+        for (int k = 0; k < steps; k++) ts[k] = nearbyint(y[steps - k]);
+        free(y);
+        return steps;
+    }
+    if (c->timestep_spacing == SPACING_LEADING) {
+        int64_t ratio = last / (steps + 1);
+        for (int k = 0; k < steps; k++) ts[k] = (double)((int64_t)(steps - k) * ratio + c->steps_offset);
+        return steps;
+    }
+    /* trailing: np.arange(last, 0, -N/steps): start + i*delta with delta = (start - ratio) - start */
+    double ratio = (double)N / (double)steps;
+    double delta = ((double)last - ratio) - (double)last;
+    int64_t len = (int64_t)ceil((0.0 - (double)last) / -ratio);
+    if (len > steps) len = steps;                /* the buffer holds steps values */
+    for (int64_t k = 0; k < len; k++) ts[k] = nearbyint((double)last + (double)k * delta) - 1.0;
+    return (int)len;
+}
+
 sana_status dpm_set_timesteps(sana_sampler *s, int steps, const sana_sampler_opts *o)
 {
     dpm_config *c = &s->dpm;
@@ -160,9 +209,12 @@ sana_status dpm_set_timesteps(sana_sampler *s, int steps, const sana_sampler_opt
     if (o->sigmas)
         return sana_err(SANA_ERR_ARG, "%s: DPMSolverMultistepScheduler.set_timesteps takes no custom sigmas "
                         "(diffusers' retrieve_timesteps refuses them too)", s->name);
-    if (o->timesteps)
+    if (o->timesteps && steps > 0)
+        return sana_err(SANA_ERR_ARG, "%s: give a step count or custom timesteps, not both", s->name);
+    if (o->timesteps && c->use_flow_sigmas)
         return sana_err(SANA_ERR_ARG, "%s: custom timesteps cannot be combined with use_flow_sigmas "
                         "(diffusers fails on them as well); give a step count", s->name);
+    if (o->timesteps) steps = o->n_timesteps;
     if (steps < 1 || steps > 100000)
         return sana_err(SANA_ERR_ARG, "%s: num_inference_steps %d out of range", s->name, steps);
 
@@ -173,18 +225,39 @@ sana_status dpm_set_timesteps(sana_sampler *s, int steps, const sana_sampler_opt
         free(ts); free(sig); free(alphas);
         return sana_err(SANA_ERR_NOMEM, "%s: out of memory", s->name);
     }
-    /* alphas = linspace(1, 1/N, steps+1); sigmas = 1 - alphas; shifted; flipped; last (0) dropped. */
-    double N = (double)c->num_train_timesteps, shift = c->flow_shift;
-    sampler_linspace(alphas, 1.0, 1.0 / N, steps + 1);
-    for (int i = 0; i < steps; i++) {
-        double sg = 1.0 - alphas[steps - i];
-        double sh = shift * sg / (1.0 + (shift - 1.0) * sg);
-        sig[i] = (float)sh;
-        ts[i] = (double)(int64_t)(sh * N);   /* astype(int64): truncation */
+    double N = (double)c->num_train_timesteps;
+    if (c->use_flow_sigmas) {
+        /* alphas = linspace(1, 1/N, steps+1); sigmas = 1 - alphas; shifted; flipped; last (0) dropped. */
+        double shift = c->flow_shift;
+        sampler_linspace(alphas, 1.0, 1.0 / N, steps + 1);
+        for (int i = 0; i < steps; i++) {
+            double sg = 1.0 - alphas[steps - i];
+            double sh = shift * sg / (1.0 + (shift - 1.0) * sg);
+            sig[i] = (float)sh;
+            ts[i] = (double)(int64_t)(sh * N);   /* astype(int64): truncation */
+        }
+    } else {
+        if (o->timesteps) {
+            for (int i = 0; i < steps; i++) ts[i] = (double)(int64_t)o->timesteps[i];   /* astype(int64) */
+        } else {
+            int got = dpm_spacing(c, steps, ts);
+            if (got < 0) {
+                free(ts); free(sig); free(alphas);
+                return sana_err(SANA_ERR_NOMEM, "%s: out of memory", s->name);
+            }
+            steps = got;
+        }
+        /* np.interp(timesteps, arange(N), train_sigmas): integer points, clamped at the ends */
+        for (int i = 0; i < steps; i++) {
+            int64_t t = (int64_t)ts[i];
+            if (t < 0) t = 0;
+            if (t > c->num_train_timesteps - 1) t = c->num_train_timesteps - 1;
+            sig[i] = c->train_sigmas[t];
+        }
     }
     free(alphas);
     if (c->final_sigmas_type == FINAL_SIGMA_MIN) {
-        float ac0 = 1.0f - c->beta0;                    /* alphas_cumprod[0], float32 */
+        float ac0 = c->alphas_cumprod[0];
         sig[steps] = sqrtf((1.0f - ac0) / ac0);
     } else {
         sig[steps] = 0.0f;
@@ -196,11 +269,18 @@ sana_status dpm_set_timesteps(sana_sampler *s, int steps, const sana_sampler_opt
     return SANA_OK;
 }
 
-/* alpha_t, sigma_t of a flow sigma (float32): alpha = 1 - sigma. */
-static float dpm_lambda(float sigma, float *alpha)
+/* _sigma_to_alpha_sigma_t (float32) and lambda = log(alpha) - log(sigma).
+ * Flow: alpha = 1 - sigma. VP: alpha = 1 / sqrt(sigma^2 + 1), sigma_t = sigma * alpha. */
+static float dpm_lambda(const dpm_config *c, float sigma, float *alpha, float *sigma_t)
 {
-    *alpha = 1.0f - sigma;
-    return logf(*alpha) - logf(sigma);
+    if (c->use_flow_sigmas) {
+        *alpha = 1.0f - sigma;
+        *sigma_t = sigma;
+    } else {
+        *alpha = 1.0f / sqrtf(sigma * sigma + 1.0f);
+        *sigma_t = sigma * *alpha;
+    }
+    return logf(*alpha) - logf(*sigma_t);
 }
 
 sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana_rng *rng)
@@ -224,9 +304,10 @@ sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana
     float *m = s->hist[0];
     for (int k = 0; k < K - 1; k++) s->hist[k] = s->hist[k + 1];
     s->hist[K - 1] = m;
-    float sg = s->sigmas[i], al = 1.0f - sg;
+    float raw = s->sigmas[i], al, sg;
+    dpm_lambda(c, raw, &al, &sg);
     switch (c->prediction_type) {
-    case PRED_FLOW:    for (int64_t e = 0; e < n; e++) m[e] = x[e] - sg * mo[e]; break;
+    case PRED_FLOW:    for (int64_t e = 0; e < n; e++) m[e] = x[e] - raw * mo[e]; break;  /* the raw sigma */
     case PRED_EPSILON: for (int64_t e = 0; e < n; e++) m[e] = (x[e] - sg * mo[e]) / al; break;
     case PRED_V:       for (int64_t e = 0; e < n; e++) m[e] = al * x[e] - sg * mo[e]; break;
     default:           memcpy(m, mo, (size_t)n * sizeof(float)); break;
@@ -236,10 +317,9 @@ sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana
 
     int order = (K == 1 || s->lower_order_nums < 1 || lower_final) ? 1
               : (K == 2 || s->lower_order_nums < 2 || lower_second) ? 2 : 3;
-    float alpha_t, alpha_s0, alpha_s1, alpha_s2;
-    float sigma_t = s->sigmas[i + 1], sigma_s0 = s->sigmas[i];
-    float lambda_t = dpm_lambda(sigma_t, &alpha_t);
-    float lambda_s0 = dpm_lambda(sigma_s0, &alpha_s0);
+    float alpha_t, alpha_s0, alpha_s1, alpha_s2, sigma_t, sigma_s0, sigma_s1, sigma_s2;
+    float lambda_t = dpm_lambda(c, s->sigmas[i + 1], &alpha_t, &sigma_t);
+    float lambda_s0 = dpm_lambda(c, s->sigmas[i], &alpha_s0, &sigma_s0);
     float h = lambda_t - lambda_s0;
     float em = expf(-h), e2 = expf(-2.0f * h);
     float c1 = sde ? (sigma_t / sigma_s0) * em : sigma_t / sigma_s0;
@@ -256,7 +336,7 @@ sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana
         }
     } else if (order == 2) {
         const float *m1 = s->hist[K - 2];
-        float lambda_s1 = dpm_lambda(s->sigmas[i - 1], &alpha_s1);
+        float lambda_s1 = dpm_lambda(c, s->sigmas[i - 1], &alpha_s1, &sigma_s1);
         float h0 = lambda_s0 - lambda_s1, r0 = h0 / h, inv_r0 = 1.0f / r0;
         float b;   /* coefficient of D1 */
         if (!sde) b = c->solver_type == SOLVER_MIDPOINT ? 0.5f * a0 : alpha_t * ((em - 1.0f) / h + 1.0f);
@@ -276,8 +356,8 @@ sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana
         }
     } else {
         const float *m1 = s->hist[K - 2], *m2 = s->hist[K - 3];
-        float lambda_s1 = dpm_lambda(s->sigmas[i - 1], &alpha_s1);
-        float lambda_s2 = dpm_lambda(s->sigmas[i - 2], &alpha_s2);
+        float lambda_s1 = dpm_lambda(c, s->sigmas[i - 1], &alpha_s1, &sigma_s1);
+        float lambda_s2 = dpm_lambda(c, s->sigmas[i - 2], &alpha_s2, &sigma_s2);
         float h0 = lambda_s0 - lambda_s1, h1 = lambda_s1 - lambda_s2;
         float r0 = h0 / h, r1 = h1 / h;
         float inv_r0 = 1.0f / r0, inv_r1 = 1.0f / r1, w = r0 / (r0 + r1), inv_r01 = 1.0f / (r0 + r1);

@@ -18,18 +18,21 @@ enum { SHIFT_EXPONENTIAL, SHIFT_LINEAR };
 /* DPMSolverMultistepScheduler config (diffusers __init__ defaults). */
 typedef struct {
     int64_t num_train_timesteps;     /* 1000 */
-    float beta0;                     /* betas[0] in float32 (for final_sigmas_type "sigma_min") */
+    float *alphas_cumprod;           /* [N] float32, torch.cumprod (double accumulator) of 1 - betas */
+    float *train_sigmas;             /* [N] ((1 - ac) / ac) ** 0.5, float32 */
+    float *train_lambdas;            /* [N] log(sqrt(ac)) - log(sqrt(1 - ac)), float32 */
+    double lambda_min_clipped;       /* -inf */
     int solver_order;                /* 2 */
     int prediction_type;             /* "epsilon" */
     int algorithm_type;              /* "dpmsolver++" */
     int solver_type;                 /* "midpoint" */
     int lower_order_final;           /* true */
     int euler_at_final;              /* false */
-    int use_flow_sigmas;             /* false (must be true: see sampler_dpm.c) */
+    int use_flow_sigmas;             /* false: VP sigmas from the beta schedule */
     double flow_shift;               /* 1.0 (set_timesteps(mu=...) replaces it with exp(mu), as diffusers) */
     int final_sigmas_type;           /* "zero" */
-    int timestep_spacing;            /* "linspace" (no effect with flow sigmas) */
-    int64_t steps_offset;            /* 0 (no effect with flow sigmas) */
+    int timestep_spacing;            /* "linspace" (VP sigmas only: flow sigmas discard it, as diffusers) */
+    int64_t steps_offset;            /* 0 ("leading" spacing only) */
     int use_dynamic_shifting;        /* false */
     int time_shift_type;             /* "exponential" */
 } dpm_config;
@@ -96,6 +99,9 @@ sana_status sampler_enum(const sana_json *j, const char *key, const char *const 
 sana_status sampler_check_keys(const sana_json *j, const char *const *known, const char *cls);
 /* (Re)allocate the step buffers for n floats. */
 sana_status sampler_buffers(sana_sampler *s, int64_t n, int nhist, int noise, int x0);
+/* torch.linspace(start, end, steps, dtype=float32) on CPU: fma(step, i, start) for the first half,
+ * fma(-step, steps-1-i, end) for the second, step = (end - start) / (steps - 1) in float32. */
+void sampler_torch_linspace_f32(float *out, float start, float end, int64_t steps);
 /* numpy.linspace(start, stop, num) in float64, as numpy computes it. */
 void sampler_linspace(double *out, double start, double stop, int num);
 /* diffusers' index_for_timestep for the first timestep: first match, or the second when it repeats. */

@@ -60,12 +60,12 @@ sana_status scm_set_timesteps(sana_sampler *s, int steps, const sana_sampler_opt
     } else if (has_mid) {
         ts[0] = (float)mx; ts[1] = (float)mid; ts[2] = 0.0f;
     } else {
-        /* torch.linspace(max, 0, steps+1) in float32: start + step*i for the first half,
-         * end - step*(steps-i) for the second, step = (end - start) / steps. */
-        float start = (float)mx, end = 0.0f, step = (end - start) / (float)steps;
-        int num = steps + 1, half = num / 2;
-        for (int i = 0; i < num; i++)
-            ts[i] = i < half ? start + step * (float)i : end - step * (float)(num - i - 1);
+        float lin[5];                    /* torch.linspace(max, 0, steps+1), float32 */
+        float *l = steps + 1 <= 5 ? lin : malloc(sizeof(float) * (size_t)(steps + 1));
+        if (!l) { free(ts); return sana_err(SANA_ERR_NOMEM, "%s: out of memory", s->name); }
+        sampler_torch_linspace_f32(l, (float)mx, 0.0f, steps + 1);
+        for (int i = 0; i <= steps; i++) ts[i] = l[i];
+        if (l != lin) free(l);
     }
     free(s->timesteps);
     s->timesteps = ts;

@@ -177,8 +177,10 @@ static void expect_refused(const char *kind, const char *cfg, const char *key)
 static void check_refusals(void)
 {
     expect_refused("dpm", "{\"use_flow_sigmas\": true, \"use_karras_sigmas\": true}", "use_karras_sigmas");
-    expect_refused("dpm", "{\"use_flow_sigmas\": false}", "use_flow_sigmas");
-    expect_refused("dpm", "{}", "use_flow_sigmas");
+    expect_refused("dpm", "{\"use_lu_lambdas\": true}", "use_lu_lambdas");
+    expect_refused("dpm", "{\"rescale_betas_zero_snr\": true}", "rescale_betas_zero_snr");
+    expect_refused("dpm", "{\"beta_schedule\": \"sigmoid\"}", "beta_schedule");
+    expect_refused("dpm", "{\"num_train_timesteps\": 4, \"trained_betas\": [0.1, 0.2]}", "trained_betas");
     expect_refused("dpm", "{\"use_flow_sigmas\": true, \"solver_order\": 4}", "solver_order");
     expect_refused("dpm", "{\"use_flow_sigmas\": true, \"solver_order\": \"2\"}", "solver_order");
     expect_refused("dpm", "{\"use_flow_sigmas\": true, \"algorithm_type\": \"sde-dpmsolver\"}", "algorithm_type");
