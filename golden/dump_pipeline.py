@@ -7,8 +7,8 @@ One file per case, golden/pipeline/e2e_<case>.safetensors(.gz):
   image   [B, H, W, 3]   uint8, output_type="np" then (x * 255).round() as numpy_to_pil does
 and __metadata__ "config": the call as JSON (pipeline class, checkpoint, arguments), which
 tests/test-pipeline.c reads to make the same call through libsana.
-Case "cfg" also holds prompt_embeds / prompt_attention_mask as encode_prompt returns them
-(for `sana encode`), and case "given" the latents and prompt_embeds it passes in.
+Case "cfg" also holds prompt_embeds / prompt_attention_mask as encode_prompt returns them with
+the default complex human instruction of __call__ (for `sana encode`), and case "given" the latents and prompt_embeds it passes in.
 """
 import json
 import os
@@ -96,7 +96,11 @@ def run_case(name, cls_name, ckpt, args):
         tensors["given_prompt_embeds"] = emb
         tensors["given_prompt_attention_mask"] = mask.to(torch.int64)
     if name == "cfg":
-        emb, mask, _, _ = pipe.encode_prompt(args["prompt"], do_classifier_free_guidance=False)
+        # as `sana encode` runs it: the complex human instruction of __call__'s defaults
+        import inspect
+        chi = inspect.signature(type(pipe).__call__).parameters["complex_human_instruction"].default
+        emb, mask, _, _ = pipe.encode_prompt(args["prompt"], do_classifier_free_guidance=False,
+                                             complex_human_instruction=chi)
         tensors["prompt_embeds"] = emb
         tensors["prompt_attention_mask"] = mask.to(torch.int64)
     for output_type in (["latent"] if latent_only else ["latent", "np"]):

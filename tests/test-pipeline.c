@@ -1,0 +1,296 @@
+/* tests/test-pipeline.c -- end to end against diffusers: SanaPipeline, SanaPAGPipeline and
+ * SanaSprintPipeline run from the prompt string on the tiny checkpoints (golden/ckpt/sana-tiny*),
+ * one golden per case (golden/pipeline/e2e_*.safetensors from golden/dump_pipeline.py, whose
+ * __metadata__ "config" holds the call). Checks the final latents (output_type="latent") and the
+ * uint8 image (within 1 level per channel), plus encode_prompt and the library's argument checks.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "golden.h"
+#include "json.h"
+#include "pipeline.h"
+#include "sana.h"
+
+static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
+                                    "sprint2", "sprint1", "sprint_bin", "given", NULL};
+
+static sana_pipeline *t2i, *pag, *sprint;
+
+static sana_pipeline *pipeline_for(const char *cls, const char *ckpt)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/ckpt/%s", golden_dir(), ckpt);
+    sana_pipeline **slot = !strcmp(cls, "SanaSprintPipeline") ? &sprint : !strcmp(cls, "SanaPAGPipeline") ? &pag : &t2i;
+    if (*slot) return *slot;
+    if (slot == &pag) {
+        /* diffusers' from_pretrained of the same folder; here: the loaded components, shared */
+        if (!pipeline_for("SanaPipeline", ckpt)) return NULL;
+        if (sana_pipeline_derive(&pag, t2i, SANA_PIPELINE_PAG) != 0) golden_fail("derive PAG: %s", sana_last_error());
+        return pag;
+    }
+    if (sana_pipeline_load(slot, dir, NULL) != 0) {
+        golden_fail("load %s: %s", dir, sana_last_error());
+        return NULL;
+    }
+    if (strcmp(sana_pipeline_class_name(*slot), cls) != 0)
+        golden_fail("%s: loaded as %s, want %s", dir, sana_pipeline_class_name(*slot), cls);
+    return *slot;
+}
+
+/* uint8 images within 1 level per channel (the bound); prints the worst and the count. */
+static void check_image(golden *g, const char *what, const uint8_t *got, int64_t n)
+{
+    float *want = golden_f32(g, "image", NULL);
+    int64_t off1 = 0, worst = -1;
+    int maxd = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int d = abs((int)got[i] - (int)lrintf(want[i]));
+        if (d > maxd) maxd = d, worst = i;
+        if (d) off1++;
+    }
+    printf("%s: %s image n=%lld max level difference %d, %lld values differ (tol 1)\n", maxd <= 1 ? "ok  " : "FAIL",
+           what, (long long)n, maxd, (long long)off1);
+    if (maxd > 1) golden_fail("%s: image differs by %d levels at %lld (got %d want %d)", what, maxd, (long long)worst,
+                              got[worst], (int)want[worst]);
+    free(want);
+}
+
+static void run_case(const char *name)
+{
+    char file[256];
+    snprintf(file, sizeof file, "pipeline/e2e_%s.safetensors", name);
+    golden *g = golden_open(file);
+    const char *cfgtxt = golden_meta(g, "config");
+    sana_json j;
+    if (!cfgtxt || sana_json_parse(&j, cfgtxt, strlen(cfgtxt), file) != SANA_OK) {
+        golden_fail("%s: no config metadata", file);
+        golden_close(g);
+        return;
+    }
+    char *cls = NULL, *ckpt = NULL, *prompt = NULL, *neg = NULL, *sched = NULL, *chi = NULL;
+    int64_t steps, h, w, seed, nimg, maxseq;
+    double cfg, pag_scale, pag_ada;
+    int bin, latent_only, given;
+    sana_json_string(&j, "pipeline", "SanaPipeline", &cls);
+    sana_json_string(&j, "checkpoint", "sana-tiny", &ckpt);
+    sana_json_string(&j, "prompt", NULL, &prompt);
+    sana_json_string(&j, "negative_prompt", "", &neg);
+    sana_json_string(&j, "scheduler", "", &sched);
+    sana_json_string(&j, "chi", "", &chi);
+    sana_json_int(&j, "num_inference_steps", 20, &steps);
+    sana_json_int(&j, "height", 0, &h);
+    sana_json_int(&j, "width", 0, &w);
+    sana_json_int(&j, "seed", 0, &seed);
+    sana_json_int(&j, "num_images_per_prompt", 1, &nimg);
+    sana_json_int(&j, "max_sequence_length", 300, &maxseq);
+    sana_json_double(&j, "guidance_scale", 4.5, &cfg);
+    sana_json_double(&j, "pag_scale", 3.0, &pag_scale);
+    sana_json_double(&j, "pag_adaptive_scale", 0.0, &pag_ada);
+    sana_json_bool(&j, "use_resolution_binning", 1, &bin);
+    sana_json_bool(&j, "latent_only", 0, &latent_only);
+    sana_json_bool(&j, "given", 0, &given);
+    char *layers[8] = {0};
+    int nlayers = 0;
+    sana_json_string_array(&j, "pag_applied_layers", layers, 8, &nlayers);
+    /* intermediate_timesteps=None is recorded as a null entry */
+    int inter_none = json_object_object_get_ex(j.root, "intermediate_timesteps", NULL) &&
+                     !sana_json_has(&j, "intermediate_timesteps");
+
+    sana_pipeline *p = pipeline_for(cls, ckpt);
+    float *glat = NULL, *gemb = NULL, *gmask = NULL;
+    char layer_list[256] = "";
+    if (!p) goto out;
+    sana_generate_params gp;
+    sana_generate_params_default(&gp, p);
+    gp.prompt = prompt;
+    gp.negative_prompt = neg;
+    gp.num_inference_steps = (int)steps;
+    gp.guidance_scale = cfg;
+    gp.height = (int)h;
+    gp.width = (int)w;
+    gp.seed = (uint64_t)seed;
+    gp.num_images_per_prompt = (int)nimg;
+    gp.max_sequence_length = (int)maxseq;
+    gp.use_resolution_binning = bin;
+    gp.scheduler = *sched ? sched : NULL;
+    if (!strcmp(chi, "none")) gp.chi_mode = SANA_CHI_NONE;
+    gp.pag_scale = pag_scale;
+    gp.pag_adaptive_scale = pag_ada;
+    for (int i = 0; i < nlayers; i++) {
+        if (i) strcat(layer_list, ",");
+        strncat(layer_list, layers[i], sizeof layer_list - strlen(layer_list) - 2);
+    }
+    if (nlayers > 0) gp.pag_applied_layers = layer_list;
+    gp.intermediate_unset = inter_none;
+    if (given) {
+        int64_t n = 0, L = 0;
+        glat = golden_f32(g, "given_latents", &n);
+        gp.latents = glat;
+        gp.latents_numel = n;
+        gemb = golden_f32(g, "given_prompt_embeds", NULL);
+        gmask = golden_f32(g, "given_prompt_attention_mask", &L);
+        gp.prompt_embeds = gemb;
+        gp.prompt_attention_mask = gmask;
+        gp.prompt_embeds_len = (int)L;
+        gp.prompt_embeds_dim = (int)golden_get(g, "given_prompt_embeds")->wt.shape[2];
+    }
+    for (int pass = 0; pass < (latent_only ? 1 : 2); pass++) {
+        gp.output_latent = pass == 0;
+        sana_result r;
+        char what[128];
+        snprintf(what, sizeof what, "%s %s", name, pass == 0 ? "latents" : "image");
+        if (sana_generate(p, &gp, &r) != 0) {
+            golden_fail("%s: sana_generate: %s", what, sana_last_error());
+            continue;
+        }
+        if (pass == 0) {
+            int64_t n = (int64_t)r.batch * r.lat_channels * r.lat_height * r.lat_width;
+            golden_check(g, what, r.latents, n, "latents", "pipeline_latents");
+        } else {
+            const sana_st_tensor *t = golden_get(g, "image");
+            if (t->wt.shape[0] != r.batch || t->wt.shape[1] != r.height || t->wt.shape[2] != r.width)
+                golden_fail("%s: image %dx%dx%d, want %lldx%lldx%lld", what, r.batch, r.height, r.width,
+                            (long long)t->wt.shape[0], (long long)t->wt.shape[1], (long long)t->wt.shape[2]);
+            else
+                check_image(g, name, r.images, (int64_t)r.batch * r.height * r.width * 3);
+        }
+        sana_result_free(&r);
+    }
+    if (!strcmp(name, "cfg")) { /* encode_prompt as diffusers returns it (padded rows included) */
+        float *e = NULL, *m = NULL;
+        int L = 0, D = 0;
+        if (sana_encode(p, prompt, SANA_CHI_DEFAULT, NULL, 0, 300, &e, &m, &L, &D) != 0) {
+            golden_fail("sana_encode: %s", sana_last_error());
+        } else {
+            golden_check(g, "encode prompt_embeds", e, (int64_t)L * D, "prompt_embeds", "pipeline_embeds");
+            int64_t *mi = malloc(sizeof(int64_t) * (size_t)L);
+            for (int i = 0; i < L; i++) mi[i] = (int64_t)m[i];
+            golden_check_i64(g, "encode prompt_attention_mask", mi, L, "prompt_attention_mask");
+            free(mi);
+        }
+        free(e);
+        free(m);
+    }
+out:
+    for (int i = 0; i < nlayers; i++) free(layers[i]);
+    free(glat);
+    free(gemb);
+    free(gmask);
+    free(cls);
+    free(ckpt);
+    free(prompt);
+    free(neg);
+    free(sched);
+    free(chi);
+    sana_json_free(&j);
+    golden_close(g);
+}
+
+/* Argument checks of sana_generate: each a clear message and no result. */
+static void check_rejects(void)
+{
+    if (!t2i || !sprint) return;
+    sana_generate_params g;
+    sana_result r;
+    struct {
+        const char *what, *needle;
+        int steps, h, w, nimg, sprint_pag;
+    } tab[] = {
+        {"steps 0", "num_inference_steps", 0, 64, 64, 1, 0},
+        {"height 100", "multiples of 32", 1, 100, 64, 1, 0},
+        {"width 0 is default, height 16", "multiples of 32", 1, 16, 64, 1, 0},
+        {"too large", "between", 1, 32768, 64, 1, 0},
+        {"no images", "num_images_per_prompt", 1, 64, 64, 0, 0},
+        {"sprint 3 steps with intermediate", "num_inference_steps != 2", 3, 64, 64, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+        sana_pipeline *p = tab[i].sprint_pag ? sprint : t2i;
+        sana_generate_params_default(&g, p);
+        g.prompt = "x";
+        g.num_inference_steps = tab[i].steps;
+        g.height = tab[i].h;
+        g.width = tab[i].w;
+        g.num_images_per_prompt = tab[i].nimg;
+        g.use_resolution_binning = 0;
+        int rc = sana_generate(p, &g, &r);
+        int ok = rc != 0 && strstr(sana_last_error(), tab[i].needle) && !r.images && !r.latents;
+        printf("%s: rejects %s: %s\n", ok ? "ok  " : "FAIL", tab[i].what, sana_last_error());
+        if (!ok) golden_fail("%s not rejected as expected", tab[i].what);
+    }
+    /* invalid UTF-8 prompt */
+    sana_generate_params_default(&g, t2i);
+    g.prompt = "bad \xff\xfe utf-8";
+    g.num_inference_steps = 1;
+    g.height = g.width = 64;
+    int rc = sana_generate(t2i, &g, &r);
+    printf("%s: rejects invalid UTF-8: %s\n", rc ? "ok  " : "FAIL", sana_last_error());
+    if (!rc) golden_fail("invalid UTF-8 accepted");
+    /* latents of the wrong size */
+    float lat[7] = {0};
+    sana_generate_params_default(&g, t2i);
+    g.prompt = "x";
+    g.num_inference_steps = 1;
+    g.height = g.width = 64;
+    g.use_resolution_binning = 0;
+    g.latents = lat;
+    g.latents_numel = 7;
+    rc = sana_generate(t2i, &g, &r);
+    int ok = rc && strstr(sana_last_error(), "latents");
+    printf("%s: rejects latents of the wrong shape: %s\n", ok ? "ok  " : "FAIL", sana_last_error());
+    if (!ok) golden_fail("wrong latents accepted");
+    /* PAG layer that does not exist */
+    if (pag) {
+        sana_generate_params_default(&g, pag);
+        g.prompt = "x";
+        g.num_inference_steps = 1;
+        g.height = g.width = 64;
+        g.pag_applied_layers = "transformer_blocks.7";
+        rc = sana_generate(pag, &g, &r);
+        ok = rc && strstr(sana_last_error(), "Cannot find PAG layer");
+        printf("%s: rejects a missing PAG layer: %s\n", ok ? "ok  " : "FAIL", sana_last_error());
+        if (!ok) golden_fail("missing PAG layer accepted");
+    }
+    /* PAG layer matching as diffusers: "blocks.1" also matches transformer_blocks.1x */
+    int layers[32], n = 0;
+    ok = sana_pag_layers("transformer_blocks.1", 12, layers, &n) == SANA_OK && n == 3 && layers[0] == 1 &&
+         layers[1] == 10 && layers[2] == 11;
+    ok = ok && sana_pag_layers("transformer_blocks.(2|4), transformer_blocks.0", 12, layers, &n) == SANA_OK && n == 3 &&
+         layers[0] == 0 && layers[1] == 2 && layers[2] == 4;
+    printf("%s: PAG layer patterns resolve as in diffusers\n", ok ? "ok  " : "FAIL");
+    if (!ok) golden_fail("PAG layer patterns");
+}
+
+static void check_load_errors(void)
+{
+    sana_pipeline *p = NULL;
+    struct {
+        const char *dir, *needle;
+    } tab[] = {{"/nonexistent/sana", "no such folder"}, {"/tmp", "model_index.json"}};
+    for (int i = 0; i < 2; i++) {
+        int rc = sana_pipeline_load(&p, tab[i].dir, NULL);
+        int ok = rc && !p && strstr(sana_last_error(), tab[i].needle);
+        printf("%s: load %s: %s\n", ok ? "ok  " : "FAIL", tab[i].dir, sana_last_error());
+        if (!ok) golden_fail("load %s", tab[i].dir);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 0; CASES[i]; i++) {
+        if (argc > 1) {
+            int want = 0;
+            for (int k = 1; k < argc; k++) want |= !strcmp(argv[k], CASES[i]);
+            if (!want) continue;
+        }
+        run_case(CASES[i]);
+    }
+    check_rejects();
+    check_load_errors();
+    sana_pipeline_free(pag);
+    sana_pipeline_free(t2i);
+    sana_pipeline_free(sprint);
+    return golden_exit();
+}
