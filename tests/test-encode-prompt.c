@@ -1,0 +1,308 @@
+/*
+ * tests/test-encode-prompt.c -- SanaPipeline.encode_prompt against diffusers v0.35.2.
+ *
+ * Goldens (golden/dump_encode_prompt.py): golden/text/encode-prompt.safetensors with the tiny
+ * checkpoint golden/ckpt/text-encode/{tokenizer,text_encoder} (variant bf16), and
+ * golden/text/encode-lower.safetensors for Python's lower().strip().
+ *
+ * For every case: the token ids and mask of the whole sequence are exact, the selected mask is
+ * exact, and the selected embeddings match
+ *   - at every position when the padded positions are encoded too (set_full),
+ *   - at the unmasked positions, with zeros elsewhere, by default (padding skipped),
+ * with the instruction cache on and off. Then the claim that makes skipping padding exact:
+ * SanaTransformer2DModel gives bit-identical output for both kinds of embeddings
+ * (golden/ckpt/sana-tiny: its tokenizer, text encoder and transformer).
+ */
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/dit.h"
+#include "../src/encode_prompt.h"
+#include "golden.h"
+
+static const sana_backend *be;
+
+static void test_lower(void)
+{
+    golden *g = golden_open("text/encode-lower.safetensors");
+    const sana_st_tensor *in = golden_get(g, "text_in"), *want = golden_get(g, "text_lower");
+    char *src = malloc(in->nbytes + 1);
+    memcpy(src, in->wt.data, in->nbytes);
+    src[in->nbytes] = 0;
+    char *out = NULL;
+    if (sana_text_preprocess(src, &out) != SANA_OK) {
+        golden_fail("preprocess: %s", sana_errmsg());
+    } else if (strlen(out) != want->nbytes || memcmp(out, want->wt.data, want->nbytes) != 0) {
+        golden_fail("lower().strip(): got \"%s\" (%zu bytes), want %zu bytes", out, strlen(out), want->nbytes);
+    } else {
+        printf("ok  : lower().strip() of %zu bytes of Unicode text (final sigma, U+0130, Unicode spaces)\n",
+               in->nbytes);
+    }
+    free(out);
+    /* Invalid UTF-8 is an argument error. */
+    if (sana_text_preprocess("ab\xC3(", &out) != SANA_ERR_ARG)
+        golden_fail("invalid UTF-8 accepted");
+    else
+        printf("ok  : invalid UTF-8 rejected: %s\n", sana_errmsg());
+    free(out);
+    free(src);
+    golden_close(g);
+}
+
+/* chi of a case: JSON null -> NULL, a list -> NULL-terminated array (freed by the caller). */
+static const char **case_chi(json_object *c, int *is_null)
+{
+    json_object *a = NULL;
+    json_object_object_get_ex(c, "chi", &a);
+    *is_null = a == NULL;
+    if (!a) return NULL;
+    size_t n = json_object_array_length(a);
+    const char **v = calloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = json_object_get_string(json_object_array_get_idx(a, i));
+    return v;
+}
+
+/* Compare the selected embeddings: rows with mask 1 against the golden, rows with mask 0 must be
+ * zero (skip) or also match (full). */
+static void check_embeds(golden *g, const char *what, const float *got, const float *want, const int32_t *mask,
+                         int M, int64_t C, int full)
+{
+    if (full) {
+        golden_compare(g, what, got, want, (int64_t)M * C, "encode_prompt");
+        return;
+    }
+    float *gr = calloc((size_t)M * (size_t)C + 1, sizeof(float)), *wr = calloc((size_t)M * (size_t)C + 1, sizeof(float));
+    int64_t k = 0, nonzero = 0;
+    for (int i = 0; i < M; i++) {
+        if (mask[i]) {
+            memcpy(gr + k, got + (size_t)i * C, (size_t)C * sizeof(float));
+            memcpy(wr + k, want + (size_t)i * C, (size_t)C * sizeof(float));
+            k += C;
+        } else {
+            for (int64_t c = 0; c < C; c++) nonzero += got[(size_t)i * C + c] != 0.0f;
+        }
+    }
+    golden_compare(g, what, gr, wr, k, "encode_prompt");
+    if (nonzero)
+        golden_fail("%s: %lld values of padded positions are not zero", what, (long long)nonzero);
+    free(gr);
+    free(wr);
+}
+
+static void check_i32(golden *g, const char *what, const int32_t *got, int64_t n, const char *name)
+{
+    int64_t *v = malloc((size_t)n * sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++) v[i] = got[i];
+    golden_check_i64(g, what, v, n, name);
+    free(v);
+}
+
+static void test_cases(void)
+{
+    golden *g = golden_open("text/encode-prompt.safetensors");
+    char tokdir[4200], tedir[4200];
+    snprintf(tokdir, sizeof tokdir, "%s/ckpt/text-encode/tokenizer", golden_dir());
+    snprintf(tedir, sizeof tedir, "%s/ckpt/text-encode/text_encoder", golden_dir());
+    sana_text_encoder *te = NULL;
+    if (sana_text_encoder_load(&te, tokdir, tedir, "bf16", be) != SANA_OK) {
+        golden_fail("load: %s", sana_errmsg());
+        golden_close(g);
+        return;
+    }
+    int64_t C = sana_text_encoder_hidden_size(te);
+    json_object *cases = json_tokener_parse(golden_meta(g, "cases"));
+    size_t ncases = json_object_array_length(cases);
+    for (size_t ci = 0; ci < ncases; ci++) {
+        json_object *c = json_object_array_get_idx(cases, ci), *o;
+        json_object_object_get_ex(c, "name", &o);
+        const char *name = json_object_get_string(o);
+        json_object_object_get_ex(c, "prompt", &o);
+        const char *prompt = json_object_get_string(o);
+        json_object_object_get_ex(c, "max_sequence_length", &o);
+        int M = json_object_get_int(o);
+        json_object_object_get_ex(c, "eager", &o);
+        int eager = json_object_get_boolean(o);
+        int chi_null;
+        const char **chi = case_chi(c, &chi_null);
+        char key[128], what[256];
+        snprintf(key, sizeof key, "%s_embeds", name);
+        float *want = golden_f32(g, key, NULL);
+        float *emb = malloc((size_t)M * (size_t)C * sizeof(float));
+        int32_t *mask = malloc((size_t)M * sizeof(int32_t));
+        /* full = 0/1, cache = 1/0 */
+        for (int mode = 0; mode < 4; mode++) {
+            int full = mode & 1, cache = !(mode & 2);
+            sana_text_encoder_set_full(te, full);
+            sana_text_encoder_set_chi_cache(te, cache);
+            int32_t *ids = NULL, *fmask = NULL;
+            int L = 0;
+            if (sana_encode_prompt_ex(te, prompt, chi, M, emb, mask, &ids, &fmask, &L) != SANA_OK) {
+                golden_fail("%s: encode_prompt: %s", name, sana_errmsg());
+                continue;
+            }
+            snprintf(what, sizeof what, "%s: prompt_embeds (%s, instruction cache %s)", name,
+                     full ? "padding encoded" : "padding skipped", cache ? "on" : "off");
+            check_embeds(g, what, emb, want, mask, M, C, full);
+            if (mode == 0) {
+                snprintf(key, sizeof key, "%s_ids", name);
+                snprintf(what, sizeof what, "%s: input_ids (L = %d)", name, L);
+                check_i32(g, what, ids, L, key);
+                snprintf(key, sizeof key, "%s_full_mask", name);
+                snprintf(what, sizeof what, "%s: attention_mask before select_index", name);
+                check_i32(g, what, fmask, L, key);
+                snprintf(key, sizeof key, "%s_mask", name);
+                snprintf(what, sizeof what, "%s: prompt_attention_mask", name);
+                check_i32(g, what, mask, M, key);
+            }
+            free(ids);
+            free(fmask);
+        }
+        if (eager) {
+            snprintf(key, sizeof key, "%s_eager_embeds", name);
+            float *want_e = golden_f32(g, key, NULL);
+            sana_text_encoder_set_attn(te, SANA_GEMMA2_EAGER);
+            for (int full = 0; full < 2; full++) {
+                sana_text_encoder_set_full(te, full);
+                sana_text_encoder_set_chi_cache(te, 1);
+                if (sana_encode_prompt(te, prompt, chi, M, emb, mask) != SANA_OK) {
+                    golden_fail("%s eager: %s", name, sana_errmsg());
+                    continue;
+                }
+                snprintf(what, sizeof what, "%s: prompt_embeds, eager attention (%s)", name,
+                         full ? "padding encoded" : "padding skipped");
+                check_embeds(g, what, emb, want_e, mask, M, C, full);
+            }
+            sana_text_encoder_set_attn(te, SANA_GEMMA2_SDPA);
+            free(want_e);
+        }
+        (void)chi_null;
+        free(chi);
+        free(want);
+        free(emb);
+        free(mask);
+    }
+    json_object_put(cases);
+
+    /* The same prompt twice through the cache: the same bits. */
+    int M = 300;
+    float *e1 = malloc((size_t)M * (size_t)C * sizeof(float)), *e2 = malloc((size_t)M * (size_t)C * sizeof(float));
+    int32_t *m1 = malloc((size_t)M * sizeof(int32_t)), *m2 = malloc((size_t)M * sizeof(int32_t));
+    sana_text_encoder_set_full(te, 0);
+    sana_text_encoder_set_chi_cache(te, 1);
+    if (sana_encode_prompt(te, "a red flower", sana_default_chi, M, e1, m1) != SANA_OK ||
+        sana_encode_prompt(te, "a red flower", sana_default_chi, M, e2, m2) != SANA_OK)
+        golden_fail("repeat: %s", sana_errmsg());
+    else if (memcmp(e1, e2, (size_t)M * (size_t)C * sizeof(float)) || memcmp(m1, m2, (size_t)M * sizeof(int32_t)))
+        golden_fail("the same prompt encoded twice gives different bits");
+    else
+        printf("ok  : the same prompt encoded twice through the instruction cache gives the same bits\n");
+    /* Errors. */
+    if (sana_encode_prompt(te, "a", NULL, 0, e1, m1) != SANA_ERR_ARG)
+        golden_fail("max_sequence_length 0 accepted");
+    else
+        printf("ok  : %s\n", sana_errmsg());
+    if (sana_encode_prompt(te, "\xFF", NULL, M, e1, m1) != SANA_ERR_ARG)
+        golden_fail("invalid UTF-8 prompt accepted");
+    else
+        printf("ok  : %s\n", sana_errmsg());
+    free(e1); free(e2); free(m1); free(m2);
+    sana_text_encoder_free(te);
+    golden_close(g);
+}
+
+/*
+ * Skipping the encoder on padded positions is exact for the image: SanaTransformer2DModel run on
+ * the embeddings of diffusers (padded positions encoded) and on the same embeddings with the
+ * padded positions set to zero gives the same bits. The cross-attention adds -10000 to the logits
+ * of masked keys, so their softmax weights are exp(-10000 + ...) = 0 exactly in float32, and their
+ * values are multiplied by that 0. (The unpadded rows our skipping path computes differ from the
+ * full path only by summation order, checked against the golden above.)
+ */
+static void test_dit_identity(void)
+{
+    char dir[2048], tok[4096], te_dir[4096], tr[4096];
+    snprintf(dir, sizeof dir, "%s/ckpt/sana-tiny", golden_dir());
+    snprintf(tok, sizeof tok, "%s/tokenizer", dir);
+    snprintf(te_dir, sizeof te_dir, "%s/text_encoder", dir);
+    snprintf(tr, sizeof tr, "%s/transformer", dir);
+    sana_text_encoder *te = NULL;
+    sana_dit *dit = NULL;
+    if (sana_text_encoder_load(&te, tok, te_dir, NULL, be) != SANA_OK) {
+        golden_fail("load %s: %s", te_dir, sana_errmsg());
+        return;
+    }
+    if (sana_dit_load(&dit, tr, NULL, be) != SANA_OK) {
+        golden_fail("load %s: %s", tr, sana_errmsg());
+        sana_text_encoder_free(te);
+        return;
+    }
+    const sana_dit_config *dc = sana_dit_get_config(dit);
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    const int M = 300;
+    const int64_t B = 2, H = 8, W = 8, Cin = dc->in_channels, Cout = dc->out_channels;
+    const int64_t nout = B * Cout * H * W, nenc = B * M * C;
+    float *enc = malloc((size_t)nenc * sizeof(float)), *enc0 = malloc((size_t)nenc * sizeof(float));
+    float *maskf = malloc((size_t)(B * M) * sizeof(float));
+    int32_t *mask = malloc((size_t)M * sizeof(int32_t));
+    float *x = malloc((size_t)(B * Cin * H * W) * sizeof(float));
+    float *out = malloc((size_t)nout * sizeof(float)), *out0 = malloc((size_t)nout * sizeof(float));
+    const float t[2] = {999.0f, 250.0f};
+    uint64_t s = 12345;
+    for (int64_t i = 0; i < B * Cin * H * W; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 4.0 - 2.0);
+    }
+    if (C != dc->caption_channels) {
+        golden_fail("sana-tiny: text encoder hidden %lld != caption_channels %lld", (long long)C,
+                    (long long)dc->caption_channels);
+        goto out;
+    }
+    /* item 0: a prompt with the default instruction; item 1: the empty negative prompt; padding encoded */
+    sana_text_encoder_set_full(te, 1);
+    if (sana_encode_prompt(te, "a cat sleeping on a warm windowsill", sana_default_chi, M, enc, mask) != SANA_OK)
+        goto fail;
+    for (int i = 0; i < M; i++) maskf[i] = (float)mask[i];
+    if (sana_encode_prompt(te, "", NULL, M, enc + (size_t)M * C, mask) != SANA_OK)
+        goto fail;
+    for (int i = 0; i < M; i++) maskf[M + i] = (float)mask[i];
+    int64_t zeroed = 0;
+    for (int64_t r = 0; r < B * M; r++)
+        for (int64_t c = 0; c < C; c++) {
+            float v = maskf[r] != 0.0f ? enc[r * C + c] : 0.0f;
+            zeroed += v != enc[r * C + c];
+            enc0[r * C + c] = v;
+        }
+    if (sana_dit_forward(dit, out, x, B, H, W, t, enc, maskf, M, NULL, NULL) != SANA_OK ||
+        sana_dit_forward(dit, out0, x, B, H, W, t, enc0, maskf, M, NULL, NULL) != SANA_OK)
+        goto fail;
+    int64_t diff = 0;
+    for (int64_t i = 0; i < nout; i++) diff += memcmp(&out[i], &out0[i], sizeof(float)) != 0;
+    if (zeroed == 0)
+        golden_fail("dit identity: no padded embedding was non-zero; the test proves nothing");
+    else if (diff)
+        golden_fail("dit identity: %lld of %lld outputs differ between padded embeddings encoded and zero",
+                    (long long)diff, (long long)nout);
+    else
+        printf("ok  : SanaTransformer2DModel output bit-identical with the padded embeddings encoded or zero "
+               "(%lld embedding values zeroed, %lld outputs compared)\n", (long long)zeroed, (long long)nout);
+    golden_compare(NULL, "dit output, padded embeddings zero vs encoded", out0, out, nout, "encode_prompt");
+    goto out;
+fail:
+    golden_fail("dit identity: %s", sana_errmsg());
+out:
+    free(enc); free(enc0); free(maskf); free(mask); free(x); free(out); free(out0);
+    sana_dit_free(dit);
+    sana_text_encoder_free(te);
+}
+
+int main(void)
+{
+    be = sana_backend_ref();
+    test_lower();
+    test_cases();
+    test_dit_identity();
+    return golden_exit();
+}
