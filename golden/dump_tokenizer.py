@@ -226,6 +226,110 @@ def dump(name, d, prompts, chi):
     return len(prompts), len(cases)
 
 
+# ---------------------------------------------------------------- feature variants (Rust tokenizers only)
+def feature_variants(base_dir):
+    """tokenizer.json files that differ from Gemma's in one part each, for the parts of the format
+    that Gemma's file does not use (Llama-family and other SentencePiece conversions do)."""
+    import copy
+    import json
+    with open(os.path.join(base_dir, "tokenizer.json"), encoding="utf-8") as f:
+        base = json.load(f)
+    M = "\u2581"
+    rep = {"type": "Replace", "pattern": {"String": " "}, "content": M}
+
+    def split(pat, behavior, invert=False):
+        return {"type": "Split", "pattern": {"String": pat}, "behavior": behavior, "invert": invert}
+
+    v = {}
+    # normalizers Strip and Prepend, Metaspace pre-tokenizer that splits, Strip/Metaspace decoders
+    t = copy.deepcopy(base)
+    t["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "Strip", "strip_left": True, "strip_right": True}, {"type": "Prepend", "prepend": M}, rep]}
+    t["pre_tokenizer"] = {"type": "Metaspace", "replacement": M, "prepend_scheme": "always", "split": True}
+    t["decoder"] = {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": M}, "content": " "},
+                    {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    v["feat-metaspace-split"] = t
+    # Metaspace with prepend_scheme "first" after a normalizer-free input, Metaspace decoder
+    t = copy.deepcopy(base)
+    t["normalizer"] = None
+    t["pre_tokenizer"] = {"type": "Metaspace", "replacement": M, "prepend_scheme": "first", "split": True}
+    t["decoder"] = {"type": "Metaspace", "replacement": M, "prepend_scheme": "first", "split": True}
+    v["feat-metaspace-first"] = t
+    # every Split behaviour, on the metaspace character and on a letter, with invert
+    for name, pre in [("isolated", split(M, "Isolated")), ("removed", split(M, "Removed")),
+                      ("contiguous", split(M, "Contiguous")), ("next", split(M, "MergedWithNext")),
+                      ("prev-invert", split("e", "MergedWithPrevious", True)),
+                      ("seq", {"type": "Sequence", "pretokenizers": [split(M, "MergedWithNext"),
+                                                                     split("\n", "Isolated")]})]:
+        t = copy.deepcopy(base)
+        t["pre_tokenizer"] = pre
+        v["feat-split-" + name] = t
+    # no byte fallback, unk not fused; no post-processor, no decoder
+    t = copy.deepcopy(base)
+    t["model"]["byte_fallback"] = False
+    t["model"]["fuse_unk"] = False
+    t["post_processor"] = None
+    t["decoder"] = None
+    v["feat-nofallback"] = t
+    # added tokens with every flag, matched on raw and on normalized text
+    t = copy.deepcopy(base)
+    nid = max(a["id"] for a in t["added_tokens"]) + 1
+    nid = max(nid, len(t["model"]["vocab"]))
+    extra = [("<x>", dict(lstrip=True, rstrip=True)), ("hello world", dict(normalized=True)),
+             ("<sw>", dict(single_word=True)), ("ab cd", dict(normalized=True, single_word=True, special=True)),
+             ("the", dict(normalized=True, lstrip=True)), ("\n\n\n", dict(rstrip=True))]
+    for i, (c, fl) in enumerate(extra):
+        a = {"id": nid + i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": False, "special": False}
+        a.update(fl)
+        t["added_tokens"].append(a)
+    v["feat-added-flags"] = t
+    return v
+
+
+def dump_features(base_dir, prompts, chi):
+    import json
+    from tokenizers import Tokenizer
+    chi_prompt = "\n".join(chi)
+    n_total = 0
+    for name, tj in feature_variants(base_dir).items():
+        d = os.path.join(OUT, "tokenizer-" + name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tj, f, ensure_ascii=False, indent=2)
+        tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        t = {}
+        enc = [p.encode("utf-8") for p in prompts]
+        t["prompt_bytes"], t["prompt_off"] = flat([list(b) for b in enc], torch.uint8)
+        ids = [tok.encode(p, add_special_tokens=False).ids for p in prompts]
+        t["ids"], t["ids_off"] = flat(ids)
+        dec = [tok.decode(tok.encode(p).ids, skip_special_tokens=True).encode("utf-8") for p in prompts]
+        t["decoded_bytes"], t["decoded_off"] = flat([list(b) for b in dec], torch.uint8)
+        cases = [(i, 0, L) for i in range(len(prompts)) for L in (24, 300)]
+        pad_ids, pad_mask = [], []
+        for i, use_chi, L in cases:
+            tok.enable_padding(pad_id=0, pad_token="<pad>", length=L, direction="right")
+            tok.enable_truncation(max_length=L)
+            e = tok.encode(prompts[i], add_special_tokens=True)
+            pad_ids.append(e.ids)
+            pad_mask.append(e.attention_mask)
+        tok.no_padding()
+        tok.no_truncation()
+        t["pad_ids"], t["pad_off"] = flat(pad_ids)
+        t["pad_mask"], _ = flat(pad_mask)
+        t["pad_prompt"] = torch.tensor([c[0] for c in cases], dtype=torch.int32)
+        t["pad_chi"] = torch.tensor([c[1] for c in cases], dtype=torch.int32)
+        t["pad_len"] = torch.tensor([c[2] for c in cases], dtype=torch.int32)
+        t["chi_bytes"] = torch.tensor(list(chi_prompt.encode("utf-8")), dtype=torch.uint8)
+        bos = tok.token_to_id("<bos>")
+        t["special"] = torch.tensor([0, bos, tok.get_vocab_size(with_added_tokens=True)], dtype=torch.int32)
+        cfg = {"tokenizer": "text/tokenizer-" + name, "class": "tokenizers.Tokenizer", "n_prompts": len(prompts),
+               "n_padded": len(cases)}
+        save("text/tokenizer-%s.safetensors" % name, t, __file__, config=cfg, gz=True)
+        n_total += len(prompts) + len(cases)
+    return n_total
+
+
 def main():
     chi = sana_chi()
     dirs = build_tokenizers(chi)
@@ -235,6 +339,7 @@ def main():
         n, k = dump(name, d, prompts, chi)
         total += n + k
         print("%s: %d prompts, %d padded cases" % (name, n, k))
+    total += dump_features(dirs["gemma"], prompts, chi)
     print("total cases:", total)
 
 

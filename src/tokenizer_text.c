@@ -420,7 +420,8 @@ sana_status tk_added_split(const tk_trie *t, const tk_added *added, const char *
                 if (!tk_is_space(cp)) break;
                 b += (size_t)l;
             }
-            i = b;
+            /* the scan goes on from the end of the match, not of the stripped spaces: a token
+             * that starts inside them matches again (tokenizers' find_matches does the same) */
         }
         if (start_off < a) PUSH_SPAN(start_off, a, -1);
         PUSH_SPAN(a, b, tok);

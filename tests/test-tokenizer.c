@@ -390,7 +390,13 @@ static void run_behaviours(void)
 
 int main(void)
 {
-    static const char *names[] = {"gemma", "gemma-var", "llama", "llama-metaspace"};
+    static const char *names[] = {
+        /* converted by transformers (tokenizer_config.json beside them) */
+        "gemma", "gemma-var", "llama", "llama-metaspace",
+        /* Gemma's file with one part changed, goldens from the Rust tokenizers library directly */
+        "feat-metaspace-split", "feat-metaspace-first", "feat-split-isolated", "feat-split-removed",
+        "feat-split-contiguous", "feat-split-next", "feat-split-prev-invert", "feat-split-seq",
+        "feat-nofallback", "feat-added-flags"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) run_golden(names[i]);
     run_bad_files();
     run_behaviours();
