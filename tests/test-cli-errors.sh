@@ -1,0 +1,107 @@
+#!/bin/sh
+# tests/test-cli-errors.sh -- bad input to the sana command: each case must print exactly one line
+# "sana: error: ..." naming the problem, exit non-zero without crashing (no signal), and leave no
+# output file behind.
+set -u
+bin=${SANA_BIN:-./src/sana}
+G=${GOLDEN_DIR:-golden}
+M=$G/ckpt/sana-tiny
+S=$G/ckpt/sana-tiny-sprint
+tmp=$(mktemp -d /tmp/sana-cli-err-XXXXXX)
+trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+# expect 'what' 'message part' args...
+expect() {
+    what=$1; want=$2; shift 2
+    "$bin" "$@" >"$tmp/_stdout" 2>"$tmp/_stderr"
+    rc=$?
+    lines=$(wc -l <"$tmp/_stderr")
+    msg=$(cat "$tmp/_stderr")
+    if [ $rc -eq 0 ]; then echo "FAIL: $what: exit 0"; fail=$((fail + 1)); return; fi
+    if [ $rc -ge 128 ]; then echo "FAIL: $what: crashed (exit $rc): $msg"; fail=$((fail + 1)); return; fi
+    if [ "$lines" -ne 1 ]; then echo "FAIL: $what: $lines lines on stderr: $msg"; fail=$((fail + 1)); return; fi
+    case "$msg" in
+    "sana: error: "*"$want"*) echo "ok  : $what: $msg"; pass=$((pass + 1)) ;;
+    *) echo "FAIL: $what: message '$msg' lacks '$want'"; fail=$((fail + 1)) ;;
+    esac
+    if ls "$tmp"/o.png* >/dev/null 2>&1; then echo "FAIL: $what: left $(ls "$tmp"/o.png*)"; fail=$((fail + 1)); rm -f "$tmp"/o.png*; fi
+}
+O=$tmp/o.png
+gen() { echo generate -q -m "$M" -p fox --steps 1 -H 64 -W 64 --no-resolution-binning -o "$O"; }
+
+# the model folder and its components
+expect "missing folder" "no such folder" generate -q -m "$tmp/nope" -p x -o "$O"
+mkdir "$tmp/empty"
+expect "not a pipeline folder" "no model_index.json" generate -q -m "$tmp/empty" -p x -o "$O"
+cp -r "$M" "$tmp/novae" && rm -rf "$tmp/novae/vae"
+expect "missing component" 'component "vae" is missing' generate -q -m "$tmp/novae" -p x -o "$O"
+cp -r "$M" "$tmp/noweights" && rm -f "$tmp/noweights/transformer/diffusion_pytorch_model.safetensors"
+expect "missing weights" "transformer" generate -q -m "$tmp/noweights" -p x -o "$O"
+cp -r "$M" "$tmp/badclass" && sed -i 's/"SanaPipeline"/"StableDiffusionPipeline"/' "$tmp/badclass/model_index.json"
+expect "unsupported _class_name" '_class_name "StableDiffusionPipeline" is not supported' generate -q -m "$tmp/badclass" -p x -o "$O"
+cp -r "$M" "$tmp/badvae" && sed -i 's/"AutoencoderDC"/"AutoencoderKL"/' "$tmp/badvae/model_index.json"
+expect "unsupported component class" 'vae class "AutoencoderKL" is not supported' generate -q -m "$tmp/badvae" -p x -o "$O"
+cp -r "$M" "$tmp/badjson" && echo '{"_class_name": ' >"$tmp/badjson/model_index.json"
+expect "broken model_index.json" "model_index.json" generate -q -m "$tmp/badjson" -p x -o "$O"
+expect "unknown variant" "variant" generate -q -m "$M" -p x --variant fp8 -o "$O"
+expect "variant files absent" "fp16" generate -q -m "$M" -p x --variant fp16 -o "$O"
+
+# sizes, steps, counts
+expect "height not a multiple of 32" "multiples of 32" $(gen) -H 100
+expect "width not a multiple of 32" "multiples of 32" $(gen) -W 33
+expect "size out of range" "between 32 and 16384" $(gen) -H 32768
+expect "size not a number" "not a whole number" $(gen) -W abc
+expect "steps < 1" "num_inference_steps must be between 1" $(gen) --steps 0
+expect "negative images" "num_images_per_prompt" $(gen) --num-images-per-prompt 0
+expect "max sequence length 0" "max_sequence_length" $(gen) --max-sequence-length 0
+expect "guidance not a number" "not a number" $(gen) --cfg-scale nan
+expect "bad seed" "seed" $(gen) -s -5
+expect "unknown scheduler" "not one of dpm, euler, scm" $(gen) --scheduler ddim
+expect "scm on a non-Sprint checkpoint" "scm" $(gen) --scheduler scm
+expect "bad output type" "not one of png, latent" $(gen) --output-type jpg
+expect "missing PAG layer" "Cannot find PAG layer" $(gen) --pag-scale 2 --pag-applied-layers transformer_blocks.9
+expect "Sprint 3 steps with the default intermediate" "num_inference_steps != 2" generate -q -m "$S" -p x --steps 3 \
+    -H 64 -W 64 --no-resolution-binning -o "$O"
+expect "Sprint option on a SanaPipeline" "SanaSprintPipeline" $(gen) --intermediate-timesteps none
+
+# output
+expect "unwritable output (missing folder)" "does not exist" generate -q -m "$M" -p x -o "$tmp/no/such/o.png"
+mkdir "$tmp/dir.png"
+expect "output is a folder" "is a folder" generate -q -m "$M" -p x -o "$tmp/dir.png"
+rmdir "$tmp/dir.png"
+if [ "$(id -u)" != 0 ]; then
+    mkdir "$tmp/ro" && chmod 500 "$tmp/ro"
+    expect "unwritable output (read-only folder)" "not writable" generate -q -m "$M" -p x -o "$tmp/ro/o.png"
+fi
+
+# text
+expect "invalid UTF-8 prompt" "not valid UTF-8" $(gen) -p "$(printf 'bad \377 text')"
+expect "invalid UTF-8 negative prompt" "not valid UTF-8" $(gen) -n "$(printf '\300\200')"
+printf 'fine\nbad \377\n' >"$tmp/p.txt"
+expect "invalid UTF-8 in a prompt file" "line 2 is not valid UTF-8" generate -q -m "$M" --prompt-file "$tmp/p.txt" -o "$O"
+expect "missing prompt file" "cannot open" generate -q -m "$M" --prompt-file "$tmp/none.txt" -o "$O"
+expect "missing CHI file" "cannot open" $(gen) --chi "$tmp/none.txt"
+expect "no prompt" "no prompt" generate -q -m "$M" -o "$O"
+
+# latents and embeddings files
+expect "missing latents file" "none.safetensors: cannot open" $(gen) --latents "$tmp/none.safetensors"
+echo "not a safetensors file" >"$tmp/junk.safetensors"
+expect "broken latents file" "junk.safetensors" $(gen) --latents "$tmp/junk.safetensors"
+"$bin" generate -q -m "$M" -p x --steps 1 -H 64 -W 96 --no-resolution-binning --output-type latent -o "$tmp/l96.safetensors"
+expect "latents of the wrong shape" "do not fit" $(gen) --latents "$tmp/l96.safetensors"
+# a safetensors file with latents [1, 3, 1, 1]: the VAE takes 4 channels
+json='{"latents":{"dtype":"F32","shape":[1,3,1,1],"data_offsets":[0,12]}}'
+{ printf "\\$(printf %03o ${#json})\\0\\0\\0\\0\\0\\0\\0"; printf %s "$json"; head -c 12 /dev/zero; } >"$tmp/c3.safetensors"
+expect "latents given to decode: wrong channels" "do not fit" decode -q -m "$M" --latents "$tmp/c3.safetensors" -o "$O"
+expect "prompt embeddings file without tensors" "prompt_embeds" generate -q -m "$M" --prompt-embeds "$tmp/l96.safetensors" -o "$O"
+
+# usage
+expect "unknown option" "unknown option --frobnicate" generate --frobnicate
+expect "unknown command" "unknown command" paint
+expect "option without value" "needs a value" generate -m
+expect "info of a missing path" "no such file" info "$tmp/none"
+expect "info of a text file" "neither a pipeline folder nor a PNG" info "$tmp/p.txt"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

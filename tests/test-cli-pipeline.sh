@@ -1,0 +1,114 @@
+#!/bin/sh
+# tests/test-cli-pipeline.sh -- the sana command end to end against diffusers: each generation of
+# golden/dump_pipeline.py run through `sana generate` from the prompt string; the PNG must equal
+# diffusers' uint8 image within 1 level per channel and --output-type latent the latents within
+# 1e-5 (tests/test-pipeline-cmp does the comparing). Also encode -> generate --prompt-embeds,
+# decode, tokenize, info, a prompt file, and the PNG metadata.
+set -u
+bin=${SANA_BIN:-./src/sana}
+cmp=${CMP_BIN:-$(dirname "$bin")/../tests/test-pipeline-cmp}
+G=${GOLDEN_DIR:-golden}
+M=$G/ckpt/sana-tiny
+S=$G/ckpt/sana-tiny-sprint
+tmp=$(mktemp -d /tmp/sana-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+ok() { echo "ok  : $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
+# run NAME ARGS...: sana generate with -q, PNG and latent outputs, compared with e2e_NAME
+run() {
+    name=$1; shift
+    if "$bin" generate -q "$@" -o "$tmp/$name.png" && "$cmp" png "$tmp/$name.png" "pipeline/e2e_$name.safetensors" 0; then
+        ok "$name: png"
+    else bad "$name: png"; fi
+    if "$bin" generate -q "$@" --output-type latent -o "$tmp/$name.safetensors" &&
+        "$cmp" latent "$tmp/$name.safetensors" "pipeline/e2e_$name.safetensors"; then
+        ok "$name: latent"
+    else bad "$name: latent"; fi
+}
+
+run cfg -m "$M" -p "a red fox in the snow, watercolor" -n "blurry, low quality" --num-inference-steps 3 \
+    --guidance-scale 4.5 --height 96 --width 160 --no-resolution-binning --seed 42
+run nocfg -m "$M" -p "a cup of coffee on a wooden table" --steps 2 --cfg-scale 1.0 -H 128 -W 96 \
+    --no-resolution-binning -s 7
+run bin -m "$M" -p "a lighthouse on a cliff at sunset, oil painting" --steps 2 -H 256 -W 384 -s 11
+run euler -m "$M" -p "a small robot reading a book in a library" --steps 3 -H 128 -W 128 \
+    --no-resolution-binning -s 5 --scheduler euler
+run nochi -m "$M" -p "a red fox in the snow" --steps 2 -H 64 -W 64 --no-resolution-binning -s 9 --chi none \
+    --max-sequence-length 64
+run pag -m "$M" -p "a red fox in the snow, watercolor" --steps 2 --pag-scale 3.0 \
+    --pag-applied-layers transformer_blocks.1 -H 128 -W 96 --no-resolution-binning -s 21
+run pag_adaptive -m "$M" -p "a cup of coffee on a wooden table" --steps 3 --cfg-scale 1.0 --pag-scale 2.0 \
+    --pag-adaptive-scale 0.002 -H 96 -W 128 --no-resolution-binning -s 22
+run sprint2 -m "$S" -p "a lighthouse on a cliff at sunset" -H 128 -W 128 --no-resolution-binning -s 31
+run sprint1 -m "$S" -p "a red fox in the snow" --steps 1 --intermediate-timesteps none --cfg-scale 3.0 \
+    -H 96 -W 128 --no-resolution-binning -s 32
+
+# two images per prompt: numbered outputs
+if "$bin" generate -q -m "$M" -p "an astronaut riding a horse on the moon" --steps 2 --cfg-scale 3.0 \
+    --num-images-per-prompt 2 -H 64 -W 64 --no-resolution-binning -s 3 -o "$tmp/two.png" &&
+    "$cmp" png "$tmp/two-1.png" pipeline/e2e_two.safetensors 0 && "$cmp" png "$tmp/two-2.png" pipeline/e2e_two.safetensors 1 &&
+    [ ! -e "$tmp/two.png" ]; then ok "two images: two-1.png two-2.png"; else bad "two images"; fi
+
+# sprint with binning (1024 px bins): latents only
+if "$bin" generate -q -m "$S" -p "a small robot" -H 512 -W 768 -s 33 --output-type latent -o "$tmp/sb.safetensors" &&
+    "$cmp" latent "$tmp/sb.safetensors" pipeline/e2e_sprint_bin.safetensors; then ok "sprint binning: latent"
+else bad "sprint binning"; fi
+
+# encode -> generate with given prompt embeddings and latents
+"$cmp" extract pipeline/e2e_given.safetensors given_latents "$tmp/lat0.safetensors" latents >/dev/null
+if "$bin" encode -q -m "$M" -p "a cup of coffee on a wooden table" --chi none -o "$tmp/emb.safetensors" &&
+    "$bin" generate -q -m "$M" --prompt-embeds "$tmp/emb.safetensors" --latents "$tmp/lat0.safetensors" -n blurry \
+        --steps 2 -H 64 -W 64 --no-resolution-binning -o "$tmp/given.png" &&
+    "$cmp" png "$tmp/given.png" pipeline/e2e_given.safetensors; then ok "encode + --prompt-embeds + --latents"
+else bad "encode + --prompt-embeds + --latents"; fi
+
+# decode of latent output
+if "$bin" decode -q -m "$M" --latents "$tmp/cfg.safetensors" -o "$tmp/dec.png" &&
+    "$cmp" png "$tmp/dec.png" pipeline/e2e_cfg.safetensors; then ok "decode"; else bad "decode"; fi
+
+# PNG metadata, read back by sana info
+info=$("$bin" info "$tmp/cfg.png")
+want="a red fox in the snow, watercolor
+Negative prompt: blurry, low quality
+Steps: 3, Sampler: DPM++ 2M, CFG scale: 4.5, Seed: 42, Size: 160x96, Model: sana-tiny"
+if [ "$info" = "$want" ]; then ok "parameters chunk: $(echo "$info" | tail -1)"; else bad "parameters chunk: '$info'"; fi
+
+# a prompt file: the model loaded once, numbered outputs, each as a single run with the same seed
+printf 'a red fox in the snow, watercolor\n\na cup of coffee on a wooden table\n' >"$tmp/prompts.txt"
+if "$bin" generate -q -m "$M" --prompt-file "$tmp/prompts.txt" -n "blurry, low quality" --steps 3 -H 96 -W 160 \
+    --no-resolution-binning -s 42 -o "$tmp/many.png" && "$cmp" png "$tmp/many-1.png" pipeline/e2e_cfg.safetensors &&
+    [ -e "$tmp/many-2.png" ] && [ ! -e "$tmp/many-3.png" ]; then ok "prompt file"; else bad "prompt file"; fi
+
+# tokenize: <bos> first, ids only
+ids=$("$bin" tokenize -m "$M" -p "a red fox")
+case "$ids" in "2 "[0-9]*) ok "tokenize: $ids" ;; *) bad "tokenize printed '$ids'" ;; esac
+
+# info DIR: every component with its class, parameters and dtype
+out=$("$bin" info "$M")
+for want in "SanaPipeline" "transformer: diffusers.SanaTransformer2DModel" "vae: diffusers.AutoencoderDC" \
+    "text_encoder: transformers.Gemma2Model" "scheduler: diffusers.DPMSolverMultistepScheduler" \
+    "tokenizer: transformers.GemmaTokenizerFast" "parameters" "dtype F32" "sample_size: 16"; do
+    case "$out" in *"$want"*) ;; *) bad "info DIR lacks '$want'" ;; esac
+done
+ok "info DIR"
+
+# progress lines on stderr, none with -q
+err=$("$bin" generate -m "$M" -p "x" --steps 2 -H 64 -W 64 --no-resolution-binning -o "$tmp/p.png" 2>&1 >/dev/null)
+case "$err" in *"load:"*"encode:"*"step 1/2:"*"s/it, ETA"*"step 2/2"*"decode:"*"write:"*) ok "progress lines" ;;
+*) bad "progress lines: $err" ;; esac
+err=$("$bin" generate -q -m "$M" -p "x" --steps 1 -H 64 -W 64 --no-resolution-binning -o "$tmp/p.png" 2>&1)
+[ -z "$err" ] && ok "-q is quiet" || bad "-q printed: $err"
+
+# --help documents every long option with its default
+help=$("$bin" --help)
+for o in --num-inference-steps --guidance-scale --height --width --seed --num-images-per-prompt \
+    --max-sequence-length --no-resolution-binning --chi --pag-scale --pag-applied-layers --scheduler \
+    --flow-shift --output-type --latents --prompt-embeds --threads --variant --steps --cfg-scale; do
+    case "$help" in *"$o"*) ;; *) bad "--help lacks $o" ;; esac
+done
+ok "--help lists the options"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
