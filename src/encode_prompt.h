@@ -26,7 +26,8 @@
 #include "gemma2.h"
 #include "status.h"
 
-typedef struct sana_text_encoder sana_text_encoder; /* tokenizer + Gemma2 + CHI cache */
+/* tokenizer + Gemma2 + CHI cache. Encoding updates the cache: one thread at a time per encoder. */
+typedef struct sana_text_encoder sana_text_encoder;
 
 /* tokenizer_dir/tokenizer.json and text_encoder_dir/{config.json, model[.variant].safetensors[.index.json]}. */
 sana_status sana_text_encoder_load(sana_text_encoder **out, const char *tokenizer_dir, const char *text_encoder_dir,
