@@ -2,7 +2,8 @@
 """golden/dump_gemma2.py -- goldens of the Gemma-2 text encoder (transformers' Gemma2Model).
 
 Writes
-  golden/ckpt/text-gemma2-f32/   Gemma2Model.save_pretrained, float32, sharded, keys without prefix
+  golden/ckpt/text-gemma2-f32/   Gemma2Model.save_pretrained, float32, sharded, keys without prefix,
+                                 and the same weights as the sharded variant "fp16"
   golden/ckpt/text-gemma2-bf16/  Gemma2ForCausalLM.save_pretrained, bfloat16, sharded, keys "model.*"
   golden/text/gemma2-forward.safetensors   last hidden state of both checkpoints, batch 2 with
                                            right padding of different lengths, sdpa and eager
@@ -17,6 +18,7 @@ torch_dtype=float32 (weights upcast exactly).
 
 Run from the repository root:  python3 golden/dump_gemma2.py
 """
+import copy
 import json
 import math
 import os
@@ -87,8 +89,8 @@ def save_ckpt(model, path):
     model.save_pretrained(path, max_shard_size="100KB", safe_serialization=True)
 
 
-def run(path, ids, mask, attn):
-    m = Gemma2Model.from_pretrained(path, torch_dtype=torch.float32, attn_implementation=attn)
+def run(path, ids, mask, attn, variant=None):
+    m = Gemma2Model.from_pretrained(path, torch_dtype=torch.float32, attn_implementation=attn, variant=variant)
     m.eval()
     with torch.no_grad():
         return m(input_ids=ids, attention_mask=mask).last_hidden_state.contiguous()
@@ -101,6 +103,11 @@ def dump_forward():
     randomize(base, 1)
     f32_dir = os.path.join(CKPT, "text-gemma2-f32")
     save_ckpt(base, f32_dir)
+    # The same weights in float16 beside them, as a sharded variant (model.fp16-0000k-of-0000n.safetensors
+    # + model.safetensors.index.fp16.json), the way published folders carry fp16/bf16 variants.
+    # (A copy, so base stays float32; config.json is rewritten from base afterwards so it says float32.)
+    copy.deepcopy(base).to(torch.float16).save_pretrained(f32_dir, variant="fp16", max_shard_size="100KB")
+    base.config.save_pretrained(f32_dir)
 
     # Same architecture, other weights, saved as a causal LM (keys "model.*") in bfloat16.
     torch.manual_seed(0)
@@ -125,6 +132,8 @@ def dump_forward():
     for tag, path in (("f32", f32_dir), ("bf16", bf16_dir)):
         for attn in ("sdpa", "eager"):
             t[f"out_{attn}_{tag}"] = run(path, ids, mask, attn)
+    for attn in ("sdpa", "eager"):
+        t[f"out_{attn}_f16"] = run(f32_dir, ids, mask, attn, variant="fp16")
     # A forward without a padding mask (sdpa then runs with is_causal / its own mask).
     t["out_sdpa_f32_nomask"] = run(f32_dir, ids[:1], None, "sdpa")
     os.makedirs(OUT, exist_ok=True)

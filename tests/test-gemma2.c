@@ -132,14 +132,16 @@ static void test_forward(void)
     int64_t B = tid->wt.shape[0], N = tid->wt.shape[1];
     int64_t *ids64 = golden_i64(g, "input_ids", &n), *m64 = golden_i64(g, "attention_mask", NULL);
     int32_t *ids = to_i32(ids64, n), *mask = to_i32(m64, n);
-    const char *tags[] = {"f32", "bf16"};
-    for (int t = 0; t < 2; t++) {
+    /* f32: sharded, no key prefix; bf16: sharded, "model." keys; f16: the sharded variant "fp16"
+     * beside the f32 files (model.fp16-0000k-of-0000n.safetensors + model.safetensors.index.fp16.json). */
+    const char *tags[] = {"f32", "bf16", "f16"};
+    const char *dirs[] = {"text-gemma2-f32", "text-gemma2-bf16", "text-gemma2-f32"};
+    const char *variants[] = {NULL, NULL, "fp16"};
+    for (int t = 0; t < 3; t++) {
         char dir[4096];
-        char name[64];
-        snprintf(name, sizeof name, "text-gemma2-%s", tags[t]);
-        ckpt_dir(dir, sizeof dir, name);
+        ckpt_dir(dir, sizeof dir, dirs[t]);
         sana_gemma2 *m = NULL;
-        if (sana_gemma2_load(&m, dir, NULL, be) != SANA_OK) {
+        if (sana_gemma2_load(&m, dir, variants[t], be) != SANA_OK) {
             golden_fail("load %s: %s", dir, sana_errmsg());
             continue;
         }
