@@ -11,12 +11,16 @@ trap 'rm -rf "$tmp"' EXIT
 python3 "$srcdir/bench/make_big_tokenizer.py" "$tmp/tok"
 ${CC:-cc} -O2 -std=c11 -I"$srcdir/src" -o "$tmp/bench" "$srcdir/bench/tokenizer_bench.c" \
     "$build/src/libsana.a" $(pkg-config --libs json-c) -lm
-"$tmp/bench" "$tmp/tok/tokenizer.json" "$tmp/tok/prompt.txt" 20
-python3 - "$tmp/tok" <<'PY' || true
+ls -l "$tmp/tok/tokenizer.json" | awk '{printf "tokenizer.json: %.1f MB\n", $5 / 1e6}'
+"$tmp/bench" "$tmp/tok/tokenizer.json" "$tmp/tok/prompt.txt" 20 "$tmp/ids.txt"
+python3 - "$tmp/tok" "$tmp/ids.txt" <<'PY' || true
 import sys, time
 from transformers import AutoTokenizer
 t0 = time.time(); tok = AutoTokenizer.from_pretrained(sys.argv[1]); t1 = time.time()
 p = open(sys.argv[1] + "/prompt.txt", encoding="utf-8").read()
 best = min((lambda a: (tok(p).input_ids, time.time() - a)[1])(time.time()) for _ in range(20))
-print("transformers GemmaTokenizerFast: load %.3f s, tokenize %.3f ms, %d tokens" % (t1 - t0, 1e3 * best, len(tok(p).input_ids)))
+ids = tok(p).input_ids
+print("transformers GemmaTokenizerFast: load %.3f s, tokenize %.3f ms, %d tokens" % (t1 - t0, 1e3 * best, len(ids)))
+mine = [int(x) for x in open(sys.argv[2])]
+print("ids identical to transformers:", mine == ids)
 PY

@@ -1,5 +1,6 @@
 /* bench/tokenizer_bench.c -- time loading a tokenizer.json and tokenizing prompts (see bench/tokenizer.sh).
- * Usage: tokenizer_bench TOKENIZER_JSON PROMPT_FILE [REPEATS] */
+ * Usage: tokenizer_bench TOKENIZER_JSON PROMPT_FILE [REPEATS [IDS_OUT]]: IDS_OUT receives the ids
+ * (with <bos>), one per line, for comparison with transformers. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,12 @@ int main(int argc, char **argv)
     int dropped = 0;
     if (sana_tokenize_padded(t, text, n, 300, pid, pm, &dropped)) { fprintf(stderr, "%s\n", sana_errmsg()); return 1; }
     printf("tokenize_padded max_length 300: %.3f ms (%d dropped)\n", 1e3 * (now() - a), dropped);
+    if (argc > 4) {
+        FILE *o = fopen(argv[4], "w");
+        if (!o) { perror(argv[4]); return 1; }
+        for (int i = 0; i < nids; i++) fprintf(o, "%d\n", ids[i]);
+        fclose(o);
+    }
     free(ids);
     sana_tokenizer_free(t);
     return 0;

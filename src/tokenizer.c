@@ -337,9 +337,10 @@ static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
     if ((v = member(m, "dropout"))) {
         if (!IS(v, TJ_NUMBER) && !IS(v, TJ_INT))
             return sana_err(SANA_ERR_FORMAT, "%s: model.dropout: expected a number, found %s", c->file, tname(v));
-        if (v->d != 0.0)
+        double dv = v->is_int == 1 ? (double)v->i : v->d;
+        if (dv != 0.0)
             return sana_err(SANA_ERR_UNSUPPORTED, "%s: model.dropout: BPE dropout (%g) is not supported", c->file,
-                            v->d);
+                            dv);
     }
     if ((st = get_str(c, m, "model", "continuing_subword_prefix", 0, &s, &n))) return st;
     if (s && n && !(b->cont_prefix = dupn(s, n))) return nomem(c);
@@ -350,6 +351,7 @@ static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
     if (!voc || !IS(voc, TJ_OBJECT))
         return sana_err(SANA_ERR_FORMAT, "%s: model.vocab: expected an object of token: id, found %s", c->file,
                         tname(voc));
+    if (tk_strmap_reserve(&b->vocab, voc->n)) return nomem(c);
     for (const tj_val *val = tj_first(D, voc); val; val = tj_next(D, val)) {
         int32_t id;
         if (val->type != TJ_NUMBER || val->is_int != 1 || val->i < 0 || val->i > TK_MAX_ID) {
@@ -376,6 +378,7 @@ static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
     if (mer && !IS(mer, TJ_ARRAY))
         return sana_err(SANA_ERR_FORMAT, "%s: model.merges: expected an array, found %s", c->file, tname(mer));
     size_t nm = mer ? mer->n : 0;
+    if (tk_u64map_reserve(&b->merges, nm)) return nomem(c);
     tk_buf cat = {0};
     const tj_val *e = tj_first(D, mer);
     for (size_t i = 0; i < nm; i++, e = tj_next(D, e)) {

@@ -63,9 +63,8 @@ static uint32_t hash_bytes(const char *s, size_t n)
     return (uint32_t)(h ^ (h >> 32));
 }
 
-static int strmap_grow(tk_strmap *m)
+static int strmap_grow_to(tk_strmap *m, size_t cap)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
     uint32_t *slot = calloc(cap, sizeof *slot);
     if (!slot) return -1;
     for (size_t i = 0; i < m->n; i++) {
@@ -75,6 +74,21 @@ static int strmap_grow(tk_strmap *m)
     }
     free(m->slot);
     m->slot = slot; m->cap = cap;
+    return 0;
+}
+
+static int strmap_grow(tk_strmap *m) { return strmap_grow_to(m, m->cap ? m->cap * 2 : 1024); }
+
+int tk_strmap_reserve(tk_strmap *m, size_t n)
+{
+    size_t cap = 1024;
+    while (cap < 2 * n + 2) cap *= 2;
+    if (cap > m->cap && strmap_grow_to(m, cap)) return -1;
+    if (n > m->ecap) {
+        struct tk_sent *e = realloc(m->ent, n * sizeof *e);
+        if (!e) return -1;
+        m->ent = e; m->ecap = n;
+    }
     return 0;
 }
 
@@ -134,9 +148,8 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static int u64map_grow(tk_u64map *m)
+static int u64map_grow_to(tk_u64map *m, size_t cap)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
     uint64_t *key = calloc(cap, sizeof *key);
     int32_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
     if (!key || !a || !b) { free(key); free(a); free(b); return -1; }
@@ -149,6 +162,15 @@ static int u64map_grow(tk_u64map *m)
     free(m->key); free(m->a); free(m->b);
     m->key = key; m->a = a; m->b = b; m->cap = cap;
     return 0;
+}
+
+static int u64map_grow(tk_u64map *m) { return u64map_grow_to(m, m->cap ? m->cap * 2 : 1024); }
+
+int tk_u64map_reserve(tk_u64map *m, size_t n)
+{
+    size_t cap = 1024;
+    while (cap < 2 * n + 2) cap *= 2;
+    return cap > m->cap ? u64map_grow_to(m, cap) : 0;
 }
 
 int tk_u64map_put(tk_u64map *m, uint64_t k, int32_t a, int32_t b)

@@ -34,6 +34,7 @@ typedef struct {
 } tk_strmap;
 int tk_strmap_put(tk_strmap *m, const char *s, size_t n, int32_t val);  /* 0 ok, -1 nomem; existing: overwritten */
 int32_t tk_strmap_get(const tk_strmap *m, const char *s, size_t n);     /* -1 when absent */
+int tk_strmap_reserve(tk_strmap *m, size_t n);                          /* room for n keys */
 void tk_strmap_free(tk_strmap *m);
 
 /* ---- uint64 -> (int32, int32) hash table ---- */
@@ -44,19 +45,20 @@ typedef struct {
 } tk_u64map;
 int tk_u64map_put(tk_u64map *m, uint64_t k, int32_t a, int32_t b);
 int tk_u64map_get(const tk_u64map *m, uint64_t k, int32_t *a, int32_t *b);  /* 1 found */
+int tk_u64map_reserve(tk_u64map *m, size_t n);
 void tk_u64map_free(tk_u64map *m);
 
 /* ---- JSON (tokenizer_json.c): one array of values, children linked by index ---- */
 enum { TJ_NULL, TJ_BOOL, TJ_NUMBER, TJ_STRING, TJ_ARRAY, TJ_OBJECT };
 typedef struct {
     unsigned char type;
-    unsigned char is_int;      /* numbers: 1 integer in i, 2 integer beyond int64, 0 not an integer */
+    unsigned char is_int;      /* numbers: 1 integer in i, 2 integer beyond int64, 0 not an integer (in d) */
+    uint32_t n;                /* number of children */
     int32_t child, next;       /* first child / next sibling (index), -1 none */
-    size_t n;                  /* number of children */
-    const char *key; size_t klen;   /* member name when in an object */
-    const char *s; size_t len;      /* strings (NUL-terminated, valid UTF-8) */
-    int64_t i;                 /* booleans (0/1) and integers */
-    double d;                  /* numbers */
+    uint32_t klen, len;        /* lengths of key and s */
+    const char *key;           /* member name when in an object */
+    const char *s;             /* strings (NUL-terminated, valid UTF-8) */
+    union { int64_t i; double d; };   /* booleans (0/1) and integers in i, other numbers in d */
 } tj_val;
 typedef struct { tj_val *v; size_t n, cap; int32_t root; char *text; } tj_doc;
 /* Parse JSON text whose top level is an object; errors name the file and the byte offset. */

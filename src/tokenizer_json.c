@@ -44,7 +44,8 @@ static int32_t new_val(parser *ps, int type)
 {
     tj_doc *d = ps->d;
     if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 1024;
+        /* a tokenizer.json holds about one value per 20 bytes */
+        size_t cap = d->cap ? d->cap * 2 : ps->n / 16 + 1024;
         if (cap > (size_t)INT32_MAX) return -1;
         tj_val *v = realloc(d->v, cap * sizeof *v);
         if (!v) return -1;
@@ -134,6 +135,7 @@ static sana_status parse_string(parser *ps, const char **s, size_t *len)
     }
     ps->i++;                                       /* closing quote */
     *len = o - start;
+    if (*len > UINT32_MAX) return perr(ps, "string too long");
     if (tk_utf8_valid(p + start, *len) != *len) return perr(ps, "string is not valid UTF-8");
     p[o] = 0;                                      /* o < i: the closing quote's byte or earlier */
     *s = p + start;
@@ -172,10 +174,10 @@ static sana_status parse_number(parser *ps, int32_t *out)
     int32_t v = new_val(ps, TJ_NUMBER);
     if (v < 0) return sana_err(SANA_ERR_NOMEM, "%s: out of memory", ps->name);
     tj_val *x = &ps->d->v[v];
-    x->d = strtod(buf, NULL);
     /* an integer that fits in int64 keeps its exact value */
     x->is_int = is_int && len < 19;
-    x->i = x->is_int ? strtoll(buf, NULL, 10) : 0;
+    if (x->is_int) x->i = strtoll(buf, NULL, 10);
+    else x->d = strtod(buf, NULL);
     if (is_int && !x->is_int) x->is_int = 2;       /* an integer too large for int64 */
     *out = v;
     return SANA_OK;
@@ -211,7 +213,7 @@ static sana_status parse_container(parser *ps, int32_t *out, int obj)
         if ((st = parse_value(ps, &c))) return st;
         tj_val *cv = &ps->d->v[c];
         cv->key = key;
-        cv->klen = klen;
+        cv->klen = (uint32_t)klen;
         if (last < 0) ps->d->v[v].child = c;
         else ps->d->v[last].next = c;
         last = c;
@@ -241,7 +243,7 @@ static sana_status parse_value(parser *ps, int32_t *out)
         int32_t v = new_val(ps, TJ_STRING);
         if (v < 0) return sana_err(SANA_ERR_NOMEM, "%s: out of memory", ps->name);
         ps->d->v[v].s = s;
-        ps->d->v[v].len = len;
+        ps->d->v[v].len = (uint32_t)len;
         *out = v;
         return SANA_OK;
     }
