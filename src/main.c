@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -835,8 +836,19 @@ int cli_tokenize(int argc, char **argv)
     return rc;
 }
 
+/* Ctrl-C or kill during a run: remove a half-written PNG's temporary file, then exit as the
+ * signal would (the output name itself is only ever created by a rename of a complete file). */
+static void on_signal(int sig)
+{
+    sana_png_abort_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv)
 {
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     if (argc < 2) {
         usage(stderr);
         return 2;

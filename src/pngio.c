@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,16 @@ static void on_png_warning(png_structp p, png_const_charp msg)
 {
     (void)p;
     (void)msg; /* warnings (e.g. a stray chunk) do not stop a read or write */
+}
+
+/* The temporary file of the write in progress (one at a time per process), for
+ * sana_png_abort_cleanup from a signal handler. */
+static char pending_tmp[4096];
+static volatile sig_atomic_t pending_set;
+
+void sana_png_abort_cleanup(void)
+{
+    if (pending_set) unlink(pending_tmp);
 }
 
 static int is_ascii(const char *s)
@@ -103,6 +114,10 @@ sana_status sana_png_write(const char *path, const uint8_t *rgb, int width, int 
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp-XXXXXX", 12);
     int fd = mkstemp(tmp);
+    if (fd >= 0 && n + 12 <= sizeof pending_tmp) {
+        memcpy(pending_tmp, tmp, n + 12);
+        pending_set = 1;
+    }
     if (fd < 0) {
         sana_status st = sana_err(SANA_ERR_IO, "%s: cannot create the output file: %s", path, strerror(errno));
         free(tmp);
@@ -124,6 +139,7 @@ sana_status sana_png_write(const char *path, const uint8_t *rgb, int width, int 
     if (st == SANA_OK && rename(tmp, path) != 0)
         st = sana_err(SANA_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
     if (st != SANA_OK) unlink(tmp);
+    pending_set = 0;
     free(tmp);
     return st;
 }

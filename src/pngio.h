@@ -35,6 +35,11 @@ sana_status sana_png_read(const char *path, uint8_t **rgb, int *width, int *heig
 /* Only the "parameters" text of a PNG (NULL when absent), without decoding pixels. */
 sana_status sana_png_read_parameters(const char *path, char **parameters);
 
+/* Remove the temporary file of a write in progress, if any. Async-signal-safe: a command's
+ * SIGINT/SIGTERM handler calls it so that an interrupted run leaves neither the output nor a
+ * temporary file. */
+void sana_png_abort_cleanup(void);
+
 /* 1 when the file starts with the PNG signature. */
 int sana_png_is_png(const char *path);
 

@@ -103,5 +103,18 @@ expect "option without value" "needs a value" generate -m
 expect "info of a missing path" "no such file" info "$tmp/none"
 expect "info of a text file" "neither a pipeline folder nor a PNG" info "$tmp/p.txt"
 
+# an interrupted run leaves neither the output nor a temporary file
+"$bin" generate -q -m "$M" -p fox --steps 40 -o "$O" &
+pid=$!
+sleep 1
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+if ls "$tmp"/o.png* >/dev/null 2>&1 && [ $rc -ne 0 ]; then
+    echo "FAIL: interrupted run (exit $rc) left $(ls "$tmp"/o.png*)"; fail=$((fail + 1))
+else
+    echo "ok  : interrupted run (exit $rc) left no partial file"; pass=$((pass + 1))
+fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
