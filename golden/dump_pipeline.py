@@ -60,6 +60,9 @@ CASES = [
     ("sprint_bin", "SanaSprintPipeline", "sana-tiny-sprint",
      dict(prompt="a small robot", num_inference_steps=2, guidance_scale=4.5, height=512, width=768,
           use_resolution_binning=True, seed=33, latent_only=True)),
+    ("fp16", "SanaPipeline", "sana-tiny",
+     dict(prompt="a cup of coffee on a wooden table", negative_prompt="blurry", num_inference_steps=2,
+          guidance_scale=4.5, height=64, width=96, use_resolution_binning=False, seed=13, variant="fp16")),
     ("given", "SanaPipeline", "sana-tiny",
      dict(prompt=None, negative_prompt="blurry", num_inference_steps=2, guidance_scale=4.5, height=64, width=64,
           use_resolution_binning=False, seed=0, given=True)),
@@ -74,11 +77,14 @@ def run_case(name, cls_name, ckpt, args):
     given = args.pop("given", False)
     sched = args.pop("scheduler", None)
     pag_layers = args.pop("pag_applied_layers", None)
+    variant = args.pop("variant", None)
     import diffusers
     cls = getattr(diffusers, cls_name)
     kw = {}
     if pag_layers is not None:
         kw["pag_applied_layers"] = pag_layers
+    if variant is not None:
+        kw["variant"] = variant  # fp16 files, computed in float32 (torch_dtype)
     pipe = cls.from_pretrained(os.path.join(CKPT, ckpt), torch_dtype=torch.float32, **kw)
     pipe.set_progress_bar_config(disable=True)
     if sched == "euler":
@@ -111,7 +117,7 @@ def run_case(name, cls_name, ckpt, args):
             u8 = (out * 255).round().astype("uint8")
             tensors["image"] = torch.from_numpy(np.ascontiguousarray(u8))
     meta_case = dict(args, seed=seed, pipeline=cls_name, checkpoint=ckpt, latent_only=latent_only, given=given,
-                     scheduler=sched or "", pag_applied_layers=pag_layers)
+                     scheduler=sched or "", pag_applied_layers=pag_layers, variant=variant or "")
     if "complex_human_instruction" in args:
         meta_case["chi"] = "none"
         del meta_case["complex_human_instruction"]

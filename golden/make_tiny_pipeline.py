@@ -11,6 +11,7 @@ written by diffusers' `save_pretrained` (text encoder and tokenizer through tran
                                 Sana_600M_512px_diffusers (Flow-DPM-Solver). Also the bundled demo
                                 checkpoint of `make demo`, and the one SanaPAGPipeline runs on
                                 (diffusers builds a PAG pipeline from the same components).
+                                With fp16 variant files beside the float32 ones.
   golden/ckpt/sana-tiny-sprint  SanaSprintPipeline: transformer with guidance_embeds and
                                 qk_norm="rms_norm_across_heads" (sample_size 32: 1024 px bins),
                                 SCMScheduler as in Sana_Sprint_1.6B_1024px_diffusers.
@@ -136,6 +137,11 @@ def make_all():
         shutil.rmtree(out)
     pipe = SanaPipeline(tokenizer=tok, text_encoder=te, vae=vae, transformer=transformer_part(3, 16, False),
                         scheduler=DPMSolverMultistepScheduler(**DPM_CONFIG))
+    # the fp16 variant files beside the float32 ones, as the published checkpoints have them
+    # (diffusion_pytorch_model.fp16.safetensors, model.fp16.safetensors); float32 saved last so
+    # that the configs say float32
+    import copy
+    copy.deepcopy(pipe).to(torch.float16).save_pretrained(out, variant="fp16")
     pipe.save_pretrained(out)
 
     out = os.path.join(CKPT, "sana-tiny-sprint")

@@ -45,7 +45,7 @@ expect "unsupported component class" 'vae class "AutoencoderKL" is not supported
 cp -r "$M" "$tmp/badjson" && echo '{"_class_name": ' >"$tmp/badjson/model_index.json"
 expect "broken model_index.json" "model_index.json" generate -q -m "$tmp/badjson" -p x -o "$O"
 expect "unknown variant" "variant" generate -q -m "$M" -p x --variant fp8 -o "$O"
-expect "variant files absent" "fp16" generate -q -m "$M" -p x --variant fp16 -o "$O"
+expect "variant files absent" "bf16" generate -q -m "$M" -p x --variant bf16 -o "$O"
 
 # sizes, steps, counts
 expect "height not a multiple of 32" "multiples of 32" $(gen) -H 100

@@ -41,6 +41,8 @@ run pag -m "$M" -p "a red fox in the snow, watercolor" --steps 2 --pag-scale 3.0
     --pag-applied-layers transformer_blocks.1 -H 128 -W 96 --no-resolution-binning -s 21
 run pag_adaptive -m "$M" -p "a cup of coffee on a wooden table" --steps 3 --cfg-scale 1.0 --pag-scale 2.0 \
     --pag-adaptive-scale 0.002 -H 96 -W 128 --no-resolution-binning -s 22
+run fp16 -m "$M" --variant fp16 -p "a cup of coffee on a wooden table" -n blurry --steps 2 -H 64 -W 96 \
+    --no-resolution-binning -s 13
 run sprint2 -m "$S" -p "a lighthouse on a cliff at sunset" -H 128 -W 128 --no-resolution-binning -s 31
 run sprint1 -m "$S" -p "a red fox in the snow" --steps 1 --intermediate-timesteps none --cfg-scale 3.0 \
     -H 96 -W 128 --no-resolution-binning -s 32

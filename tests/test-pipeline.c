@@ -15,19 +15,25 @@
 #include "sana.h"
 
 static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
-                                    "sprint2", "sprint1", "sprint_bin", "given", NULL};
+                                    "sprint2", "sprint1", "sprint_bin", "fp16", "given", NULL};
 
-static sana_pipeline *t2i, *pag, *sprint;
+static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
 
-static sana_pipeline *pipeline_for(const char *cls, const char *ckpt)
+static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char *variant)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ckpt/%s", golden_dir(), ckpt);
+    if (variant && *variant) { /* the *.fp16.safetensors files of the same folder */
+        sana_load_options lo = {variant, 0};
+        if (!t2i_fp16 && sana_pipeline_load(&t2i_fp16, dir, &lo) != 0)
+            golden_fail("load %s (%s): %s", dir, variant, sana_last_error());
+        return t2i_fp16;
+    }
     sana_pipeline **slot = !strcmp(cls, "SanaSprintPipeline") ? &sprint : !strcmp(cls, "SanaPAGPipeline") ? &pag : &t2i;
     if (*slot) return *slot;
     if (slot == &pag) {
         /* diffusers' from_pretrained of the same folder; here: the loaded components, shared */
-        if (!pipeline_for("SanaPipeline", ckpt)) return NULL;
+        if (!pipeline_for("SanaPipeline", ckpt, NULL)) return NULL;
         if (sana_pipeline_derive(&pag, t2i, SANA_PIPELINE_PAG) != 0) golden_fail("derive PAG: %s", sana_last_error());
         return pag;
     }
@@ -70,7 +76,7 @@ static void run_case(const char *name)
         golden_close(g);
         return;
     }
-    char *cls = NULL, *ckpt = NULL, *prompt = NULL, *neg = NULL, *sched = NULL, *chi = NULL;
+    char *cls = NULL, *ckpt = NULL, *prompt = NULL, *neg = NULL, *sched = NULL, *chi = NULL, *variant = NULL;
     int64_t steps, h, w, seed, nimg, maxseq;
     double cfg, pag_scale, pag_ada;
     int bin, latent_only, given;
@@ -80,6 +86,7 @@ static void run_case(const char *name)
     sana_json_string(&j, "negative_prompt", "", &neg);
     sana_json_string(&j, "scheduler", "", &sched);
     sana_json_string(&j, "chi", "", &chi);
+    sana_json_string(&j, "variant", "", &variant);
     sana_json_int(&j, "num_inference_steps", 20, &steps);
     sana_json_int(&j, "height", 0, &h);
     sana_json_int(&j, "width", 0, &w);
@@ -99,7 +106,7 @@ static void run_case(const char *name)
     int inter_none = json_object_object_get_ex(j.root, "intermediate_timesteps", NULL) &&
                      !sana_json_has(&j, "intermediate_timesteps");
 
-    sana_pipeline *p = pipeline_for(cls, ckpt);
+    sana_pipeline *p = pipeline_for(cls, ckpt, variant);
     float *glat = NULL, *gemb = NULL, *gmask = NULL;
     char layer_list[256] = "";
     if (!p) goto out;
@@ -185,6 +192,7 @@ out:
     free(neg);
     free(sched);
     free(chi);
+    free(variant);
     sana_json_free(&j);
     golden_close(g);
 }
@@ -330,5 +338,6 @@ int main(int argc, char **argv)
     sana_pipeline_free(pag);
     sana_pipeline_free(t2i);
     sana_pipeline_free(sprint);
+    sana_pipeline_free(t2i_fp16);
     return golden_exit();
 }
