@@ -2,9 +2,13 @@
  * the time and the peak resident memory. Not a test: bench/dcae_real.sh runs it on a random
  * checkpoint of the real dc-ae-f32c32-sana-1.0 config.
  *
- *   dcae_bench VAE_DIR [h w [B [tiled]]]     (latent size, default 16 16 -> 512 x 512)
+ *   dcae_bench VAE_DIR [h w [B [tiled [OUT.safetensors]]]]
+ *
+ * h w: latent size (default 16 16 -> 512 x 512); OUT: write the latent "z" and the image "img"
+ * there (bench/dcae_real.sh compares them with diffusers when DCAE_COMPARE=1).
  */
 #include "dcae.h"
+#include "safetensors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +32,7 @@ static double peak_rss_mib(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s VAE_DIR [h w [B [tiled]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s VAE_DIR [h w [B [tiled [OUT.safetensors]]]]\n", argv[0]);
         return 2;
     }
     int64_t h = argc > 3 ? atoll(argv[2]) : 16, w = argc > 3 ? atoll(argv[3]) : 16;
@@ -65,8 +69,19 @@ int main(int argc, char **argv)
     printf("decode %lldx%lldx%lldx%lld -> %lldx%lldx%lldx%lld%s: %.2f s, peak RSS %.0f MiB, output in [%.3g, %.3g]\n",
            (long long)B, (long long)c->latent_channels, (long long)h, (long long)w, (long long)B,
            (long long)c->in_channels, (long long)H, (long long)W, tiled ? " (tiled)" : "", dt, peak_rss_mib(), mn, mx);
+    int rc = 0;
+    if (argc > 6) {
+        sana_st_write_tensor t[2] = {
+            {"z", SANA_F32, 4, {B, c->latent_channels, h, w}, z},
+            {"img", SANA_F32, 4, {B, c->in_channels, H, W}, img},
+        };
+        if (sana_st_write(argv[6], t, 2, NULL, 0) != SANA_OK) {
+            fprintf(stderr, "dcae_bench: %s\n", sana_errmsg());
+            rc = 1;
+        }
+    }
     free(z);
     free(img);
     sana_dcae_free(m);
-    return 0;
+    return rc;
 }

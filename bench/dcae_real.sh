@@ -6,8 +6,10 @@
 # 1x32x16x16 latent to a 1x3x512x512 image with bench/dcae_bench and prints the time and the
 # peak resident memory. Not a test.
 #
-#   bench/dcae_real.sh [BUILD_DIR [CKPT_DIR]]     defaults: build, /tmp/sana-dcae-real
-#   DCAE_BENCH_ARGS="128 128 1 1" bench/dcae_real.sh ...   (e.g. a tiled 4096x4096 decode)
+#   bench/dcae_real.sh [BUILD_DIR [CKPT_DIR]]      defaults: ./build, /tmp/sana-dcae-real
+#   DCAE_BENCH_ARGS="20 20 1 1"   latent h w, batch, tiled (here: a tiled 640x640 decode)
+#   DCAE_COMPARE=1                also decode the same latent with diffusers (float32 CPU) and
+#                                 print its time, peak RSS and the relative max difference
 set -e
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -17,5 +19,28 @@ if [ ! -f "$ckpt/diffusion_pytorch_model.safetensors" ]; then
     python3 "$here/golden/dump_dcae.py" --real-ckpt "$ckpt"
 fi
 [ -x "$build/bench/dcae_bench" ] || (cd "$build" && make bench/dcae_bench)
-# shellcheck disable=SC2086
-"$build/bench/dcae_bench" "$ckpt" ${DCAE_BENCH_ARGS:-16 16 1 0}
+set -- ${DCAE_BENCH_ARGS:-16 16 1 0}
+out="$ckpt/../sana-dcae-real-out.safetensors"
+"$build/bench/dcae_bench" "$ckpt" "$1" "$2" "$3" "$4" "$out"
+if [ "${DCAE_COMPARE:-0}" = 1 ]; then
+    python3 - "$ckpt" "$out" "$4" <<'PY'
+import resource, sys, time
+import torch
+from diffusers import AutoencoderDC
+from safetensors.torch import load_file
+torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "2")))
+ckpt, out, tiled = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+ae = AutoencoderDC.from_pretrained(ckpt, torch_dtype=torch.float32).eval()
+if tiled:
+    ae.enable_tiling()
+t = load_file(out)
+t0 = time.time()
+with torch.no_grad():
+    img = ae.decode(t["z"]).sample
+dt = time.time() - t0
+err = float((img - t["img"]).abs().max() / img.abs().max())
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"diffusers decode: {dt:.2f} s, peak RSS {rss:.0f} MiB (process); libsana vs diffusers: "
+      f"max|diff| / max|diffusers| = {err:.2e}")
+PY
+fi
