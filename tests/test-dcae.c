@@ -212,8 +212,8 @@ static void test_real_config(void)
     if (ok) printf("ok: real dc-ae-f32c32-sana-1.0 config.json reads as published (\"Conv\" -> stride-2 conv)\n");
 }
 
-/* Write a config.json with one key replaced and check the status and message. */
-static void bad_config(const char *key_value, sana_status want, const char *msg_part)
+/* Write a config.json with one key replaced and check the status and message; *out gets the config. */
+static void bad_config_to(const char *key_value, sana_status want, const char *msg_part, sana_dcae_config *out)
 {
     char dir[] = "/tmp/test-dcae-XXXXXX", path[64];
     if (!mkdtemp(dir)) { golden_fail("mkdtemp"); return; }
@@ -223,11 +223,17 @@ static void bad_config(const char *key_value, sana_status want, const char *msg_
     fclose(f);
     sana_dcae_config c;
     sana_status st = sana_dcae_config_load(&c, path);
+    if (out) *out = c;
     EXPECT(st == want && strstr(sana_errmsg(), msg_part), "config {%s}: expected status %d with \"%s\", got %d \"%s\"",
            key_value, (int)want, msg_part, (int)st, st ? sana_errmsg() : "");
     if (st == want) printf("ok: config {%s} -> %s\n", key_value, st ? sana_errmsg() : "accepted");
     unlink(path);
     rmdir(dir);
+}
+
+static void bad_config(const char *key_value, sana_status want, const char *msg_part)
+{
+    bad_config_to(key_value, want, msg_part, NULL);
 }
 
 static void test_config_values(void)
@@ -240,8 +246,15 @@ static void test_config_values(void)
     bad_config("\"decoder_layers_per_block\": [1, 2]", SANA_ERR_FORMAT, "decoder_layers_per_block");
     bad_config("\"scaling_factor\": \"big\"", SANA_ERR_FORMAT, "scaling_factor");
     /* values diffusers accepts the same way: act names case-insensitively, "swish", any downsample string */
-    bad_config("\"decoder_act_fns\": [\"SiLU\", \"swish\", \"GELU\", \"mish\", \"ReLU\", \"relu\"], "
-               "\"downsample_block_type\": \"conv\", \"decoder_conv_act_fn\": null", SANA_OK, "");
+    sana_dcae_config c;
+    bad_config_to("\"decoder_act_fns\": [\"SiLU\", \"swish\", \"GELU\", \"mish\", \"ReLU\", \"relu\"], "
+                  "\"downsample_block_type\": \"conv\", \"upsample_block_type\": \"Interpolate\"", SANA_OK, "", &c);
+    /* diffusers compares exactly: "Interpolate" is not "interpolate" (pixel_shuffle), "conv" is not pixel_unshuffle */
+    EXPECT(c.decoder_act_fns[0] == SANA_DCAE_ACT_SILU && c.decoder_act_fns[1] == SANA_DCAE_ACT_SILU &&
+           c.decoder_act_fns[2] == SANA_DCAE_ACT_GELU && c.decoder_act_fns[3] == SANA_DCAE_ACT_MISH &&
+           c.decoder_act_fns[4] == SANA_DCAE_ACT_RELU && c.upsample_interpolate == 0 &&
+           c.downsample_pixel_unshuffle == 0 && c.latent_channels == 8 && c.scaling_factor == 1.0,
+           "config values not read as diffusers reads them");
 }
 
 int main(void)
