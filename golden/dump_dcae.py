@@ -5,8 +5,7 @@ Writes, deterministically (fixed seeds, float32 CPU):
   golden/dcae/ops.safetensors       the primitive operators alone (norms over
                                     channels, pixel (un)shuffle, nearest
                                     upsampling, the space<->channel shortcuts,
-                                    activations, the GLU gate, the two
-                                    attention kernels)
+                                    activations, the two attention kernels)
   golden/dcae/blocks.safetensors    each block type alone, built from the
                                     diffusers classes: ResBlock, GLUMBConv,
                                     SanaMultiscaleLinearAttention (linear and
@@ -178,10 +177,6 @@ def dump_ops():
     t["act.x"] = x
     t["act.gelu"], t["act.mish"] = F.gelu(x), F.mish(x)
     t["act.silu"], t["act.relu"] = F.silu(x), F.relu(x)
-    # GLU gate of GLUMBConv: x[:, :C] * silu(x[:, C:])
-    x = randn((2, 12, 4, 5), 13)
-    a, gte = torch.chunk(x, 2, dim=1)
-    t["glu_gate.x"], t["glu_gate.y"] = x, a * F.silu(gte)
     # attention kernels, through the diffusers methods, on qkv [B, nh*3d, N]
     attn = SanaMultiscaleLinearAttention(16, 16, attention_head_dim=4, kernel_sizes=(5,))
     for name, N, fn in (("linear_attn", 35, attn.apply_linear_attention),

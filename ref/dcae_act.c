@@ -1,7 +1,7 @@
 /*
  * ref/dcae_act.c -- elementwise operators of the DC-AE: the activations diffusers'
- * get_activation() offers beyond silu and relu (which are core operators), the GLU
- * gate of GLUMBConv, and the residual addition.
+ * get_activation() offers beyond silu and relu (which are core operators), and the
+ * residual addition.
  *
  * Part of ref/, the reference operators: plain loops, float32, libm.
  */
@@ -23,22 +23,6 @@ void ref_mish(float *y, const float *x, int64_t n)
 #pragma omp parallel for if (n > 65536)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] * tanhf(log1pf(expf(x[i])));
-}
-
-/*
- * y[b, c, p] = x[b, c, p] * silu(x[b, C + c, p]),  silu(g) = g / (1 + exp(-g))
- * x: [B, 2C, HW]  y: [B, C, HW]
- * diffusers: GLUMBConv.forward (chunk into hidden and gate, hidden * SiLU(gate))
- */
-void ref_glu_silu(float *y, const float *x, int64_t B, int64_t C, int64_t HW)
-{
-#pragma omp parallel for collapse(2) if (B * C * HW > 65536)
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t c = 0; c < C; c++) {
-            const float *a = x + (b * 2 * C + c) * HW, *g = x + (b * 2 * C + C + c) * HW;
-            float *yc = y + (b * C + c) * HW;
-            for (int64_t p = 0; p < HW; p++) yc[p] = a[p] * (g[p] / (1.0f + expf(-g[p])));
-        }
 }
 
 /* y += x, n elements (residual connections). */

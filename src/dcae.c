@@ -285,22 +285,18 @@ static sana_status msla(const sana_backend *be, const sana_dcae_layer *L, float 
  * diffusers: GLUMBConv(C, C, expand_ratio=4, norm_type="rms_norm", residual_connection=True):
  *   t = silu(conv_inverted(x)); t = conv_depth(t) (3x3 depthwise); y = t[:h] * silu(t[h:]);
  *   y = RMSNorm(conv_point(y)) + x
+ * The part up to conv_point is the glumbconv op shared with the DiT (ref/glumbconv.c).
  */
 static sana_status glumbconv(const sana_backend *be, const sana_dcae_layer *L, float **out, const float *x,
                              int64_t B, int64_t H, int64_t W)
 {
     int64_t C = L->d.cin, h = L->hidden, N = H * W;
-    float *t = balloc(be, B * 2 * h * N), *t2 = balloc(be, B * 2 * h * N), *y = balloc(be, B * C * N);
-    if (!t || !t2 || !y) { bfree(be, t); bfree(be, t2); bfree(be, y); return nomem(); }
-    conv1(be, t, x, L->inv_w, L->inv_b, B, C, H, W, 2 * h, 1);
-    SANA_OP_CALL(be, silu, t, t, B * 2 * h * N);
-    SANA_OP_CALL(be, conv2d, t2, t, L->dep_w, L->dep_b, B, 2 * h, H, W, 2 * h, 3, 3, 1, 1, 2 * h);
-    SANA_OP_CALL(be, glu_silu, t, t2, B, h, N);
-    conv1(be, y, t, L->pt_w, NULL, B, h, H, W, C, 1);
+    float *work = balloc(be, ref_glumbconv_work(h, H, W)), *y = balloc(be, B * C * N);
+    if (!work || !y) { bfree(be, work); bfree(be, y); return nomem(); }
+    SANA_OP_CALL(be, glumbconv, y, work, x, L->inv_w, L->inv_b, L->dep_w, L->dep_b, L->pt_w, NULL, B, C, H, W, h, C);
     SANA_OP_CALL(be, rms_norm_2d, y, y, L->mb_norm_w, L->mb_norm_b, B, C, N, DCAE_NORM_EPS);
     SANA_OP_CALL(be, dcae_add, y, x, B * C * N);
-    bfree(be, t);
-    bfree(be, t2);
+    bfree(be, work);
     *out = y;
     return SANA_OK;
 }

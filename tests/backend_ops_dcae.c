@@ -48,15 +48,6 @@ static float *run_batch_norm_2d(const sana_backend *be, bo_rng *r, int64_t *n)
 ACT_CASE(gelu_erf)
 ACT_CASE(mish)
 
-static float *run_glu_silu(const sana_backend *be, bo_rng *r, int64_t *n)
-{
-    int64_t B = 2, C = 13, HW = 23;
-    float *x = bo_in(be, r, B * 2 * C * HW, -4, 4), *y = bo_out(be, B * C * HW);
-    SANA_OP_CALL(be, glu_silu, y, x, B, C, HW);
-    *n = B * C * HW;
-    return bo_result(be, y, *n);
-}
-
 static float *run_dcae_add(const sana_backend *be, bo_rng *r, int64_t *n)
 {
     int64_t len = 1037;
@@ -130,7 +121,6 @@ const bo_case bo_cases_dcae[] = {
     {"batch_norm_2d 3x19x31", SANA_OP_batch_norm_2d, run_batch_norm_2d},
     {"gelu_erf 1031", SANA_OP_gelu_erf, run_gelu_erf},
     {"mish 1031", SANA_OP_mish, run_mish},
-    {"glu_silu 2x26x23", SANA_OP_glu_silu, run_glu_silu},
     {"dcae_add 1037", SANA_OP_dcae_add, run_dcae_add},
     {"pixel_shuffle 2x12x5x7", SANA_OP_pixel_shuffle, run_pixel_shuffle},
     {"pixel_unshuffle 2x5x6x10", SANA_OP_pixel_unshuffle, run_pixel_unshuffle},
