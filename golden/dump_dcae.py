@@ -335,6 +335,24 @@ def make_ckpt(name, kwargs, seed, dtype=torch.float32):
 
 
 @torch.no_grad()
+def dump_bad_chain():
+    """golden/ckpt/dcae-bad-chain: a middle stage without layers between stages of different
+    widths. diffusers builds and saves it, but its decode fails in torch; libsana must refuse
+    to load it (tests/test-dcae.c)."""
+    kw = dict(in_channels=3, latent_channels=4, attention_head_dim=4, encoder_block_out_channels=[4, 8, 16],
+              decoder_block_out_channels=[4, 8, 16], encoder_layers_per_block=[1, 1, 1],
+              decoder_layers_per_block=[1, 0, 1], encoder_qkv_multiscales=[[], [], []],
+              decoder_qkv_multiscales=[[], [], []])
+    ae, _ = make_ckpt("dcae-bad-chain", kw, 900)
+    try:
+        ae.decode(torch.zeros(1, 4, 2, 2))
+    except RuntimeError as e:
+        print(f"dcae-bad-chain: diffusers decode fails as expected ({str(e).splitlines()[0][:60]}...)")
+    else:
+        raise SystemExit("dcae-bad-chain: diffusers decoded it; the test premise is wrong")
+
+
+@torch.no_grad()
 def dump_models():
     for seed, (name, kw) in enumerate(TINY.items()):
         dtype = torch.bfloat16 if name == "dcae-mid" else torch.float32
@@ -398,6 +416,7 @@ def main():
     dump_ops()
     dump_blocks()
     dump_models()
+    dump_bad_chain()
     return 0
 
 

@@ -25,6 +25,7 @@
 
 struct sana_dcae_layer {
     sana_dcae_layer_desc d;
+    char name[96];                     /* key prefix, for messages */
     /* ResBlock */
     const sana_wt *conv1_w, *conv1_b, *conv2_w;
     /* norm of ResBlock (norm.*) or of the attention (norm_out.*) */
@@ -128,6 +129,9 @@ static sana_status layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d,
     sana_status st;
     memset(L, 0, sizeof *L);
     L->d = *d;
+    snprintf(L->name, sizeof L->name, "%s", prefix);
+    size_t nl = strlen(L->name);
+    if (nl && L->name[nl - 1] == '.') L->name[nl - 1] = 0;
     if (d->kind != SANA_DCAE_L_RESBLOCK && d->kind != SANA_DCAE_L_UP && d->kind != SANA_DCAE_L_DOWN)
         L->d.cout = d->cin;
     int64_t cin = d->cin, cout = L->d.cout;
@@ -434,6 +438,28 @@ void sana_dcae_layer_free(sana_dcae_layer *L) { free(L); }
 
 /* ------------------------------------------------------------------ model loading */
 
+/*
+ * The channels must chain from layer to layer. diffusers builds any layers_per_block, but a
+ * stage with no layers between stages of different widths makes torch fail at run time;
+ * here it is a load error (the convolutions would otherwise read the wrong number of planes).
+ */
+static sana_status check_chain(const sana_st_set *s, const sana_dcae_layer *Ls, int n, int64_t C, int64_t Cend,
+                               const char *end)
+{
+    for (int i = 0; i < n; i++) {
+        if (Ls[i].d.cin != C)
+            return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s takes %lld channels but gets %lld (a stage without layers "
+                            "between stages of different widths; diffusers fails on it too)", s->desc, Ls[i].name,
+                            (long long)Ls[i].d.cin, (long long)C);
+        C = Ls[i].d.cout;
+    }
+    if (C != Cend)
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s takes %lld channels but gets %lld (a stage without layers "
+                        "between stages of different widths; diffusers fails on it too)", s->desc, end,
+                        (long long)Cend, (long long)C);
+    return SANA_OK;
+}
+
 /* diffusers: Decoder.__init__ -- up_blocks[i] = [DCUpBlock2d if i < n-1 and layers > 0] + blocks. */
 static sana_status decoder_load(sana_dcae *m)
 {
@@ -490,7 +516,7 @@ static sana_status decoder_load(sana_dcae *m)
         m->dec_out_is_up = 1;
         m->dec_ratio *= 2;
     }
-    return SANA_OK;
+    return check_chain(s, m->dec_layers, m->n_dec_layers, Clast, m->dec_channels, "decoder.norm_out");
 }
 
 /* diffusers: Encoder.__init__ -- down_blocks[i] = blocks + [DCDownBlock2d if i < n-1 and layers > 0]. */
@@ -543,7 +569,7 @@ static sana_status encoder_load(sana_dcae *m)
     if ((st = sana_st_getf(s, &m->enc_out_w, 4, SHP(c->latent_channels, Clast, 3, 3), "encoder.conv_out.weight")) ||
         (st = sana_st_getf(s, &m->enc_out_b, 1, SHP(c->latent_channels), "encoder.conv_out.bias")))
         return st;
-    return SANA_OK;
+    return check_chain(s, m->enc_layers, m->n_enc_layers, m->enc_in_channels, Clast, "encoder.conv_out");
 }
 
 sana_status sana_dcae_load(sana_dcae **out, const char *vae_dir, const char *variant, const sana_backend *be)

@@ -181,6 +181,21 @@ static void test_tiling(void)
     golden_close(g);
 }
 
+/* A stage without layers between stages of different widths: diffusers builds it but its decode
+ * fails in torch; libsana refuses it at load time. */
+static void test_bad_chain(void)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/ckpt/dcae-bad-chain", golden_dir());
+    sana_dcae *m = NULL;
+    sana_status st = sana_dcae_load(&m, dir, NULL, be);
+    EXPECT(st == SANA_ERR_UNSUPPORTED && strstr(sana_errmsg(), "decoder.up_blocks.0.0 takes"),
+           "dcae-bad-chain: expected SANA_ERR_UNSUPPORTED naming decoder.up_blocks.0.0, got %d \"%s\"", (int)st,
+           sana_errmsg());
+    if (st == SANA_ERR_UNSUPPORTED) printf("ok: dcae-bad-chain refused: %s\n", sana_errmsg());
+    sana_dcae_free(m);
+}
+
 /* ------------------------------------------------------------------ config.json */
 
 static void test_real_config(void)
@@ -266,6 +281,7 @@ int main(void)
     test_model("dcae-tiny-noshort");
     test_model("dcae-mid");
     test_tiling();
+    test_bad_chain();
     test_real_config();
     test_config_values();
     return golden_exit();
