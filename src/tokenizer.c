@@ -55,22 +55,34 @@ void tk_warnf(const char *fmt, ...)
 
 typedef struct { const char *file; } ctx;
 
-static _Thread_local const tj_doc *D;      /* the document being loaded (this thread) */
+typedef json_object jv;                    /* a json-c value; NULL is JSON null */
 
-static const char *tname(const tj_val *v) { return tj_type_name(v); }
-#define IS(v, T) ((v) && ((T) == TJ_INT ? (v)->type == TJ_NUMBER && (v)->is_int : (v)->type == (T)))
-#define TJ_INT 100
-#define TJSTR(v) ((v)->s)
-#define TJLEN(v) ((v)->len)
+static const char *tname(const jv *v) { return tj_type_name(v); }
+/* Type tests; TJ_INT: an integer (json-c keeps integers and floats apart). */
+enum { TJ_BOOL, TJ_NUMBER, TJ_INT, TJ_STRING, TJ_ARRAY, TJ_OBJECT };
+static int IS(const jv *v, int type)
+{
+    static const enum json_type jt[] = {json_type_boolean, json_type_double, json_type_int, json_type_string,
+                                        json_type_array, json_type_object};
+    if (!v) return 0;
+    if (type == TJ_NUMBER && json_object_is_type(v, json_type_int)) return 1;
+    return json_object_is_type(v, jt[type]);
+}
+#define TJSTR(v) json_object_get_string(v)
+#define TJLEN(v) json_object_get_string_len(v)
 
+/* Member of an object; NULL when absent or null, or when o is not an object (of duplicate keys,
+ * json-c keeps the last, as serde_json does). */
+static jv *member(const jv *o, const char *key)
+{
+    jv *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
 
-/* Member of an object; NULL when absent or null. */
-static const tj_val *member(const tj_val *o, const char *key) { return tj_member(D, o, key); }
-
-static sana_status get_str(const ctx *c, const tj_val *o, const char *where, const char *key, int required,
+static sana_status get_str(const ctx *c, jv *o, const char *where, const char *key, int required,
                            const char **out, size_t *len)
 {
-    const tj_val *v = member(o, key);
+    jv *v = member(o, key);
     *out = NULL;
     if (len) *len = 0;
     if (!v) return required ? sana_err(SANA_ERR_FORMAT, "%s: %s: \"%s\" is missing", c->file, where, key) : SANA_OK;
@@ -81,25 +93,25 @@ static sana_status get_str(const ctx *c, const tj_val *o, const char *where, con
     return SANA_OK;
 }
 
-static sana_status get_bool(const ctx *c, const tj_val *o, const char *where, const char *key, int def, int *out)
+static sana_status get_bool(const ctx *c, jv *o, const char *where, const char *key, int def, int *out)
 {
-    const tj_val *v = member(o, key);
+    jv *v = member(o, key);
     *out = def;
     if (!v) return SANA_OK;
     if (!IS(v, TJ_BOOL))
         return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: expected true or false, found %s", c->file, where, key,
                         tname(v));
-    *out = (int)v->i;
+    *out = json_object_get_boolean(v);
     return SANA_OK;
 }
 
-static sana_status get_id(const ctx *c, const tj_val *v, const char *where, int32_t *out)
+static sana_status get_id(const ctx *c, jv *v, const char *where, int32_t *out)
 {
     if (!v || !IS(v, TJ_INT))
         return sana_err(SANA_ERR_FORMAT, "%s: %s: expected a token id (an integer), found %s", c->file, where,
                         tname(v));
-    int64_t x = v->i;
-    if (v->is_int == 2)
+    int64_t x = json_object_get_int64(v);
+    if (x == INT64_MAX)                     /* json-c's value for any integer from 2^63 - 1 up */
         return sana_err(SANA_ERR_FORMAT, "%s: %s: token id out of range [0, %d]", c->file, where, TK_MAX_ID);
     if (x < 0 || x > TK_MAX_ID)
         return sana_err(SANA_ERR_FORMAT, "%s: %s: token id %lld out of range [0, %d]", c->file, where,
@@ -118,9 +130,9 @@ static char *dupn(const char *s, size_t n)
 }
 
 /* Objects that are a Sequence of others are flattened: call fn on each leaf. */
-typedef sana_status (*leaf_fn)(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where);
+typedef sana_status (*leaf_fn)(const ctx *c, sana_tokenizer *t, jv *o, const char *where);
 
-static sana_status each_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where, const char *list_key,
+static sana_status each_leaf(const ctx *c, sana_tokenizer *t, jv *o, const char *where, const char *list_key,
                              leaf_fn fn, int depth)
 {
     if (!IS(o, TJ_OBJECT))
@@ -130,12 +142,12 @@ static sana_status each_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, c
     if (st) return st;
     if (strcmp(type, "Sequence") != 0) return fn(c, t, o, where);
     if (depth > 8) return sana_err(SANA_ERR_FORMAT, "%s: %s: Sequence nested too deeply", c->file, where);
-    const tj_val *arr = member(o, list_key);
+    jv *arr = member(o, list_key);
     if (!arr || !IS(arr, TJ_ARRAY))
         return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: expected an array, found %s", c->file, where, list_key,
                         tname(arr));
-    size_t i = 0;
-    for (const tj_val *e = tj_first(D, arr); e; e = tj_next(D, e), i++) {
+    for (size_t i = 0, n = json_object_array_length(arr); i < n; i++) {
+        jv *e = json_object_array_get_idx(arr, i);
         char w[256];
         snprintf(w, sizeof w, "%s.%s[%zu]", where, list_key, i);
         if ((st = each_leaf(c, t, e, w, list_key, fn, depth + 1))) return st;
@@ -144,9 +156,9 @@ static sana_status each_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, c
 }
 
 /* A "pattern": {"String": "..."} (a Regex pattern is not supported). */
-static sana_status get_pattern(const ctx *c, const tj_val *o, const char *where, char **out)
+static sana_status get_pattern(const ctx *c, jv *o, const char *where, char **out)
 {
-    const tj_val *p = member(o, "pattern");
+    jv *p = member(o, "pattern");
     const char *s;
     size_t n;
     if (!p || !IS(p, TJ_OBJECT))
@@ -162,7 +174,7 @@ static sana_status get_pattern(const ctx *c, const tj_val *o, const char *where,
     return (*out = dupn(s, n)) ? SANA_OK : nomem(c);
 }
 
-static sana_status get_cstr(const ctx *c, const tj_val *o, const char *where, const char *key, int required,
+static sana_status get_cstr(const ctx *c, jv *o, const char *where, const char *key, int required,
                             const char *def, char **out)
 {
     const char *s;
@@ -176,7 +188,7 @@ static sana_status get_cstr(const ctx *c, const tj_val *o, const char *where, co
 
 /* ------------------------------------------------------------ normalizer */
 
-static sana_status norm_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+static sana_status norm_leaf(const ctx *c, sana_tokenizer *t, jv *o, const char *where)
 {
     const char *type;
     get_str(c, o, where, "type", 1, &type, NULL);
@@ -211,7 +223,7 @@ fail:
 
 /* ------------------------------------------------------------ pre-tokenizer */
 
-static sana_status pre_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+static sana_status pre_leaf(const ctx *c, sana_tokenizer *t, jv *o, const char *where)
 {
     const char *type, *s;
     get_str(c, o, where, "type", 1, &type, NULL);
@@ -267,13 +279,13 @@ fail:
 
 /* ------------------------------------------------------------ decoder */
 
-static sana_status dec_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+static sana_status dec_leaf(const ctx *c, sana_tokenizer *t, jv *o, const char *where)
 {
     const char *type, *s;
     get_str(c, o, where, "type", 1, &type, NULL);
     tk_dec d = {0};
     sana_status st = SANA_OK;
-    const tj_val *v;
+    jv *v;
     if (!strcmp(type, "Replace")) {
         d.kind = TK_DEC_REPLACE;
         if ((st = get_pattern(c, o, where, &d.pat)) || (st = get_cstr(c, o, where, "content", 1, "", &d.content)))
@@ -285,8 +297,8 @@ static sana_status dec_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, co
     } else if (!strcmp(type, "Strip")) {
         d.kind = TK_DEC_STRIP;
         if ((st = get_cstr(c, o, where, "content", 1, "", &d.content))) goto fail;
-        d.start = (v = member(o, "start")) && IS(v, TJ_INT) ? (int)v->i : 0;
-        d.stop = (v = member(o, "stop")) && IS(v, TJ_INT) ? (int)v->i : 0;
+        d.start = (v = member(o, "start")) && IS(v, TJ_INT) ? (int)json_object_get_int(v) : 0;
+        d.stop = (v = member(o, "stop")) && IS(v, TJ_INT) ? (int)json_object_get_int(v) : 0;
         if (d.start < 0 || d.stop < 0) d.start = d.stop = 0;
     } else if (!strcmp(type, "Metaspace")) {
         d.kind = TK_DEC_METASPACE;
@@ -313,13 +325,126 @@ fail:
 
 /* ------------------------------------------------------------ model */
 
-static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
+/* Vocabulary and merges are most of a tokenizer.json (256k + ~500k entries for Gemma) and their
+ * hash-table lookups mostly miss the cache, so both are done in batches: hash a batch of keys and
+ * prefetch their slots, then look them up. */
+enum { TK_BATCH = 32 };
+
+static sana_status load_vocab(const ctx *c, sana_tokenizer *t, jv *voc)
+{
+    tk_strmap *vm = &t->bpe.vocab;
+    struct { const char *key; size_t len; uint32_t h; int32_t id; } q[TK_BATCH];
+    int nq = 0;
+    if (tk_strmap_reserve(vm, (size_t)json_object_object_length(voc))) return nomem(c);
+    /* in file order (json-c keeps insertion order); of repeated keys json-c keeps the last id */
+    struct json_object_iterator it = json_object_iter_begin(voc), end = json_object_iter_end(voc);
+    for (;;) {
+        int done = json_object_iter_equal(&it, &end);
+        if (!done) {
+            const char *key = json_object_iter_peek_name(&it);
+            jv *val = json_object_iter_peek_value(&it);
+            int64_t id = json_object_is_type(val, json_type_int) ? json_object_get_int64(val) : -1;
+            if (id < 0 || id > TK_MAX_ID) {
+                char where[96];
+                int32_t unused;
+                snprintf(where, sizeof where, "model.vocab[\"%.40s\"]", key);
+                sana_status st = get_id(c, val, where, &unused);
+                if (st) return st;
+            }
+            size_t len = strlen(key);
+            uint32_t h = tk_hash_fold(tk_hash_more(TK_HASH0, key, len));
+            tk_strmap_prefetch(vm, h);
+            q[nq].key = key; q[nq].len = len; q[nq].h = h; q[nq].id = (int32_t)id;
+            nq++;
+            json_object_iter_next(&it);
+        }
+        if (nq == TK_BATCH || (done && nq)) {
+            for (int k = 0; k < nq; k++) {
+                if (tk_strmap_put_h(vm, q[k].h, q[k].key, q[k].len, q[k].id)) return nomem(c);
+                if (q[k].id >= t->nids) t->nids = q[k].id + 1;
+            }
+            nq = 0;
+        }
+        if (done) return SANA_OK;
+    }
+}
+
+/* The two tokens of merge i: "a b" (the older form: exactly one space) or ["a", "b"]. */
+static sana_status merge_pair(const ctx *c, jv *e, size_t i, const char **a, size_t *na, const char **b, size_t *nb)
+{
+    if (IS(e, TJ_STRING)) {
+        const char *s = TJSTR(e);
+        size_t len = (size_t)TJLEN(e);
+        const char *sp = memchr(s, ' ', len);
+        if (!sp || memchr(sp + 1, ' ', len - (size_t)(sp + 1 - s)))
+            return sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: \"%.60s\" is not two tokens separated by "
+                            "one space", c->file, i, s);
+        *a = s; *na = (size_t)(sp - s); *b = sp + 1; *nb = len - *na - 1;
+        return SANA_OK;
+    }
+    jv *x = IS(e, TJ_ARRAY) && json_object_array_length(e) == 2 ? json_object_array_get_idx(e, 0) : NULL;
+    jv *y = x ? json_object_array_get_idx(e, 1) : NULL;
+    if (!IS(x, TJ_STRING) || !IS(y, TJ_STRING))
+        return sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"], found %s%s",
+                        c->file, i, IS(e, TJ_ARRAY) ? "an array of " : "", IS(e, TJ_ARRAY) ? "other" : tname(e));
+    *a = TJSTR(x); *na = (size_t)TJLEN(x);
+    *b = TJSTR(y); *nb = (size_t)TJLEN(y);
+    return SANA_OK;
+}
+
+/* merges[i] = (a, b): (id(a), id(b)) -> (rank i, id(ab)). Errors come in file order: a batch stops
+ * before a malformed merge, whose error is given after the merges before it are checked. */
+static sana_status load_merges(const ctx *c, tk_bpe *b, jv *mer)
+{
+    size_t nm = json_object_array_length(mer);
+    struct { const char *a, *b; size_t na, nb; uint32_t ha, hb, hab; uint64_t key; int32_t inew; } q[TK_BATCH];
+    if (tk_u64map_reserve(&b->merges, nm)) return nomem(c);
+    for (size_t i0 = 0; i0 < nm; i0 += TK_BATCH) {
+        size_t nq = nm - i0 < TK_BATCH ? nm - i0 : TK_BATCH, k, ok;
+        sana_status bad = SANA_OK;
+        for (ok = 0; ok < nq; ok++) {
+            if ((bad = merge_pair(c, json_object_array_get_idx(mer, i0 + ok), i0 + ok, &q[ok].a, &q[ok].na, &q[ok].b,
+                                  &q[ok].nb)))
+                break;
+            uint64_t ha = tk_hash_more(TK_HASH0, q[ok].a, q[ok].na);
+            q[ok].ha = tk_hash_fold(ha);
+            q[ok].hb = tk_hash_fold(tk_hash_more(TK_HASH0, q[ok].b, q[ok].nb));
+            q[ok].hab = tk_hash_fold(tk_hash_more(ha, q[ok].b, q[ok].nb));
+            tk_strmap_prefetch(&b->vocab, q[ok].ha);
+            tk_strmap_prefetch(&b->vocab, q[ok].hb);
+            tk_strmap_prefetch(&b->vocab, q[ok].hab);
+        }
+        for (k = 0; k < ok; k++) {
+            int32_t ia = tk_strmap_get2(&b->vocab, q[k].ha, q[k].a, q[k].na, NULL, 0);
+            int32_t ib = tk_strmap_get2(&b->vocab, q[k].hb, q[k].b, q[k].nb, NULL, 0);
+            q[k].inew = tk_strmap_get2(&b->vocab, q[k].hab, q[k].a, q[k].na, q[k].b, q[k].nb);
+            if (ia < 0 || ib < 0 || q[k].inew < 0) {
+                /* the first missing of a, b and ab (at most 60 bytes of it) */
+                const char *p1 = ia < 0 ? q[k].a : ib < 0 ? q[k].b : q[k].a;
+                size_t n1 = ia < 0 ? q[k].na : ib < 0 ? q[k].nb : q[k].na, n2 = ia < 0 || ib < 0 ? 0 : q[k].nb;
+                if (n1 > 60) n1 = 60;
+                if (n2 > 60 - n1) n2 = 60 - n1;
+                return sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: token \"%.*s%.*s\" is not in the vocabulary",
+                                c->file, i0 + k, (int)n1, p1, (int)n2, q[k].b);
+            }
+            q[k].key = (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib;
+            tk_u64map_prefetch(&b->merges, q[k].key);
+        }
+        /* a repeated pair keeps its last rank, as in tokenizers' HashMap build */
+        for (k = 0; k < ok; k++)
+            if (tk_u64map_put(&b->merges, q[k].key, (int32_t)(i0 + k), q[k].inew)) return nomem(c);
+        if (bad) return bad;
+    }
+    return SANA_OK;
+}
+
+static sana_status load_bpe(const ctx *c, sana_tokenizer *t, jv *m)
 {
     tk_bpe *b = &t->bpe;
     const char *s;
     size_t n;
     sana_status st;
-    const tj_val *v;
+    jv *v;
 
     if (!m) return sana_err(SANA_ERR_FORMAT, "%s: no \"model\"", c->file);
     if (!IS(m, TJ_OBJECT))
@@ -335,9 +460,9 @@ static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
         (st = get_bool(c, m, "model", "ignore_merges", 0, &b->ignore_merges)))
         return st;
     if ((v = member(m, "dropout"))) {
-        if (!IS(v, TJ_NUMBER) && !IS(v, TJ_INT))
+        if (!IS(v, TJ_NUMBER))
             return sana_err(SANA_ERR_FORMAT, "%s: model.dropout: expected a number, found %s", c->file, tname(v));
-        double dv = v->is_int == 1 ? (double)v->i : v->d;
+        double dv = json_object_get_double(v);
         if (dv != 0.0)
             return sana_err(SANA_ERR_UNSUPPORTED, "%s: model.dropout: BPE dropout (%g) is not supported", c->file,
                             dv);
@@ -347,22 +472,11 @@ static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
     if ((st = get_str(c, m, "model", "end_of_word_suffix", 0, &s, &n))) return st;
     if (s && n && !(b->eow_suffix = dupn(s, n))) return nomem(c);
 
-    const tj_val *voc = member(m, "vocab");
+    jv *voc = member(m, "vocab");
     if (!voc || !IS(voc, TJ_OBJECT))
         return sana_err(SANA_ERR_FORMAT, "%s: model.vocab: expected an object of token: id, found %s", c->file,
                         tname(voc));
-    if (tk_strmap_reserve(&b->vocab, voc->n)) return nomem(c);
-    for (const tj_val *val = tj_first(D, voc); val; val = tj_next(D, val)) {
-        int32_t id;
-        if (val->type != TJ_NUMBER || val->is_int != 1 || val->i < 0 || val->i > TK_MAX_ID) {
-            char where[96];
-            snprintf(where, sizeof where, "model.vocab[\"%.40s\"]", val->key);
-            if ((st = get_id(c, val, where, &id))) return st;
-        }
-        id = (int32_t)val->i;
-        if (tk_strmap_put(&b->vocab, val->key, val->klen, id)) return nomem(c);
-        if (id >= t->nids) t->nids = id + 1;
-    }
+    if ((st = load_vocab(c, t, voc))) return st;
 
     b->unk_id = -1;
     if ((st = get_str(c, m, "model", "unk_token", 0, &s, &n))) return st;
@@ -374,68 +488,23 @@ static sana_status load_bpe(const ctx *c, sana_tokenizer *t, const tj_val *m)
         b->byte_id[i] = tk_strmap_get(&b->vocab, code, 6);
     }
 
-    const tj_val *mer = member(m, "merges");
+    jv *mer = member(m, "merges");
     if (mer && !IS(mer, TJ_ARRAY))
         return sana_err(SANA_ERR_FORMAT, "%s: model.merges: expected an array, found %s", c->file, tname(mer));
-    size_t nm = mer ? mer->n : 0;
-    if (tk_u64map_reserve(&b->merges, nm)) return nomem(c);
-    tk_buf cat = {0};
-    const tj_val *e = tj_first(D, mer);
-    for (size_t i = 0; i < nm; i++, e = tj_next(D, e)) {
-        const char *a, *bb;
-        size_t na, nb;
-        if (IS(e, TJ_STRING)) {
-            /* the older "a b" form: exactly one space */
-            a = TJSTR(e);
-            size_t len = (size_t)TJLEN(e);
-            const char *sp = memchr(a, ' ', len);
-            if (!sp || memchr(sp + 1, ' ', len - (size_t)(sp + 1 - a))) {
-                free(cat.p);
-                return sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: \"%.60s\" is not two tokens separated by "
-                                "one space", c->file, i, a);
-            }
-            na = (size_t)(sp - a); bb = sp + 1; nb = len - na - 1;
-        } else if (IS(e, TJ_ARRAY) && e->n == 2 && IS(tj_first(D, e), TJ_STRING) &&
-                   IS(tj_next(D, tj_first(D, e)), TJ_STRING)) {
-            const tj_val *x = tj_first(D, e), *y = tj_next(D, x);
-            a = TJSTR(x); na = (size_t)TJLEN(x);
-            bb = TJSTR(y); nb = (size_t)TJLEN(y);
-        } else {
-            free(cat.p);
-            return sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"], found %s%s",
-                            c->file, i, IS(e, TJ_ARRAY) ? "an array of " : "", IS(e, TJ_ARRAY) ? "other" : tname(e));
-        }
-        int32_t ia = tk_strmap_get(&b->vocab, a, na), ib = tk_strmap_get(&b->vocab, bb, nb);
-        cat.n = 0;
-        if (tk_buf_put(&cat, a, na) || tk_buf_put(&cat, bb, nb)) { free(cat.p); return nomem(c); }
-        int32_t inew = tk_strmap_get(&b->vocab, cat.p, cat.n);
-        if (ia < 0 || ib < 0 || inew < 0) {
-            sana_status r = sana_err(SANA_ERR_FORMAT, "%s: model.merges[%zu]: token \"%.60s\" is not in the "
-                                     "vocabulary", c->file, i, ia < 0 ? a : ib < 0 ? bb : cat.p);
-            free(cat.p);
-            return r;
-        }
-        /* a repeated pair keeps its last rank, as in tokenizers' HashMap build */
-        if (tk_u64map_put(&b->merges, ((uint64_t)(uint32_t)ia << 32) | (uint32_t)ib, (int32_t)i, inew)) {
-            free(cat.p);
-            return nomem(c);
-        }
-    }
-    free(cat.p);
-    return SANA_OK;
+    return mer ? load_merges(c, b, mer) : SANA_OK;
 }
 
-static sana_status load_added(const ctx *c, sana_tokenizer *t, const tj_val *arr)
+static sana_status load_added(const ctx *c, sana_tokenizer *t, jv *arr)
 {
     if (!arr) return SANA_OK;
     if (!IS(arr, TJ_ARRAY))
         return sana_err(SANA_ERR_FORMAT, "%s: added_tokens: expected an array, found %s", c->file, tname(arr));
-    size_t n = arr->n;
+    size_t n = json_object_array_length(arr);
     if (n > (size_t)TK_MAX_ID) return sana_err(SANA_ERR_FORMAT, "%s: added_tokens: too many", c->file);
     t->added = calloc(n ? n : 1, sizeof *t->added);
     if (!t->added) return nomem(c);
-    const tj_val *o = tj_first(D, arr);
-    for (size_t i = 0; i < n; i++, o = tj_next(D, o)) {
+    for (size_t i = 0; i < n; i++) {
+        jv *o = json_object_array_get_idx(arr, i);
         char where[64];
         snprintf(where, sizeof where, "added_tokens[%zu]", i);
         if (!IS(o, TJ_OBJECT))
@@ -493,7 +562,7 @@ static int32_t token_to_id(const sana_tokenizer *t, const char *s)
 }
 
 /* TemplateProcessing: the ids around $A in the "single" template. */
-static sana_status template_leaf(const ctx *c, sana_tokenizer *t, const tj_val *o, const char *where)
+static sana_status template_leaf(const ctx *c, sana_tokenizer *t, jv *o, const char *where)
 {
     const char *type;
     get_str(c, o, where, "type", 1, &type, NULL);
@@ -502,15 +571,15 @@ static sana_status template_leaf(const ctx *c, sana_tokenizer *t, const tj_val *
                         "(TemplateProcessing)", c->file, where, type);
     if (t->pre_ids || t->post_ids || t->npre_ids || t->npost_ids)
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s: more than one TemplateProcessing", c->file, where);
-    const tj_val *single = member(o, "single"), *specials = member(o, "special_tokens");
+    jv *single = member(o, "single"), *specials = member(o, "special_tokens");
     if (!single || !IS(single, TJ_ARRAY))
         return sana_err(SANA_ERR_FORMAT, "%s: %s.single: expected an array, found %s", c->file, where, tname(single));
     tk_ids pre = {0}, post = {0};
     int seen_a = 0;
     sana_status st = SANA_OK;
-    size_t i = 0;
-    for (const tj_val *it = tj_first(D, single); it; it = tj_next(D, it), i++) {
-        const tj_val *sp = member(it, "SpecialToken"),
+    for (size_t i = 0, n = json_object_array_length(single); i < n; i++) {
+        jv *it = json_object_array_get_idx(single, i);
+        jv *sp = member(it, "SpecialToken"),
                     *sq = member(it, "Sequence");
         const char *id;
         if (sq) {
@@ -523,12 +592,13 @@ static sana_status template_leaf(const ctx *c, sana_tokenizer *t, const tj_val *
             seen_a = 1;
         } else if (sp) {
             if ((st = get_str(c, sp, where, "id", 1, &id, NULL))) goto fail;
-            const tj_val *def = member(specials, id), *ids = member(def, "ids");
+            jv *def = member(specials, id), *ids = member(def, "ids");
             if (!ids || !IS(ids, TJ_ARRAY)) {
                 st = sana_err(SANA_ERR_FORMAT, "%s: %s.special_tokens: no ids for \"%s\"", c->file, where, id);
                 goto fail;
             }
-            for (const tj_val *e = tj_first(D, ids); e; e = tj_next(D, e)) {
+            for (size_t k = 0, nk = json_object_array_length(ids); k < nk; k++) {
+                jv *e = json_object_array_get_idx(ids, k);
                 int32_t x;
                 if ((st = get_id(c, e, where, &x))) goto fail;
                 if (tk_ids_push(seen_a ? &post : &pre, x)) { st = nomem(c); goto fail; }
@@ -642,9 +712,11 @@ static sana_status build_reverse(const ctx *c, sana_tokenizer *t)
     t->id_special = calloc(n, 1);
     if (!t->id_tok || !t->id_special) return nomem(c);
     const tk_strmap *v = &t->bpe.vocab;
-    for (size_t i = 0; i < v->n; i++) {
-        int32_t id = v->ent[i].val;
-        if (!t->id_tok[id]) t->id_tok[id] = v->keys.p + v->ent[i].off;
+    /* of several tokens with one id, the first in the file (keys are in the arena in file order) */
+    for (size_t i = 0; i < v->cap; i++) {
+        if (!v->slot[i].off1) continue;
+        char *k = v->keys.p + v->slot[i].off1 - 1, **dst = &t->id_tok[v->slot[i].val];
+        if (!*dst || k < *dst) *dst = k;
     }
     for (int i = 0; i < t->nadded; i++) {
         t->id_tok[t->added[i].id] = t->added[i].content;
@@ -653,11 +725,10 @@ static sana_status build_reverse(const ctx *c, sana_tokenizer *t)
     return SANA_OK;
 }
 
-static sana_status load_root(sana_tokenizer *t, const tj_doc *doc, const char *name)
+static sana_status load_root(sana_tokenizer *t, jv *r, const char *name)
 {
     ctx c = {name};
-    D = doc;
-    const tj_val *r = &doc->v[doc->root], *v;
+    jv *v;
     sana_status st;
     t->pad_id = t->bos_id = t->eos_id = -1;
     if ((st = load_bpe(&c, t, member(r, "model")))) goto done;
@@ -677,20 +748,19 @@ static sana_status load_root(sana_tokenizer *t, const tj_doc *doc, const char *n
     t->bos_id = t->npre_ids ? t->pre_ids[0] : token_to_id(t, "<bos>");
     t->eos_id = token_to_id(t, "<eos>");
 done:
-    D = NULL;
     return st;
 }
 
 static sana_status load_text(sana_tokenizer **out, const char *json, size_t len, const char *name, int with_config)
 {
     *out = NULL;
-    tj_doc doc;
-    sana_status st = tj_parse(&doc, json, len, name);
+    json_object *root;
+    sana_status st = tj_parse(&root, json, len, name);
     if (st) return st;
     sana_tokenizer *t = calloc(1, sizeof *t);
-    if (!t) { tj_free(&doc); return sana_err(SANA_ERR_NOMEM, "%s: out of memory", name); }
-    st = load_root(t, &doc, name);
-    tj_free(&doc);
+    if (!t) { json_object_put(root); return sana_err(SANA_ERR_NOMEM, "%s: out of memory", name); }
+    st = load_root(t, root, name);
+    json_object_put(root);                   /* the tables own copies of everything they keep */
     if (!st && with_config) {
         int32_t pad = t->pad_id, bos = t->bos_id, eos = t->eos_id;
         st = load_config(t, name);

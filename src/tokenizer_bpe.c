@@ -56,86 +56,98 @@ int tk_ids_push(tk_ids *a, int32_t v)
 
 /* ------------------------------------------------------------ string map */
 
-static uint32_t hash_bytes(const char *s, size_t n)
+uint64_t tk_hash_more(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;                 /* FNV-1a, 64-bit, folded */
-    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
-    return (uint32_t)(h ^ (h >> 32));
+    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }   /* FNV-1a, 64-bit */
+    return h;
 }
 
+static uint32_t hash_bytes(const char *s, size_t n) { return tk_hash_fold(tk_hash_more(TK_HASH0, s, n)); }
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Open addressing with linear probing; a slot holds the hash, the key's place in the arena and
+ * the value, so that a lookup reads one slot and the key bytes (two cache misses at most on a
+ * 256k vocabulary, where most lookups miss the cache). */
 static int strmap_grow_to(tk_strmap *m, size_t cap)
 {
-    uint32_t *slot = calloc(cap, sizeof *slot);
+    struct tk_sslot *slot = calloc(cap, sizeof *slot);
     if (!slot) return -1;
-    for (size_t i = 0; i < m->n; i++) {
-        size_t j = m->ent[i].hash & (cap - 1);
-        while (slot[j]) j = (j + 1) & (cap - 1);
-        slot[j] = (uint32_t)i + 1;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slot[i].off1) continue;
+        size_t j = m->slot[i].hash & (cap - 1);
+        while (slot[j].off1) j = (j + 1) & (cap - 1);
+        slot[j] = m->slot[i];
     }
     free(m->slot);
     m->slot = slot; m->cap = cap;
     return 0;
 }
 
-static int strmap_grow(tk_strmap *m) { return strmap_grow_to(m, m->cap ? m->cap * 2 : 1024); }
-
 int tk_strmap_reserve(tk_strmap *m, size_t n)
 {
     size_t cap = 1024;
     while (cap < 2 * n + 2) cap *= 2;
-    if (cap > m->cap && strmap_grow_to(m, cap)) return -1;
-    if (n > m->ecap) {
-        struct tk_sent *e = realloc(m->ent, n * sizeof *e);
-        if (!e) return -1;
-        m->ent = e; m->ecap = n;
-    }
-    return 0;
+    return cap > m->cap ? strmap_grow_to(m, cap) : 0;
 }
 
 int tk_strmap_put(tk_strmap *m, const char *s, size_t n, int32_t val)
 {
-    if (n > UINT32_MAX || m->keys.n + n + 1 > UINT32_MAX || m->n + 1 >= UINT32_MAX) return -1;
-    if ((m->n + 1) * 2 > m->cap && strmap_grow(m)) return -1;
-    uint32_t h = hash_bytes(s, n);
+    return tk_strmap_put_h(m, hash_bytes(s, n), s, n, val);
+}
+
+int tk_strmap_put_h(tk_strmap *m, uint32_t h, const char *s, size_t n, int32_t val)
+{
+    if (n >= UINT32_MAX || m->keys.n + n + 2 > UINT32_MAX) return -1;
+    if ((m->n + 1) * 2 > m->cap && strmap_grow_to(m, m->cap ? m->cap * 2 : 1024)) return -1;
     size_t j = h & (m->cap - 1);
-    while (m->slot[j]) {
-        struct tk_sent *e = &m->ent[m->slot[j] - 1];
-        if (e->hash == h && e->len == n && memcmp(m->keys.p + e->off, s, n) == 0) {
+    while (m->slot[j].off1) {
+        struct tk_sslot *e = &m->slot[j];
+        if (e->hash == h && e->len == n && memcmp(m->keys.p + e->off1 - 1, s, n) == 0) {
             e->val = val;
             return 0;
         }
         j = (j + 1) & (m->cap - 1);
     }
-    if (m->n == m->ecap) {
-        size_t ecap = m->ecap ? m->ecap * 2 : 1024;
-        struct tk_sent *e = realloc(m->ent, ecap * sizeof *e);
-        if (!e) return -1;
-        m->ent = e; m->ecap = ecap;
-    }
     uint32_t off = (uint32_t)m->keys.n;
     /* keys are stored NUL-terminated so that they can be used as C strings */
     if (tk_buf_put(&m->keys, s, n) || tk_buf_put(&m->keys, "", 1)) return -1;
-    m->ent[m->n] = (struct tk_sent){off, (uint32_t)n, val, h};
-    m->slot[j] = (uint32_t)++m->n;
+    m->slot[j] = (struct tk_sslot){h, (uint32_t)n, off + 1, val};
+    m->n++;
     return 0;
 }
 
-int32_t tk_strmap_get(const tk_strmap *m, const char *s, size_t n)
+int32_t tk_strmap_get2(const tk_strmap *m, uint32_t h, const char *a, size_t na, const char *b, size_t nb)
 {
     if (!m->cap) return -1;
-    uint32_t h = hash_bytes(s, n);
     size_t j = h & (m->cap - 1);
-    while (m->slot[j]) {
-        const struct tk_sent *e = &m->ent[m->slot[j] - 1];
-        if (e->hash == h && e->len == n && memcmp(m->keys.p + e->off, s, n) == 0) return e->val;
+    while (m->slot[j].off1) {
+        const struct tk_sslot *e = &m->slot[j];
+        const char *k = m->keys.p + e->off1 - 1;
+        if (e->hash == h && e->len == na + nb && memcmp(k, a, na) == 0 && (!nb || memcmp(k + na, b, nb) == 0))
+            return e->val;
         j = (j + 1) & (m->cap - 1);
     }
     return -1;
 }
 
+int32_t tk_strmap_get(const tk_strmap *m, const char *s, size_t n)
+{
+    return tk_strmap_get2(m, hash_bytes(s, n), s, n, NULL, 0);
+}
+
+void tk_strmap_prefetch(const tk_strmap *m, uint32_t h)
+{
+    if (m->cap) PREFETCH(&m->slot[h & (m->cap - 1)]);
+}
+
 void tk_strmap_free(tk_strmap *m)
 {
-    free(m->slot); free(m->ent); free(m->keys.p);
+    free(m->slot); free(m->keys.p);
     memset(m, 0, sizeof *m);
 }
 
@@ -148,23 +160,21 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* Key, and both values, in one slot: one cache miss per lookup. */
 static int u64map_grow_to(tk_u64map *m, size_t cap)
 {
-    uint64_t *key = calloc(cap, sizeof *key);
-    int32_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
-    if (!key || !a || !b) { free(key); free(a); free(b); return -1; }
+    struct tk_uslot *slot = calloc(cap, sizeof *slot);
+    if (!slot) return -1;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->key[i]) continue;
-        size_t j = mix64(m->key[i] - 1) & (cap - 1);
-        while (key[j]) j = (j + 1) & (cap - 1);
-        key[j] = m->key[i]; a[j] = m->a[i]; b[j] = m->b[i];
+        if (!m->slot[i].key1) continue;
+        size_t j = mix64(m->slot[i].key1 - 1) & (cap - 1);
+        while (slot[j].key1) j = (j + 1) & (cap - 1);
+        slot[j] = m->slot[i];
     }
-    free(m->key); free(m->a); free(m->b);
-    m->key = key; m->a = a; m->b = b; m->cap = cap;
+    free(m->slot);
+    m->slot = slot; m->cap = cap;
     return 0;
 }
-
-static int u64map_grow(tk_u64map *m) { return u64map_grow_to(m, m->cap ? m->cap * 2 : 1024); }
 
 int tk_u64map_reserve(tk_u64map *m, size_t n)
 {
@@ -176,20 +186,25 @@ int tk_u64map_reserve(tk_u64map *m, size_t n)
 int tk_u64map_put(tk_u64map *m, uint64_t k, int32_t a, int32_t b)
 {
     if (k == UINT64_MAX) return -1;
-    if ((m->n + 1) * 2 > m->cap && u64map_grow(m)) return -1;
+    if ((m->n + 1) * 2 > m->cap && u64map_grow_to(m, m->cap ? m->cap * 2 : 1024)) return -1;
     size_t j = mix64(k) & (m->cap - 1);
-    while (m->key[j] && m->key[j] != k + 1) j = (j + 1) & (m->cap - 1);
-    if (!m->key[j]) { m->key[j] = k + 1; m->n++; }
-    m->a[j] = a; m->b[j] = b;
+    while (m->slot[j].key1 && m->slot[j].key1 != k + 1) j = (j + 1) & (m->cap - 1);
+    if (!m->slot[j].key1) { m->slot[j].key1 = k + 1; m->n++; }
+    m->slot[j].a = a; m->slot[j].b = b;
     return 0;
+}
+
+void tk_u64map_prefetch(const tk_u64map *m, uint64_t k)
+{
+    if (m->cap) PREFETCH(&m->slot[mix64(k) & (m->cap - 1)]);
 }
 
 int tk_u64map_get(const tk_u64map *m, uint64_t k, int32_t *a, int32_t *b)
 {
     if (!m->cap) return 0;
     size_t j = mix64(k) & (m->cap - 1);
-    while (m->key[j]) {
-        if (m->key[j] == k + 1) { *a = m->a[j]; if (b) *b = m->b[j]; return 1; }
+    while (m->slot[j].key1) {
+        if (m->slot[j].key1 == k + 1) { *a = m->slot[j].a; if (b) *b = m->slot[j].b; return 1; }
         j = (j + 1) & (m->cap - 1);
     }
     return 0;
@@ -197,7 +212,7 @@ int tk_u64map_get(const tk_u64map *m, uint64_t k, int32_t *a, int32_t *b)
 
 void tk_u64map_free(tk_u64map *m)
 {
-    free(m->key); free(m->a); free(m->b);
+    free(m->slot);
     memset(m, 0, sizeof *m);
 }
 

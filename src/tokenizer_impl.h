@@ -4,7 +4,7 @@
  *   tokenizer.c       loading tokenizer.json (+ tokenizer_config.json), warnings
  *   tokenizer_encode.c tokenize (+ padding/truncation), detokenize
  *   tokenizer_bpe.c   hash tables, the BPE model (merges by rank with a heap, byte fallback, unk)
- *   tokenizer_json.c  a fast JSON reader for the (large) tokenizer.json
+ *   tokenizer_json.c  tokenizer.json through json-c, as strict as serde_json
  *   tokenizer_text.c  UTF-8, normalizers, pre-tokenizers, added-token matching, decoders
  */
 #ifndef SANA_TOKENIZER_IMPL_H
@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <json-c/json.h>
 #include "status.h"
 #include "tokenizer.h"
 
@@ -26,50 +27,42 @@ int tk_ids_push(tk_ids *a, int32_t v);
 
 /* ---- string -> int32 hash table (keys copied into an arena) ---- */
 typedef struct {
-    uint32_t *slot;        /* index+1 into ent, 0 = empty */
+    struct tk_sslot { uint32_t hash, len, off1; int32_t val; } *slot;  /* off1: arena offset + 1, 0 = empty */
     size_t cap;            /* power of two */
-    struct tk_sent { uint32_t off, len; int32_t val; uint32_t hash; } *ent;
-    size_t n, ecap;
-    tk_buf keys;
+    size_t n;
+    tk_buf keys;           /* the keys, NUL-terminated, in insertion order */
 } tk_strmap;
 int tk_strmap_put(tk_strmap *m, const char *s, size_t n, int32_t val);  /* 0 ok, -1 nomem; existing: overwritten */
 int32_t tk_strmap_get(const tk_strmap *m, const char *s, size_t n);     /* -1 when absent */
+/* For lookups in bulk: a key's hash is tk_hash_fold(tk_hash_more(TK_HASH0, key, len)) (it can be
+ * continued over a second part); prefetch its slot a little before tk_strmap_get2, which looks up
+ * the key a[na] b[nb] (the two parts joined) with hash h. */
+#define TK_HASH0 1469598103934665603ull
+uint64_t tk_hash_more(uint64_t h, const char *s, size_t n);
+static inline uint32_t tk_hash_fold(uint64_t h) { return (uint32_t)(h ^ (h >> 32)); }
+void tk_strmap_prefetch(const tk_strmap *m, uint32_t h);
+int tk_strmap_put_h(tk_strmap *m, uint32_t h, const char *s, size_t n, int32_t val);
+int32_t tk_strmap_get2(const tk_strmap *m, uint32_t h, const char *a, size_t na, const char *b, size_t nb);
 int tk_strmap_reserve(tk_strmap *m, size_t n);                          /* room for n keys */
 void tk_strmap_free(tk_strmap *m);
 
 /* ---- uint64 -> (int32, int32) hash table ---- */
 typedef struct {
-    uint64_t *key;         /* key+1 stored; 0 = empty */
-    int32_t *a, *b;
+    struct tk_uslot { uint64_t key1; int32_t a, b; } *slot;   /* key1: key + 1, 0 = empty */
     size_t cap, n;
 } tk_u64map;
 int tk_u64map_put(tk_u64map *m, uint64_t k, int32_t a, int32_t b);
 int tk_u64map_get(const tk_u64map *m, uint64_t k, int32_t *a, int32_t *b);  /* 1 found */
+void tk_u64map_prefetch(const tk_u64map *m, uint64_t k);
 int tk_u64map_reserve(tk_u64map *m, size_t n);
 void tk_u64map_free(tk_u64map *m);
 
-/* ---- JSON (tokenizer_json.c): one array of values, children linked by index ---- */
-enum { TJ_NULL, TJ_BOOL, TJ_NUMBER, TJ_STRING, TJ_ARRAY, TJ_OBJECT };
-typedef struct {
-    unsigned char type;
-    unsigned char is_int;      /* numbers: 1 integer in i, 2 integer beyond int64, 0 not an integer (in d) */
-    uint32_t n;                /* number of children */
-    int32_t child, next;       /* first child / next sibling (index), -1 none */
-    uint32_t klen, len;        /* lengths of key and s */
-    const char *key;           /* member name when in an object */
-    const char *s;             /* strings (NUL-terminated, valid UTF-8) */
-    union { int64_t i; double d; };   /* booleans (0/1) and integers in i, other numbers in d */
-} tj_val;
-typedef struct { tj_val *v; size_t n, cap; int32_t root; char *text; } tj_doc;
-/* Parse JSON text whose top level is an object; errors name the file and the byte offset. */
-sana_status tj_parse(tj_doc *d, const char *text, size_t len, const char *name);
-void tj_free(tj_doc *d);
-/* Member of an object (NULL when absent or null; the last of duplicate keys). */
-const tj_val *tj_member(const tj_doc *d, const tj_val *o, const char *key);
-const tj_val *tj_at(const tj_doc *d, const tj_val *a, size_t i);
-const tj_val *tj_first(const tj_doc *d, const tj_val *a);
-const tj_val *tj_next(const tj_doc *d, const tj_val *v);
-const char *tj_type_name(const tj_val *v);
+/* ---- JSON (tokenizer_json.c): json-c in strict mode, plus the checks of serde_json it lacks ---- */
+/* Parse JSON text whose top level is an object into *root (free it with json_object_put);
+ * errors name the file and the byte offset. */
+sana_status tj_parse(json_object **root, const char *text, size_t len, const char *name);
+/* "null", "boolean", "number", "string", "array" or "object". */
+const char *tj_type_name(const json_object *v);
 
 /* ---- the BPE model (tokenizers: models/bpe) ---- */
 typedef struct {

@@ -213,6 +213,8 @@ static void run_golden(const char *name)
 #define FILE_WITH(model, norm, post) "{\"version\":\"1.0\",\"added_tokens\":[],\"normalizer\":" norm \
     ",\"pre_tokenizer\":null,\"post_processor\":" post ",\"decoder\":null,\"model\":" model "}"
 
+#define MERGES_8 "[\"a\",\"b\"],[\"a\",\"b\"],[\"a\",\"b\"],[\"a\",\"b\"],\"a b\",\"a b\",\"a b\",\"a b\","
+
 typedef struct { const char *what, *json; sana_status st; const char *msg; } bad_case;
 
 static const bad_case bad_cases[] = {
@@ -237,22 +239,44 @@ static const bad_case bad_cases[] = {
     {"fractional id", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":1.5},\"merges\":[]}}", SANA_ERR_FORMAT,
      "expected a token id"},
     {"trailing comma", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":1,},\"merges\":[]}}", SANA_ERR_FORMAT,
-     "invalid JSON at byte"},
+     "invalid JSON at byte 38: unexpected character"},
+    {"key in single quotes", "{\"version\":\"1.0\",'model':{}}", SANA_ERR_FORMAT,
+     "invalid JSON at byte 17: a key in single quotes"},
+    {"comment", "{\"model\":{} /* BPE */}", SANA_ERR_FORMAT, "invalid JSON at byte 12: object value separator ',' expected"},
+    {"trailing characters", "{\"model\":{}} x", SANA_ERR_FORMAT, "invalid JSON at byte 13: unexpected character"},
+    {"leading zero", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":01},\"merges\":[]}}", SANA_ERR_FORMAT,
+     "invalid JSON at byte 38: number expected"},
+    {"NaN id", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":NaN},\"merges\":[]}}", SANA_ERR_FORMAT,
+     "model.vocab[\"a\"]: expected a token id (an integer), found number"},
+    {"lone low surrogate escape", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"x\\udc00\":1},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "invalid JSON at byte 34: lone low surrogate in \\u escape"},
+    {"\\u0000 in a key", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\\u0000b\":1},\"merges\":[]}}",
+     SANA_ERR_FORMAT, "invalid JSON at byte 41: an object key holds \\u0000"},
     {"lone surrogate escape", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\\ud800\":1},\"merges\":[]}}",
-     SANA_ERR_FORMAT, "surrogate"},
+     SANA_ERR_FORMAT, "invalid JSON at byte 33: lone high surrogate in \\u escape"},
     {"invalid UTF-8 in a string", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\xff\":1},\"merges\":[]}}",
-     SANA_ERR_FORMAT, "not valid UTF-8"},
+     SANA_ERR_FORMAT, "invalid JSON at byte 33: string is not valid UTF-8"},
     {"raw control character", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\tb\":1},\"merges\":[]}}",
-     SANA_ERR_FORMAT, "control character"},
+     SANA_ERR_FORMAT, "invalid JSON at byte 34: control character in a string"},
     {"nested too deeply", "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", SANA_ERR_FORMAT, "nested too deeply"},
-    {"truncated file", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":1}", SANA_ERR_FORMAT, "unexpected end"},
+     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", SANA_ERR_FORMAT, "invalid JSON at byte 68: nesting too deep"},
+    {"truncated file", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":1}", SANA_ERR_FORMAT,
+     "invalid JSON at byte 38: unexpected end of file"},
     {"merges not an array", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":{}}}", SANA_ERR_FORMAT,
      "model.merges: expected an array"},
     {"merge of an unknown token", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
      "\"merges\":[[\"a\",\"c\"]]}}", SANA_ERR_FORMAT, "model.merges[0]: token \"c\" is not in the vocabulary"},
     {"merge result not in vocab", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}",
      SANA_ERR_FORMAT, "token \"ab\" is not in the vocabulary"},
+    /* merges are checked in batches of 32: the first bad merge in file order is the one named */
+    {"unknown token before a malformed merge", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+     "\"merges\":[[\"a\",\"c\"],\"ab\"]}}", SANA_ERR_FORMAT, "model.merges[0]: token \"c\" is not in the vocabulary"},
+    {"bad merge in the second batch", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+     "\"merges\":[" MERGES_8 MERGES_8 MERGES_8 MERGES_8 "[\"a\",\"b\"],[\"x\",\"b\"],\"ab\"]}}", SANA_ERR_FORMAT,
+     "model.merges[33]: token \"x\" is not in the vocabulary"},
+    {"malformed merge in the second batch", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+     "\"merges\":[" MERGES_8 MERGES_8 MERGES_8 MERGES_8 "[\"a\",\"b\"],\"ab\",[\"x\",\"b\"]]}}", SANA_ERR_FORMAT,
+     "model.merges[33]: \"ab\" is not two tokens"},
     {"merge string without space", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"ab\"]}}",
      SANA_ERR_FORMAT, "one space"},
     {"merge of three", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[[\"a\",\"a\",\"a\"]]}}",
@@ -385,6 +409,21 @@ static void run_behaviours(void)
            "detokenize without a decoder: tokens joined by spaces, unknown ids skipped (no added tokens: "
            "<bos> is not special here)");
     free(s);
+    sana_tokenizer_free(t);
+
+    /* JSON strings as json-c decodes them: \u escapes (one a surrogate pair) and the short escapes */
+    const char *esc = "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\\u00e9\":0,\"\\ud83d\\ude00\":1,\"\\\"\":2,"
+                      "\"\\\\\":3,\"\\/\":4,\"\\n\":5,\"\\u0078\":6},\"merges\":[]}}";
+    if (sana_tokenizer_load_mem(&t, esc, strlen(esc), "esc/tokenizer.json")) {
+        golden_fail("load the escapes tokenizer: %s", sana_errmsg());
+        return;
+    }
+    const char *in = "\xc3\xa9\xf0\x9f\x98\x80\"\\/\nx";
+    int good = sana_tokenize(t, in, strlen(in), 0, &ids, &n) == SANA_OK && n == 7;
+    for (int k = 0; good && k < 7; k++) good = ids[k] == k;
+    expect(good, "escaped vocabulary keys (\\u00e9, \\ud83d\\ude00, \\\", \\\\, \\/, \\n, \\u0078) decode to their "
+                 "characters");
+    free(ids);
     sana_tokenizer_free(t);
 }
 
