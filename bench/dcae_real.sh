@@ -20,7 +20,7 @@ if [ ! -f "$ckpt/diffusion_pytorch_model.safetensors" ]; then
 fi
 [ -x "$build/bench/dcae_bench" ] || (cd "$build" && make bench/dcae_bench)
 set -- ${DCAE_BENCH_ARGS:-16 16 1 0}
-out="$ckpt/../sana-dcae-real-out.safetensors"
+out="${TMPDIR:-/tmp}/sana-dcae-bench-out.safetensors"
 "$build/bench/dcae_bench" "$ckpt" "$1" "$2" "$3" "$4" "$out"
 if [ "${DCAE_COMPARE:-0}" = 1 ]; then
     python3 - "$ckpt" "$out" "$4" <<'PY'
