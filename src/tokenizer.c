@@ -333,39 +333,37 @@ enum { TK_BATCH = 32 };
 static sana_status load_vocab(const ctx *c, sana_tokenizer *t, jv *voc)
 {
     tk_strmap *vm = &t->bpe.vocab;
-    struct { const char *key; size_t len; uint32_t h; int32_t id; } q[TK_BATCH];
-    int nq = 0;
+    struct { const char *key; jv *val; size_t len; uint32_t h; int32_t id; } q[TK_BATCH];
     if (tk_strmap_reserve(vm, (size_t)json_object_object_length(voc))) return nomem(c);
     /* in file order (json-c keeps insertion order); of repeated keys json-c keeps the last id */
     struct json_object_iterator it = json_object_iter_begin(voc), end = json_object_iter_end(voc);
     for (;;) {
-        int done = json_object_iter_equal(&it, &end);
-        if (!done) {
-            const char *key = json_object_iter_peek_name(&it);
-            jv *val = json_object_iter_peek_value(&it);
-            int64_t id = json_object_is_type(val, json_type_int) ? json_object_get_int64(val) : -1;
+        int nq = 0;
+        for (; nq < TK_BATCH && !json_object_iter_equal(&it, &end); nq++, json_object_iter_next(&it)) {
+            q[nq].key = json_object_iter_peek_name(&it);
+            q[nq].val = json_object_iter_peek_value(&it);
+            TK_PREFETCH(q[nq].key);
+            TK_PREFETCH(q[nq].val);
+        }
+        if (!nq) return SANA_OK;
+        for (int k = 0; k < nq; k++) {
+            int64_t id = json_object_is_type(q[k].val, json_type_int) ? json_object_get_int64(q[k].val) : -1;
             if (id < 0 || id > TK_MAX_ID) {
                 char where[96];
                 int32_t unused;
-                snprintf(where, sizeof where, "model.vocab[\"%.40s\"]", key);
-                sana_status st = get_id(c, val, where, &unused);
+                snprintf(where, sizeof where, "model.vocab[\"%.40s\"]", q[k].key);
+                sana_status st = get_id(c, q[k].val, where, &unused);
                 if (st) return st;
             }
-            size_t len = strlen(key);
-            uint32_t h = tk_hash_fold(tk_hash_more(TK_HASH0, key, len));
-            tk_strmap_prefetch(vm, h);
-            q[nq].key = key; q[nq].len = len; q[nq].h = h; q[nq].id = (int32_t)id;
-            nq++;
-            json_object_iter_next(&it);
+            q[k].id = (int32_t)id;
+            q[k].len = strlen(q[k].key);
+            q[k].h = tk_hash_fold(tk_hash_more(TK_HASH0, q[k].key, q[k].len));
+            tk_strmap_prefetch(vm, q[k].h);
         }
-        if (nq == TK_BATCH || (done && nq)) {
-            for (int k = 0; k < nq; k++) {
-                if (tk_strmap_put_h(vm, q[k].h, q[k].key, q[k].len, q[k].id)) return nomem(c);
-                if (q[k].id >= t->nids) t->nids = q[k].id + 1;
-            }
-            nq = 0;
+        for (int k = 0; k < nq; k++) {
+            if (tk_strmap_put_h(vm, q[k].h, q[k].key, q[k].len, q[k].id)) return nomem(c);
+            if (q[k].id >= t->nids) t->nids = q[k].id + 1;
         }
-        if (done) return SANA_OK;
     }
 }
 

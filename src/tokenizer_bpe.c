@@ -64,12 +64,6 @@ uint64_t tk_hash_more(uint64_t h, const char *s, size_t n)
 
 static uint32_t hash_bytes(const char *s, size_t n) { return tk_hash_fold(tk_hash_more(TK_HASH0, s, n)); }
 
-#if defined(__GNUC__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
-
 /* Open addressing with linear probing; a slot holds the hash, the key's place in the arena and
  * the value, so that a lookup reads one slot and the key bytes (two cache misses at most on a
  * 256k vocabulary, where most lookups miss the cache). */
@@ -142,7 +136,7 @@ int32_t tk_strmap_get(const tk_strmap *m, const char *s, size_t n)
 
 void tk_strmap_prefetch(const tk_strmap *m, uint32_t h)
 {
-    if (m->cap) PREFETCH(&m->slot[h & (m->cap - 1)]);
+    if (m->cap) TK_PREFETCH(&m->slot[h & (m->cap - 1)]);
 }
 
 void tk_strmap_free(tk_strmap *m)
@@ -196,7 +190,7 @@ int tk_u64map_put(tk_u64map *m, uint64_t k, int32_t a, int32_t b)
 
 void tk_u64map_prefetch(const tk_u64map *m, uint64_t k)
 {
-    if (m->cap) PREFETCH(&m->slot[mix64(k) & (m->cap - 1)]);
+    if (m->cap) TK_PREFETCH(&m->slot[mix64(k) & (m->cap - 1)]);
 }
 
 int tk_u64map_get(const tk_u64map *m, uint64_t k, int32_t *a, int32_t *b)

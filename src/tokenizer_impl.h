@@ -16,6 +16,13 @@
 #include "status.h"
 #include "tokenizer.h"
 
+/* A hint to load the cache line of p (for table lookups in bulk, see tokenizer.c). */
+#if defined(__GNUC__)
+#define TK_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TK_PREFETCH(p) ((void)(p))
+#endif
+
 /* Largest token id we accept (ids index dense tables). */
 #define TK_MAX_ID ((1 << 24) - 1)
 
