@@ -178,16 +178,9 @@ static sana_status layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d,
 
 /* ------------------------------------------------------------------ forward: small helpers */
 
-static float *balloc(const sana_backend *be, int64_t n)
-{
-    return be->alloc(be->ctx, (size_t)(n > 0 ? n : 1) * sizeof(float));
-}
-static void bfree(const sana_backend *be, float *p)
-{
-    if (p) be->free(be->ctx, p);
-}
-
 static sana_status nomem(void) { return sana_err(SANA_ERR_NOMEM, "dcae: out of memory for activations"); }
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static void act(const sana_backend *be, sana_dcae_act a, float *x, int64_t n)
 {
@@ -221,23 +214,40 @@ static void conv1(const sana_backend *be, float *y, const float *x, const sana_w
     SANA_OP_CALL(be, conv2d, y, x, w, b, B, Cin, H, W, Cout, 1, 1, 1, 0, groups);
 }
 
-/* ------------------------------------------------------------------ forward: blocks */
+/* ------------------------------------------------------------------ forward: blocks
+ * Each block writes y from x (distinct buffers) and uses `s`, a scratch area of at least
+ * layer_scratch(L, B, H, W) floats. All three come from the pass's arena (see plan_layers). */
+
+static int64_t msla_scratch(const sana_dcae_layer *L, int64_t B, int64_t N)
+{
+    int64_t S = L->d.n_scales, c3 = 3 * L->inner;
+    return B * (1 + S) * c3 * N + (S ? c3 * N : 0) + B * (1 + S) * L->inner * N; /* all, tmp, att */
+}
+
+static int64_t layer_scratch(const sana_dcae_layer *L, int64_t B, int64_t H, int64_t W)
+{
+    int64_t N = H * W;
+    switch (L->d.kind) {
+    case SANA_DCAE_L_RESBLOCK: return B * L->d.cin * N;
+    case SANA_DCAE_L_MSLA: return msla_scratch(L, B, N);
+    case SANA_DCAE_L_GLUMBCONV: return ref_glumbconv_work(L->hidden, H, W);
+    case SANA_DCAE_L_EFFICIENTVIT: return B * L->d.cin * N + max64(msla_scratch(L, B, N), ref_glumbconv_work(L->hidden, H, W));
+    case SANA_DCAE_L_UP: return B * (L->d.resample ? L->d.cin : L->d.cout) * 4 * N;
+    case SANA_DCAE_L_DOWN: return L->d.resample ? B * L->conv_cout * N : 0;
+    }
+    return 0;
+}
 
 /* diffusers: ResBlock.forward -- conv1, act, conv2, norm, + residual. */
-static sana_status resblock(const sana_backend *be, const sana_dcae_layer *L, float **out, const float *x,
-                            int64_t B, int64_t H, int64_t W)
+static void resblock(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
+                     int64_t B, int64_t H, int64_t W)
 {
     int64_t C = L->d.cin, HW = H * W;
-    float *t = balloc(be, B * C * HW), *y = balloc(be, B * C * HW);
-    if (!t || !y) { bfree(be, t); bfree(be, y); return nomem(); }
-    conv3(be, t, x, L->conv1_w, L->conv1_b, B, C, H, W, C);
-    act(be, L->d.act, t, B * C * HW);
-    conv3(be, y, t, L->conv2_w, NULL, B, C, H, W, C);
+    conv3(be, s, x, L->conv1_w, L->conv1_b, B, C, H, W, C);
+    act(be, L->d.act, s, B * C * HW);
+    conv3(be, y, s, L->conv2_w, NULL, B, C, H, W, C);
     norm(be, L, y, B, C, HW);
     SANA_OP_CALL(be, dcae_add, y, x, B * C * HW);
-    bfree(be, t);
-    *out = y;
-    return SANA_OK;
 }
 
 /*
@@ -248,27 +258,22 @@ static sana_status resblock(const sana_backend *be, const sana_dcae_layer *L, fl
  *   attention per head of 3d channels (linear if N > head_dim, else quadratic)
  *   y = norm_out(to_out(att)) + x
  */
-static sana_status msla(const sana_backend *be, const sana_dcae_layer *L, float **out, const float *x,
-                        int64_t B, int64_t H, int64_t W)
+static void msla(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
+                 int64_t B, int64_t H, int64_t W)
 {
     int64_t C = L->d.cin, N = H * W, d = L->d.head_dim, S = L->d.n_scales;
     int64_t c3 = 3 * L->inner, ctot = (1 + S) * c3, inner_all = (1 + S) * L->inner;
-    float *all = balloc(be, B * ctot * N), *tmp = S ? balloc(be, c3 * N) : NULL;
-    float *att = balloc(be, B * inner_all * N), *y = balloc(be, B * C * N);
-    if (!all || (S && !tmp) || !att || !y) {
-        bfree(be, all); bfree(be, tmp); bfree(be, att); bfree(be, y);
-        return nomem();
-    }
+    float *all = s, *tmp = all + B * ctot * N, *att = tmp + (S ? c3 * N : 0);
     for (int64_t b = 0; b < B; b++) {
         float *ab = all + b * ctot * N;
         const float *xb = x + b * C * N;
         conv1(be, ab, xb, L->to_q, NULL, 1, C, H, W, L->inner, 1);
         conv1(be, ab + L->inner * N, xb, L->to_k, NULL, 1, C, H, W, L->inner, 1);
         conv1(be, ab + 2 * L->inner * N, xb, L->to_v, NULL, 1, C, H, W, L->inner, 1);
-        for (int64_t s = 0; s < S; s++) {
-            int64_t k = L->d.scales[s];
-            SANA_OP_CALL(be, conv2d, tmp, ab, L->ms_in[s], NULL, 1, c3, H, W, c3, k, k, 1, k / 2, c3);
-            conv1(be, ab + (1 + s) * c3 * N, tmp, L->ms_out[s], NULL, 1, c3, H, W, c3, 3 * L->heads);
+        for (int64_t i = 0; i < S; i++) {
+            int64_t k = L->d.scales[i];
+            SANA_OP_CALL(be, conv2d, tmp, ab, L->ms_in[i], NULL, 1, c3, H, W, c3, k, k, 1, k / 2, c3);
+            conv1(be, ab + (1 + i) * c3 * N, tmp, L->ms_out[i], NULL, 1, c3, H, W, c3, 3 * L->heads);
         }
     }
     if (N > d)
@@ -278,11 +283,6 @@ static sana_status msla(const sana_backend *be, const sana_dcae_layer *L, float 
     conv1(be, y, att, L->to_out, NULL, B, inner_all, H, W, C, 1);
     norm(be, L, y, B, C, N);
     SANA_OP_CALL(be, dcae_add, y, x, B * C * N);
-    bfree(be, all);
-    bfree(be, tmp);
-    bfree(be, att);
-    *out = y;
-    return SANA_OK;
 }
 
 /*
@@ -291,66 +291,45 @@ static sana_status msla(const sana_backend *be, const sana_dcae_layer *L, float 
  *   y = RMSNorm(conv_point(y)) + x
  * The part up to conv_point is the glumbconv op shared with the DiT (ref/glumbconv.c).
  */
-static sana_status glumbconv(const sana_backend *be, const sana_dcae_layer *L, float **out, const float *x,
-                             int64_t B, int64_t H, int64_t W)
+static void glumbconv(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
+                      int64_t B, int64_t H, int64_t W)
 {
     int64_t C = L->d.cin, h = L->hidden, N = H * W;
-    float *work = balloc(be, ref_glumbconv_work(h, H, W)), *y = balloc(be, B * C * N);
-    if (!work || !y) { bfree(be, work); bfree(be, y); return nomem(); }
-    SANA_OP_CALL(be, glumbconv, y, work, x, L->inv_w, L->inv_b, L->dep_w, L->dep_b, L->pt_w, NULL, B, C, H, W, h, C);
+    SANA_OP_CALL(be, glumbconv, y, s, x, L->inv_w, L->inv_b, L->dep_w, L->dep_b, L->pt_w, NULL, B, C, H, W, h, C);
     SANA_OP_CALL(be, rms_norm_2d, y, y, L->mb_norm_w, L->mb_norm_b, B, C, N, DCAE_NORM_EPS);
     SANA_OP_CALL(be, dcae_add, y, x, B * C * N);
-    bfree(be, work);
-    *out = y;
-    return SANA_OK;
 }
 
 /* diffusers: DCUpBlock2d.forward -- (nearest x2 + conv) or (conv + pixel_shuffle), + shortcut. */
-static sana_status up(const sana_backend *be, const sana_dcae_layer *L, float **out, const float *x,
-                      int64_t B, int64_t H, int64_t W)
+static void up(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
+               int64_t B, int64_t H, int64_t W)
 {
     int64_t cin = L->d.cin, cout = L->d.cout;
-    float *t, *y = balloc(be, B * cout * 4 * H * W);
-    if (!y) return nomem();
     if (L->d.resample) {
-        t = balloc(be, B * cin * 4 * H * W);
-        if (!t) { bfree(be, y); return nomem(); }
-        SANA_OP_CALL(be, upsample_nearest, t, x, B, cin, H, W, 2);
-        conv3(be, y, t, L->conv_w, L->conv_b, B, cin, 2 * H, 2 * W, cout);
+        SANA_OP_CALL(be, upsample_nearest, s, x, B, cin, H, W, 2);
+        conv3(be, y, s, L->conv_w, L->conv_b, B, cin, 2 * H, 2 * W, cout);
     } else {
-        t = balloc(be, B * cout * 4 * H * W);
-        if (!t) { bfree(be, y); return nomem(); }
-        conv3(be, t, x, L->conv_w, L->conv_b, B, cin, H, W, 4 * cout);
-        SANA_OP_CALL(be, pixel_shuffle, y, t, B, cout, H, W, 2);
+        conv3(be, s, x, L->conv_w, L->conv_b, B, cin, H, W, 4 * cout);
+        SANA_OP_CALL(be, pixel_shuffle, y, s, B, cout, H, W, 2);
     }
-    bfree(be, t);
     if (L->d.shortcut) SANA_OP_CALL(be, dcae_shortcut_up, y, x, B, cin, H, W, cout * 4 / cin, 2);
-    *out = y;
-    return SANA_OK;
 }
 
 /* diffusers: DCDownBlock2d.forward -- (conv + pixel_unshuffle) or stride-2 conv, + shortcut. */
-static sana_status down(const sana_backend *be, const sana_dcae_layer *L, float **out, const float *x,
+static sana_status down(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
                         int64_t B, int64_t H, int64_t W)
 {
     int64_t cin = L->d.cin, cout = L->d.cout;
     if ((L->d.resample || L->d.shortcut) && (H % 2 || W % 2))
         return sana_err(SANA_ERR_ARG, "dcae: DCDownBlock2d on a %lld x %lld image: pixel_unshuffle needs even sizes",
                         (long long)H, (long long)W);
-    int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2; /* stride-2 conv, padding 1: ceil(H / 2) */
-    float *y = balloc(be, B * cout * Ho * Wo);
-    if (!y) return nomem();
     if (L->d.resample) {
-        float *t = balloc(be, B * L->conv_cout * H * W);
-        if (!t) { bfree(be, y); return nomem(); }
-        conv3(be, t, x, L->conv_w, L->conv_b, B, cin, H, W, L->conv_cout);
-        SANA_OP_CALL(be, pixel_unshuffle, y, t, B, L->conv_cout, H, W, 2);
-        bfree(be, t);
+        conv3(be, s, x, L->conv_w, L->conv_b, B, cin, H, W, L->conv_cout);
+        SANA_OP_CALL(be, pixel_unshuffle, y, s, B, L->conv_cout, H, W, 2);
     } else {
         SANA_OP_CALL(be, conv2d, y, x, L->conv_w, L->conv_b, B, cin, H, W, cout, 3, 3, 2, 1, 1);
     }
     if (L->d.shortcut) SANA_OP_CALL(be, dcae_shortcut_down, y, x, B, cin, H, W, cin * 4 / cout, 2);
-    *out = y;
     return SANA_OK;
 }
 
@@ -360,43 +339,74 @@ static void out_shape(const sana_dcae_layer *L, int64_t H, int64_t W, int64_t *C
     *Ho = H;
     *Wo = W;
     if (L->d.kind == SANA_DCAE_L_UP) { *Ho = 2 * H; *Wo = 2 * W; }
-    if (L->d.kind == SANA_DCAE_L_DOWN) { *Ho = (H + 1) / 2; *Wo = (W + 1) / 2; }
+    if (L->d.kind == SANA_DCAE_L_DOWN) { *Ho = (H + 1) / 2; *Wo = (W + 1) / 2; } /* stride 2, padding 1 */
 }
 
-/* One layer: a new output buffer in *out (the caller keeps and frees x). */
-static sana_status layer_run(const sana_backend *be, const sana_dcae_layer *L, float **out, const float *x,
+/* One layer: y = layer(x), scratch s (see layer_scratch). */
+static sana_status layer_run(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
                              int64_t B, int64_t H, int64_t W)
 {
-    sana_status st;
-    float *t;
     switch (L->d.kind) {
-    case SANA_DCAE_L_RESBLOCK: return resblock(be, L, out, x, B, H, W);
-    case SANA_DCAE_L_MSLA: return msla(be, L, out, x, B, H, W);
-    case SANA_DCAE_L_GLUMBCONV: return glumbconv(be, L, out, x, B, H, W);
-    case SANA_DCAE_L_UP: return up(be, L, out, x, B, H, W);
-    case SANA_DCAE_L_DOWN: return down(be, L, out, x, B, H, W);
-    case SANA_DCAE_L_EFFICIENTVIT: /* diffusers: EfficientViTBlock.forward -- attn then conv_out */
-        if ((st = msla(be, L, &t, x, B, H, W)) != SANA_OK) return st;
-        st = glumbconv(be, L, out, t, B, H, W);
-        bfree(be, t);
-        return st;
+    case SANA_DCAE_L_RESBLOCK: resblock(be, L, y, x, s, B, H, W); return SANA_OK;
+    case SANA_DCAE_L_MSLA: msla(be, L, y, x, s, B, H, W); return SANA_OK;
+    case SANA_DCAE_L_GLUMBCONV: glumbconv(be, L, y, x, s, B, H, W); return SANA_OK;
+    case SANA_DCAE_L_UP: up(be, L, y, x, s, B, H, W); return SANA_OK;
+    case SANA_DCAE_L_DOWN: return down(be, L, y, x, s, B, H, W);
+    case SANA_DCAE_L_EFFICIENTVIT: { /* diffusers: EfficientViTBlock.forward -- attn then conv_out */
+        float *t = s, *s2 = s + B * L->d.cin * H * W;
+        msla(be, L, t, x, s2, B, H, W);
+        glumbconv(be, L, y, t, s2, B, H, W);
+        return SANA_OK;
+    }
     }
     return sana_err(SANA_ERR_ARG, "dcae: unknown layer kind %d", (int)L->d.kind);
 }
 
-/* Run a list of layers, replacing *x (owned) by the result and updating C, H, W. */
-static sana_status run_layers(const sana_backend *be, const sana_dcae_layer *Ls, int n, float **x, int64_t B,
-                              int64_t *C, int64_t *H, int64_t *W)
+/*
+ * The arena of one pass over a list of layers: two activation buffers used in turn (each as
+ * large as the largest activation the list reads or writes) and one scratch area (the largest
+ * layer_scratch). plan_layers grows *act and *scratch (in floats) for an input of C x H x W
+ * and leaves the output shape in C, H, W.
+ */
+static void plan_layers(const sana_dcae_layer *Ls, int n, int64_t B, int64_t *C, int64_t *H, int64_t *W,
+                        int64_t *act_n, int64_t *scratch_n)
+{
+    *act_n = max64(*act_n, B * *C * *H * *W);
+    for (int i = 0; i < n; i++) {
+        *scratch_n = max64(*scratch_n, layer_scratch(&Ls[i], B, *H, *W));
+        out_shape(&Ls[i], *H, *W, C, H, W);
+        *act_n = max64(*act_n, B * *C * *H * *W);
+    }
+}
+
+/* Run a list of layers from (*x), ping-ponging between *x and *other; on return *x holds the result. */
+static sana_status run_layers(const sana_backend *be, const sana_dcae_layer *Ls, int n, float **x, float **other,
+                              float *s, int64_t B, int64_t *C, int64_t *H, int64_t *W)
 {
     for (int i = 0; i < n; i++) {
-        float *y;
-        sana_status st = layer_run(be, &Ls[i], &y, *x, B, *H, *W);
+        sana_status st = layer_run(be, &Ls[i], *other, *x, s, B, *H, *W);
         if (st != SANA_OK) return st;
-        bfree(be, *x);
-        *x = y;
+        float *t = *x;
+        *x = *other;
+        *other = t;
         out_shape(&Ls[i], *H, *W, C, H, W);
     }
     return SANA_OK;
+}
+
+/* One backend allocation carved into n parts of sizes[i] floats (64-float aligned). */
+static float *arena_alloc(const sana_backend *be, int n, const int64_t *sizes, float **parts)
+{
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) total += (sizes[i] + 63) / 64 * 64;
+    float *base = be->alloc(be->ctx, (size_t)(total > 0 ? total : 64) * sizeof(float));
+    if (!base) return NULL;
+    int64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        parts[i] = base + off;
+        off += (sizes[i] + 63) / 64 * 64;
+    }
+    return base;
 }
 
 /* ------------------------------------------------------------------ block API (tests) */
@@ -420,18 +430,19 @@ void sana_dcae_layer_out_shape(const sana_dcae_layer *L, int64_t H, int64_t W, i
 sana_status sana_dcae_layer_forward(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x,
                                     int64_t B, int64_t H, int64_t W)
 {
-    int64_t n = B * L->d.cin * H * W, C, Ho, Wo;
-    float *dx = balloc(be, n), *dy = NULL;
-    if (!dx) return nomem();
-    be->upload(be->ctx, dx, x, (size_t)n * sizeof(float));
-    sana_status st = layer_run(be, L, &dy, dx, B, H, W);
-    bfree(be, dx);
-    if (st != SANA_OK) return st;
+    int64_t C, Ho, Wo;
     out_shape(L, H, W, &C, &Ho, &Wo);
-    if (be->synchronize) be->synchronize(be->ctx);
-    be->download(be->ctx, y, dy, (size_t)(B * C * Ho * Wo) * sizeof(float));
-    bfree(be, dy);
-    return SANA_OK;
+    int64_t sizes[3] = {B * L->d.cin * H * W, B * C * Ho * Wo, layer_scratch(L, B, H, W)};
+    float *p[3], *base = arena_alloc(be, 3, sizes, p);
+    if (!base) return nomem();
+    be->upload(be->ctx, p[0], x, (size_t)sizes[0] * sizeof(float));
+    sana_status st = layer_run(be, L, p[1], p[0], p[2], B, H, W);
+    if (st == SANA_OK) {
+        if (be->synchronize) be->synchronize(be->ctx);
+        be->download(be->ctx, y, p[1], (size_t)sizes[1] * sizeof(float));
+    }
+    be->free(be->ctx, base);
+    return st;
 }
 
 void sana_dcae_layer_free(sana_dcae_layer *L) { free(L); }
@@ -608,41 +619,38 @@ void sana_dcae_decoded_size(const sana_dcae *m, int64_t h, int64_t w, int64_t *H
     *W = w * m->dec_ratio;
 }
 
-/* ------------------------------------------------------------------ decoder / encoder passes */
+/* ------------------------------------------------------------------ decoder / encoder passes
+ * A pass makes one backend allocation (its arena), sized up front from the layer list. */
 
 /* diffusers: Decoder.forward on host buffers. z: [B, latent, h, w]  img: [B, in_channels, h*r, w*r] */
 static sana_status decode_pass(sana_dcae *m, float *img, const float *z, int64_t B, int64_t h, int64_t w)
 {
     const sana_backend *be = m->be;
     const sana_dcae_config *c = &m->cfg;
-    int n = c->n_decoder_stages;
-    int64_t lat = c->latent_channels, C = c->decoder_block_out_channels[n - 1], H = h, W = w;
-    float *dz = balloc(be, B * lat * h * w), *x = balloc(be, B * C * h * w), *y = NULL;
-    sana_status st = SANA_OK;
-    if (!dz || !x) { st = nomem(); goto done; }
-    be->upload(be->ctx, dz, z, (size_t)(B * lat * h * w) * sizeof(float));
+    int64_t lat = c->latent_channels, C = c->decoder_block_out_channels[c->n_decoder_stages - 1], H = h, W = w;
+    int64_t Cp = C, Hp = h, Wp = w, Ho, Wo, act_n = 0, scratch_n = 0;
+    plan_layers(m->dec_layers, m->n_dec_layers, B, &Cp, &Hp, &Wp, &act_n, &scratch_n);
+    sana_dcae_decoded_size(m, h, w, &Ho, &Wo);
+    act_n = max64(act_n, B * c->in_channels * Ho * Wo);
+    if (m->dec_out_is_up) scratch_n = max64(scratch_n, layer_scratch(&m->dec_out_up, B, Hp, Wp));
+    int64_t sizes[4] = {B * lat * h * w, act_n, act_n, scratch_n};
+    float *p[4], *base = arena_alloc(be, 4, sizes, p);
+    if (!base) return nomem();
+    float *dz = p[0], *x = p[1], *other = p[2], *s = p[3];
+    be->upload(be->ctx, dz, z, (size_t)sizes[0] * sizeof(float));
     conv3(be, x, dz, m->dec_in_w, m->dec_in_b, B, lat, h, w, C);
     if (c->decoder_in_shortcut) SANA_OP_CALL(be, dcae_shortcut_up, x, dz, B, lat, h, w, C / lat, 1);
-    bfree(be, dz);
-    dz = NULL;
-    if ((st = run_layers(be, m->dec_layers, m->n_dec_layers, &x, B, &C, &H, &W)) != SANA_OK) goto done;
-    /* norm_out (RMSNorm over channels, weight and bias), conv_act, conv_out */
-    SANA_OP_CALL(be, rms_norm_2d, x, x, m->dec_norm_w, m->dec_norm_b, B, C, H * W, DCAE_NORM_EPS);
-    act(be, c->decoder_conv_act_fn, x, B * C * H * W);
-    if (m->dec_out_is_up) {
-        if ((st = up(be, &m->dec_out_up, &y, x, B, H, W)) != SANA_OK) goto done;
-        H *= 2;
-        W *= 2;
-    } else {
-        if (!(y = balloc(be, B * c->in_channels * H * W))) { st = nomem(); goto done; }
-        conv3(be, y, x, m->dec_out_w, m->dec_out_b, B, C, H, W, c->in_channels);
+    sana_status st = run_layers(be, m->dec_layers, m->n_dec_layers, &x, &other, s, B, &C, &H, &W);
+    if (st == SANA_OK) {
+        /* norm_out (RMSNorm over channels, weight and bias), conv_act, conv_out */
+        SANA_OP_CALL(be, rms_norm_2d, x, x, m->dec_norm_w, m->dec_norm_b, B, C, H * W, DCAE_NORM_EPS);
+        act(be, c->decoder_conv_act_fn, x, B * C * H * W);
+        if (m->dec_out_is_up) up(be, &m->dec_out_up, other, x, s, B, H, W);
+        else conv3(be, other, x, m->dec_out_w, m->dec_out_b, B, C, H, W, c->in_channels);
+        if (be->synchronize) be->synchronize(be->ctx);
+        be->download(be->ctx, img, other, (size_t)(B * c->in_channels * Ho * Wo) * sizeof(float));
     }
-    if (be->synchronize) be->synchronize(be->ctx);
-    be->download(be->ctx, img, y, (size_t)(B * c->in_channels * H * W) * sizeof(float));
-done:
-    bfree(be, dz);
-    bfree(be, x);
-    bfree(be, y);
+    be->free(be->ctx, base);
     return st;
 }
 
@@ -651,31 +659,35 @@ static sana_status encode_pass(sana_dcae *m, float *z, const float *img, int64_t
 {
     const sana_backend *be = m->be;
     const sana_dcae_config *c = &m->cfg;
-    int64_t cin = c->in_channels, lat = c->latent_channels, C = m->enc_in_channels;
-    float *dx = balloc(be, B * cin * H * W), *x = NULL, *y = NULL;
-    sana_status st = SANA_OK;
-    if (!dx) return nomem();
-    be->upload(be->ctx, dx, img, (size_t)(B * cin * H * W) * sizeof(float));
+    int64_t cin = c->in_channels, lat = c->latent_channels, C = m->enc_in_channels, H1 = H, W1 = W;
+    int64_t act_n = 0, scratch_n = 0;
     if (m->enc_in_is_down) {
-        if ((st = down(be, &m->enc_in_down, &x, dx, B, H, W)) != SANA_OK) goto done;
-        H = (H + 1) / 2;
-        W = (W + 1) / 2;
-    } else {
-        if (!(x = balloc(be, B * C * H * W))) { st = nomem(); goto done; }
-        conv3(be, x, dx, m->enc_in_w, m->enc_in_b, B, cin, H, W, C);
+        scratch_n = layer_scratch(&m->enc_in_down, B, H, W);
+        H1 = (H + 1) / 2;
+        W1 = (W + 1) / 2;
     }
-    bfree(be, dx);
-    dx = NULL;
-    if ((st = run_layers(be, m->enc_layers, m->n_enc_layers, &x, B, &C, &H, &W)) != SANA_OK) goto done;
-    if (!(y = balloc(be, B * lat * H * W))) { st = nomem(); goto done; }
-    conv3(be, y, x, m->enc_out_w, m->enc_out_b, B, C, H, W, lat);
-    if (c->encoder_out_shortcut) SANA_OP_CALL(be, dcae_shortcut_down, y, x, B, C, H, W, C / lat, 1);
-    if (be->synchronize) be->synchronize(be->ctx);
-    be->download(be->ctx, z, y, (size_t)(B * lat * H * W) * sizeof(float));
-done:
-    bfree(be, dx);
-    bfree(be, x);
-    bfree(be, y);
+    int64_t Cp = C, Hp = H1, Wp = W1;
+    plan_layers(m->enc_layers, m->n_enc_layers, B, &Cp, &Hp, &Wp, &act_n, &scratch_n);
+    act_n = max64(act_n, B * lat * Hp * Wp); /* conv_out */
+    int64_t sizes[4] = {B * cin * H * W, act_n, act_n, scratch_n};
+    float *p[4], *base = arena_alloc(be, 4, sizes, p);
+    if (!base) return nomem();
+    float *dx = p[0], *x = p[1], *other = p[2], *s = p[3];
+    sana_status st = SANA_OK;
+    be->upload(be->ctx, dx, img, (size_t)sizes[0] * sizeof(float));
+    if (m->enc_in_is_down) st = down(be, &m->enc_in_down, x, dx, s, B, H, W);
+    else conv3(be, x, dx, m->enc_in_w, m->enc_in_b, B, cin, H, W, C);
+    H = H1;
+    W = W1;
+    if (st == SANA_OK) st = run_layers(be, m->enc_layers, m->n_enc_layers, &x, &other, s, B, &C, &H, &W);
+    if (st == SANA_OK) {
+        /* conv_out + mean over groups of block_out_channels[-1] / latent channels (out_shortcut) */
+        conv3(be, other, x, m->enc_out_w, m->enc_out_b, B, C, H, W, lat);
+        if (c->encoder_out_shortcut) SANA_OP_CALL(be, dcae_shortcut_down, other, x, B, C, H, W, C / lat, 1);
+        if (be->synchronize) be->synchronize(be->ctx);
+        be->download(be->ctx, z, other, (size_t)(B * lat * H * W) * sizeof(float));
+    }
+    be->free(be->ctx, base);
     return st;
 }
 
