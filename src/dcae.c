@@ -3,9 +3,10 @@
  * blocks, decoder, encoder, and the tiled decode/encode of enable_tiling().
  *
  * Each forward function reads like the diffusers forward() it mirrors: a sequence of op
- * calls through the backend table on [B, C, H, W] activations allocated with be->alloc.
- * A layer function takes its input and returns a new output buffer; the caller frees the
- * input, so a pass holds at most a block's input, output and temporaries at a time.
+ * calls through the backend table on [B, C, H, W] activations. A pass (decoder or encoder,
+ * one tile at a time when tiled) makes one be->alloc sized up front from its layer list:
+ * two activation buffers used in turn and one scratch area for block temporaries.
+ * Tiling (split, blend, crop) runs on the host between passes.
  * Weights are looked up by their checkpoint keys and stay in their file dtype.
  */
 #include "dcae.h"
