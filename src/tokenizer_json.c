@@ -1,8 +1,8 @@
 /* src/tokenizer_json.c -- tokenizer.json through json-c, as strict as serde_json.
  *
  * The file is parsed by json-c (the project's JSON library) in strict mode
- * (JSON_TOKENER_STRICT: no comments, no single quotes, no trailing commas, no
- * trailing characters, no leading zeros), nesting depth < TJ_MAX_DEPTH.
+ * (JSON_TOKENER_STRICT: no comments, no single-quoted values, no trailing commas, no
+ * trailing characters, no leading zeros), at most TJ_MAX_DEPTH nested arrays/objects.
  *
  * tokenizers reads tokenizer.json with serde_json, which also rejects five things
  * that json-c 0.16 accepts; a file with them would not load in transformers, so they
@@ -24,7 +24,7 @@
 #include <string.h>
 #include "tokenizer_impl.h"
 
-/* Deepest nesting accepted (a tokenizer.json is about 6 deep; Sequence of Sequence a few more). */
+/* Most nested arrays/objects accepted, json-c's tokener depth (a tokenizer.json is about 6 deep). */
 #define TJ_MAX_DEPTH 64
 
 static sana_status at(const char *name, size_t off, const char *what)

@@ -425,6 +425,19 @@ static void run_behaviours(void)
                  "characters");
     free(ids);
     sana_tokenizer_free(t);
+
+    /* 64 nested arrays/objects load (the top-level object and 63 arrays); 65 do not */
+    for (int depth = 64; depth <= 65; depth++) {
+        char deep[512];
+        int k = snprintf(deep, sizeof deep, "{\"x\":");
+        for (int i = 1; i < depth; i++) deep[k++] = '[';
+        for (int i = 1; i < depth; i++) deep[k++] = ']';
+        snprintf(deep + k, sizeof deep - (size_t)k, ",\"model\":%s}", MODEL_OK);
+        sana_status st = sana_tokenizer_load_mem(&t, deep, strlen(deep), "deep/tokenizer.json");
+        if (!st) sana_tokenizer_free(t);
+        expect(depth == 64 ? st == SANA_OK : st == SANA_ERR_FORMAT && strstr(sana_errmsg(), "nesting too deep"),
+               depth == 64 ? "nesting depth 64 loads" : "nesting depth 65 is 'nesting too deep'");
+    }
 }
 
 int main(void)
