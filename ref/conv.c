@@ -92,11 +92,7 @@ void ref_conv2d(float *y, const float *x, const sana_wt *w, const sana_wt *bias,
         return;
     float *wown = NULL;
     const float *wf = sana_wt_f32_view(w, &wown);
-    float *bf = NULL;
-    if (bias) {
-        bf = malloc((size_t)Cout * sizeof(float));
-        sana_convert_f32(bf, bias->data, bias->dtype, 0, Cout);
-    }
+    float *bf = sana_wt_vec_f32(bias, Cout);
     if (groups == Cin && groups == Cout && groups > 1) {
         conv_depthwise(y, x, wf, bf, B, Cin, H, W, kh, kw, stride, pad, Ho, Wo);
         free(wown);

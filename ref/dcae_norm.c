@@ -12,15 +12,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Float32 copy of an optional [C] parameter (NULL when absent). */
-static float *param_f32(const sana_wt *p, int64_t C)
-{
-    if (!p) return NULL;
-    float *v = malloc((size_t)C * sizeof(float));
-    sana_convert_f32(v, p->data, p->dtype, 0, C);
-    return v;
-}
-
 /*
  * y[b, c, p] = x[b, c, p] / sqrt(mean_c x[b, :, p]^2 + eps) * w[c] + b[c]
  * x, y: [B, C, HW]   w, b: [C] or NULL
@@ -30,7 +21,7 @@ static float *param_f32(const sana_wt *p, int64_t C)
 void ref_rms_norm_2d(float *y, const float *x, const sana_wt *w, const sana_wt *b,
                      int64_t B, int64_t C, int64_t HW, float eps)
 {
-    float *wf = param_f32(w, C), *bf = param_f32(b, C);
+    float *wf = sana_wt_vec_f32(w, C), *bf = sana_wt_vec_f32(b, C);
 #pragma omp parallel for collapse(2) if (B * C * HW > 65536)
     for (int64_t bi = 0; bi < B; bi++)
         for (int64_t p = 0; p < HW; p++) {
@@ -59,7 +50,7 @@ void ref_rms_norm_2d(float *y, const float *x, const sana_wt *w, const sana_wt *
 void ref_batch_norm_2d(float *y, const float *x, const sana_wt *mean, const sana_wt *var,
                        const sana_wt *w, const sana_wt *b, int64_t B, int64_t C, int64_t HW, float eps)
 {
-    float *mf = param_f32(mean, C), *vf = param_f32(var, C), *wf = param_f32(w, C), *bf = param_f32(b, C);
+    float *mf = sana_wt_vec_f32(mean, C), *vf = sana_wt_vec_f32(var, C), *wf = sana_wt_vec_f32(w, C), *bf = sana_wt_vec_f32(b, C);
     float *scale = malloc((size_t)C * sizeof(float)), *shift = malloc((size_t)C * sizeof(float));
     for (int64_t c = 0; c < C; c++) {
         float inv = 1.0f / sqrtf(vf[c] + eps);

@@ -17,9 +17,8 @@
 void ref_dit_modulation(float *mod, const sana_wt *table, const float *temb, int64_t B, int64_t nmod,
                         int64_t C, int per_row)
 {
-    float *tab = malloc((size_t)(nmod * C) * sizeof(float));
+    float *tab = sana_wt_vec_f32(table, nmod * C);
     if (!tab) return;
-    sana_convert_f32(tab, table->data, table->dtype, 0, nmod * C);
     for (int64_t b = 0; b < B; b++)
         for (int64_t k = 0; k < nmod; k++) {
             const float *t = per_row ? temb + (b * nmod + k) * C : temb + b * C;
@@ -39,17 +38,7 @@ void ref_modulated_layer_norm(float *y, const float *x, const sana_wt *ln_w, con
                               const float *mod, int64_t B, int64_t N, int64_t C, int64_t nmod,
                               int64_t i_shift, int64_t i_scale, float eps)
 {
-    float *wf = NULL, *bf = NULL;
-    if (ln_w) {
-        wf = malloc((size_t)C * sizeof(float));
-        if (!wf) return;
-        sana_convert_f32(wf, ln_w->data, ln_w->dtype, 0, C);
-    }
-    if (ln_b) {
-        bf = malloc((size_t)C * sizeof(float));
-        if (!bf) { free(wf); return; }
-        sana_convert_f32(bf, ln_b->data, ln_b->dtype, 0, C);
-    }
+    float *wf = sana_wt_vec_f32(ln_w, C), *bf = sana_wt_vec_f32(ln_b, C);
 #pragma omp parallel for if (B * N * C > 65536)
     for (int64_t r = 0; r < B * N; r++) {
         const int64_t b = r / N;

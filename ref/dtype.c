@@ -147,6 +147,14 @@ void sana_wt_rows_f32(float *dst, const sana_wt *w, int64_t r0, int64_t nr)
     sana_convert_f32(dst, w->data, w->dtype, r0 * cols, nr * cols);
 }
 
+float *sana_wt_vec_f32(const sana_wt *w, int64_t n)
+{
+    if (!w) return NULL;
+    float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (v) sana_convert_f32(v, w->data, w->dtype, 0, n);
+    return v;
+}
+
 const float *sana_wt_f32_view(const sana_wt *w, float **owned)
 {
     *owned = NULL;

@@ -41,8 +41,7 @@ void ref_gemma_embed(float *y, const int32_t *ids, const sana_wt *table,
 void ref_gemma_rms_norm(float *y, const float *x, const sana_wt *w, const float *res,
                         int64_t rows, int64_t C, float eps)
 {
-    float *w1 = malloc((size_t)C * sizeof(float));
-    sana_convert_f32(w1, w->data, w->dtype, 0, C);
+    float *w1 = sana_wt_vec_f32(w, C);
     for (int64_t c = 0; c < C; c++)
         w1[c] = 1.0f + w1[c];
 #pragma omp parallel for if (rows * C > 65536)

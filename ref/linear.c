@@ -26,8 +26,7 @@ void ref_linear(float *y, const float *x, const sana_wt *w, const sana_wt *b,
     if (M <= 0 || N <= 0)
         return;
     if (b) {
-        float *bias = malloc((size_t)N * sizeof(float));
-        sana_convert_f32(bias, b->data, b->dtype, 0, N);
+        float *bias = sana_wt_vec_f32(b, N);
         for (int64_t m = 0; m < M; m++)
             memcpy(y + m * N, bias, (size_t)N * sizeof(float));
         free(bias);

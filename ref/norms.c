@@ -10,15 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Float32 copy of an optional [C] parameter (NULL when absent). */
-static float *param_f32(const sana_wt *p, int64_t C)
-{
-    if (!p) return NULL;
-    float *v = malloc((size_t)C * sizeof(float));
-    sana_convert_f32(v, p->data, p->dtype, 0, C);
-    return v;
-}
-
 /*
  * LayerNorm:  y = (x - mean) / sqrt(var + eps) * w + b, biased variance over C.
  * x, y: [rows, C]   w, b: [C] or NULL
@@ -28,7 +19,7 @@ static float *param_f32(const sana_wt *p, int64_t C)
 void ref_layer_norm(float *y, const float *x, const sana_wt *w, const sana_wt *b,
                     int64_t rows, int64_t C, float eps)
 {
-    float *wf = param_f32(w, C), *bf = param_f32(b, C);
+    float *wf = sana_wt_vec_f32(w, C), *bf = sana_wt_vec_f32(b, C);
 #pragma omp parallel for if (rows * C > 65536)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
@@ -58,7 +49,7 @@ void ref_layer_norm(float *y, const float *x, const sana_wt *w, const sana_wt *b
 void ref_rms_norm(float *y, const float *x, const sana_wt *w,
                   int64_t rows, int64_t C, float eps)
 {
-    float *wf = param_f32(w, C);
+    float *wf = sana_wt_vec_f32(w, C);
 #pragma omp parallel for if (rows * C > 65536)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;

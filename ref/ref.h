@@ -80,6 +80,13 @@ void sana_convert_f32(float *dst, const void *src, sana_dtype t, int64_t start, 
 void sana_wt_rows_f32(float *dst, const sana_wt *w, int64_t r0, int64_t nr);
 
 /*
+ * Float32 copy (malloc'd, caller frees) of the first n elements of an optional
+ * weight: NULL when w is NULL (absent bias/affine) or on out of memory.
+ * For the small per-channel parameters (biases, norm weights, tables).
+ */
+float *sana_wt_vec_f32(const sana_wt *w, int64_t n);
+
+/*
  * Float32 view of a whole weight: returns w->data when it is float32 and
  * 4-byte aligned (no copy, *owned = NULL); otherwise converts into a new
  * buffer that the caller frees (*owned = that buffer). NULL on out of memory.

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 /* Largest config file we read (real ones are a few KB; tokenizer.json has its own reader). */
-#define JSON_MAX_FILE ((long)64 << 20)
+#define JSON_MAX_FILE ((size_t)64 << 20)
 
 sana_status sana_json_parse(sana_json *j, const char *text, size_t len, const char *name)
 {
@@ -49,21 +49,11 @@ sana_status sana_json_parse(sana_json *j, const char *text, size_t len, const ch
 sana_status sana_json_load(sana_json *j, const char *path)
 {
     memset(j, 0, sizeof *j);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return sana_err(errno == ENOENT ? SANA_ERR_MISSING : SANA_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(errno));
-    char *buf = NULL;
-    long n = -1;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && n <= JSON_MAX_FILE && fseek(fp, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) { free(buf); buf = NULL; }
-    }
-    fclose(fp);
-    if (!buf)
-        return sana_err(SANA_ERR_IO, "%s: cannot read%s", path, n > JSON_MAX_FILE ? ": file too large" : "");
-    buf[n] = '\0';
-    sana_status st = sana_json_parse(j, buf, (size_t)n, path);
+    char *buf;
+    size_t n;
+    sana_status st = sana_read_file(path, JSON_MAX_FILE, &buf, &n);
+    if (st != SANA_OK) return st;
+    st = sana_json_parse(j, buf, n, path);
     free(buf);
     return st;
 }

@@ -1,7 +1,9 @@
 /* src/status.c -- the thread-local error message behind sana_status. */
 #include "status.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SANA_ERRMSG_MAX 1024
@@ -27,6 +29,29 @@ sana_status sana_err_prefix(sana_status st, const char *fmt, ...)
     if (n >= 0 && (size_t)n < sizeof errmsg)
         snprintf(errmsg + n, sizeof errmsg - (size_t)n, ": %.*s", (int)(sizeof errmsg - (size_t)n), old);
     return st;
+}
+
+sana_status sana_read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return sana_err(errno == ENOENT ? SANA_ERR_MISSING : SANA_ERR_IO, "%s: cannot open: %s", path,
+                        strerror(errno));
+    long n = -1;
+    char *b = NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && (size_t)n <= max && fseek(fp, 0, SEEK_SET) == 0) {
+        b = malloc((size_t)n + 1);
+        if (b && fread(b, 1, (size_t)n, fp) != (size_t)n) { free(b); b = NULL; }
+    }
+    fclose(fp);
+    if (!b)
+        return sana_err(SANA_ERR_IO, "%s: cannot read%s", path, n >= 0 && (size_t)n > max ? ": file too large" : "");
+    b[n] = '\0';
+    *buf = b;
+    *len = (size_t)n;
+    return SANA_OK;
 }
 
 const char *sana_errmsg(void) { return errmsg; }

@@ -32,4 +32,11 @@ const char *sana_status_name(sana_status st);
 /* Clear the message. */
 void sana_err_clear(void);
 
+#include <stddef.h>
+/*
+ * Read a whole file of at most max bytes into a malloc'd, NUL-terminated buffer.
+ * Errors name the file: missing, unreadable, or larger than max.
+ */
+sana_status sana_read_file(const char *path, size_t max, char **buf, size_t *len);
+
 #endif

@@ -781,24 +781,16 @@ sana_status sana_tokenizer_load_mem(sana_tokenizer **out, const char *json, size
 }
 
 /* Largest tokenizer.json we read (Gemma's is 17-35 MB). */
-#define TK_MAX_FILE ((long)1 << 30)
+#define TK_MAX_FILE ((size_t)1 << 30)
 
 sana_status sana_tokenizer_load(sana_tokenizer **out, const char *path)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return sana_err(errno == ENOENT ? SANA_ERR_MISSING : SANA_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(errno));
-    char *buf = NULL;
-    long n = -1;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && n <= TK_MAX_FILE && fseek(fp, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) { free(buf); buf = NULL; }
-    }
-    fclose(fp);
-    if (!buf) return sana_err(SANA_ERR_IO, "%s: cannot read%s", path, n > TK_MAX_FILE ? ": file too large" : "");
-    sana_status st = load_text(out, buf, (size_t)n, path, 1);
+    char *buf;
+    size_t n;
+    sana_status st = sana_read_file(path, TK_MAX_FILE, &buf, &n);
+    if (st != SANA_OK) return st;
+    st = load_text(out, buf, n, path, 1);
     free(buf);
     return st;
 }
