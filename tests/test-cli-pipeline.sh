@@ -58,6 +58,13 @@ if "$bin" generate -q -m "$S" -p "a small robot" -H 512 -W 768 -s 33 --output-ty
     "$cmp" latent "$tmp/sb.safetensors" pipeline/e2e_sprint_bin.safetensors; then ok "sprint binning: latent"
 else bad "sprint binning"; fi
 
+# sana encode writes what encode_prompt returns (default CHI; padded rows included)
+if "$bin" encode -q -m "$M" -p "a red fox in the snow, watercolor" -o "$tmp/cfg_emb.safetensors" &&
+    "$cmp" tensor "$tmp/cfg_emb.safetensors" prompt_embeds pipeline/e2e_cfg.safetensors prompt_embeds pipeline_embeds &&
+    "$cmp" tensor "$tmp/cfg_emb.safetensors" prompt_attention_mask pipeline/e2e_cfg.safetensors prompt_attention_mask \
+        pipeline_exact; then ok "encode: prompt_embeds and prompt_attention_mask"
+else bad "encode"; fi
+
 # encode -> generate with given prompt embeddings and latents
 "$cmp" extract pipeline/e2e_given.safetensors given_latents "$tmp/lat0.safetensors" latents >/dev/null
 if "$bin" encode -q -m "$M" -p "a cup of coffee on a wooden table" --chi none -o "$tmp/emb.safetensors" &&

@@ -3,6 +3,8 @@
  *   test-pipeline-cmp png OUT.png GOLDEN [INDEX]      the PNG equals image[INDEX] of the golden within 1 level
  *   test-pipeline-cmp latent OUT.safetensors GOLDEN   the tensor "latents" equals the golden's within
  *                                                     the pipeline_latents tolerance
+ *   test-pipeline-cmp tensor FILE NAME GOLDEN GNAME TOL  tensor NAME of FILE equals GNAME of the golden
+ *                                                     (same element count) within tolerance TOL
  *   test-pipeline-cmp extract GOLDEN NAME OUT.safetensors NEWNAME   copy a golden tensor (float32) to a file
  *
  * GOLDEN is a name under $GOLDEN_DIR (e.g. pipeline/e2e_cfg.safetensors). Exit 0 when equal.
@@ -80,6 +82,32 @@ static int cmp_latent(const char *file, const char *gname)
     return rc;
 }
 
+static int cmp_tensor(const char *file, const char *name, const char *gname, const char *wname, const char *tol)
+{
+    sana_st_file *f = NULL;
+    if (sana_st_open(&f, file) != SANA_OK) {
+        printf("FAIL: %s\n", sana_errmsg());
+        return 1;
+    }
+    const sana_st_tensor *t = sana_st_find(f, name);
+    golden *g = golden_open(gname);
+    int rc = 1;
+    if (!t) {
+        printf("FAIL: %s: no tensor \"%s\"\n", file, name);
+    } else {
+        int64_t n = sana_wt_numel(&t->wt);
+        float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        sana_convert_f32(v, t->wt.data, t->wt.dtype, 0, n);
+        char what[256];
+        snprintf(what, sizeof what, "%s %s", file, name);
+        rc = golden_check(g, what, v, n, wname, tol);
+        free(v);
+    }
+    golden_close(g);
+    sana_st_close(f);
+    return rc;
+}
+
 static int extract(const char *gname, const char *name, const char *out, const char *newname)
 {
     golden *g = golden_open(gname);
@@ -98,8 +126,9 @@ int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "png")) return cmp_png(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
     if (argc == 4 && !strcmp(argv[1], "latent")) return cmp_latent(argv[2], argv[3]);
+    if (argc == 7 && !strcmp(argv[1], "tensor")) return cmp_tensor(argv[2], argv[3], argv[4], argv[5], argv[6]);
     if (argc == 6 && !strcmp(argv[1], "extract")) return extract(argv[2], argv[3], argv[4], argv[5]);
     fprintf(stderr, "usage: test-pipeline-cmp png OUT.png GOLDEN [INDEX] | latent OUT GOLDEN | "
-                    "extract GOLDEN NAME OUT NEWNAME\n");
+                    "tensor FILE NAME GOLDEN GNAME TOL | extract GOLDEN NAME OUT NEWNAME\n");
     return 2;
 }
