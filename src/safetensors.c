@@ -442,8 +442,8 @@ sana_status sana_st_set_open(sana_st_set **out, const char *dir, const char *bas
     else if (file_exists(ipath))
         st = set_open_index(s, dir, index);
     else
-        st = sana_err(SANA_ERR_MISSING, "%s: no weights: neither %s nor %s%s%s", dir, strrchr(single, '/') + 1,
-                      index, variant ? " (variant " : "", variant ? ")" : "");
+        st = sana_err(SANA_ERR_MISSING, "%s: no weights: neither %s nor %s%s%s%s", dir, strrchr(single, '/') + 1,
+                      index, variant ? " (variant " : "", variant ? variant : "", variant ? ")" : "");
     if (st != SANA_OK) {
         sana_st_set_close(s);
         return st;

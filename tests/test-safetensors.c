@@ -225,6 +225,10 @@ static void sets(void)
     sana_err_clear();
     st = sana_st_set_open(&s, dir, "diffusion_pytorch_model", NULL);
     expect(st == SANA_ERR_MISSING && strstr(sana_errmsg(), "no weights"), "no non-variant file: clear error");
+    st = sana_st_set_open(&s, dir, "diffusion_pytorch_model", "fp32");
+    expect(st == SANA_ERR_MISSING && strstr(sana_errmsg(), "(variant fp32)") &&
+               strstr(sana_errmsg(), "diffusion_pytorch_model.fp32.safetensors"),
+           "absent variant: the message names the variant and the file looked for");
 
     /* broken indexes */
     char dir2[300];
