@@ -8,7 +8,6 @@ __metadata__. Run the scripts from anywhere with the reference environment
 import gzip
 import json
 import os
-import shutil
 
 import torch
 from safetensors.torch import save_file
@@ -31,15 +30,23 @@ def versions():
     return v
 
 
+def metadata(script, config=None, extra=None):
+    """__metadata__ of a golden: the script, the library versions, the module config (JSON)."""
+    meta = {"script": script}
+    meta.update(versions())
+    if config is not None:
+        meta["config"] = json.dumps(config, sort_keys=True)
+    if extra:
+        meta.update(extra)
+    return meta
+
+
 def save(relpath, tensors, script, config=None, gz=None):
     """Write GOLDEN_DIR/relpath (.safetensors); gzip it when gz is True, or when
     gz is None and compression saves at least a quarter of the size."""
     path = os.path.join(GOLDEN_DIR, relpath)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    meta = {"script": os.path.basename(script)}
-    meta.update(versions())
-    if config is not None:
-        meta["config"] = json.dumps(config, sort_keys=True)
+    meta = metadata(os.path.basename(script), config)
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     save_file(tensors, path, metadata=meta)
     raw = os.path.getsize(path)

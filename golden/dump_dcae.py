@@ -38,10 +38,9 @@ import sys
 
 import numpy as np
 import torch
+from common import metadata  # noqa: E402
 import torch.nn.functional as F
 
-import diffusers
-import transformers
 from diffusers import AutoencoderDC
 from diffusers.models.attention_processor import SanaMultiscaleLinearAttention
 from diffusers.models.autoencoders.autoencoder_dc import (DCDownBlock2d, DCUpBlock2d, EfficientViTBlock,
@@ -83,13 +82,7 @@ REAL_SANA_CONFIG = {
 
 
 def meta(config):
-    return {
-        "script": SCRIPT,
-        "diffusers": diffusers.__version__,
-        "transformers": transformers.__version__,
-        "torch": torch.__version__,
-        "config": json.dumps(config, sort_keys=True),
-    }
+    return metadata(SCRIPT, config)
 
 
 def save(tensors, name, config):

@@ -12,14 +12,12 @@ Every comparison is against diffusers 0.35.2 run in float32 on CPU. For half-pre
 same weights upcast to float32: that is what libsana computes (weights converted to float32
 inside each operator, activations in float32).
 """
-import json
 import os
 import sys
 
 import torch
-import diffusers
-import transformers
-from safetensors.torch import save_file, load_file
+from common import metadata  # noqa: E402
+from safetensors.torch import save_file
 from diffusers import SanaTransformer2DModel
 from diffusers.models.attention_processor import (
     Attention,
@@ -50,13 +48,7 @@ torch.set_grad_enabled(False)
 
 
 def meta(config):
-    return {
-        "script": SCRIPT,
-        "diffusers": diffusers.__version__,
-        "transformers": transformers.__version__,
-        "torch": torch.__version__,
-        "config": json.dumps(config, sort_keys=True),
-    }
+    return metadata(SCRIPT, config)
 
 
 def c(t):

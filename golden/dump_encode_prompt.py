@@ -23,8 +23,7 @@ import sys
 
 import numpy as np
 import torch
-import transformers
-import diffusers
+from common import metadata  # noqa: E402
 from safetensors.torch import save_file
 from transformers import AutoTokenizer, Gemma2Config, Gemma2Model
 from diffusers import SanaPipeline
@@ -88,16 +87,7 @@ LOWER_TEXT = ("\u00a0\u3000 Hello WORLD ÀÉÎÕÜ ÆØÅ ŒŸ İstanbul ΟΔΥ�
 
 
 def meta(extra=None):
-    m = {
-        "script": "golden/dump_encode_prompt.py",
-        "transformers": transformers.__version__,
-        "diffusers": diffusers.__version__,
-        "torch": torch.__version__,
-        "config": json.dumps(CONFIG, sort_keys=True),
-    }
-    if extra:
-        m.update(extra)
-    return m
+    return metadata("golden/dump_encode_prompt.py", CONFIG, extra)
 
 
 def build_ckpt():

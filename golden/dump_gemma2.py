@@ -26,8 +26,7 @@ import shutil
 import sys
 
 import torch
-import transformers
-import diffusers
+from common import metadata  # noqa: E402
 from safetensors.torch import save_file
 from transformers import Gemma2Config, Gemma2Model, Gemma2ForCausalLM
 
@@ -57,16 +56,7 @@ CONFIG = dict(
 
 
 def meta(extra=None):
-    m = {
-        "script": "golden/dump_gemma2.py",
-        "transformers": transformers.__version__,
-        "diffusers": diffusers.__version__,
-        "torch": torch.__version__,
-        "config": json.dumps(CONFIG, sort_keys=True),
-    }
-    if extra:
-        m.update(extra)
-    return m
+    return metadata("golden/dump_gemma2.py", CONFIG, extra)
 
 
 def randomize(model, seed):
