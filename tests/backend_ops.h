@@ -34,6 +34,17 @@ typedef struct {
     float *(*run)(const sana_backend *be, bo_rng *r, int64_t *n);
 } bo_case;
 
+/* A case for an elementwise op (float *y, const float *x, int64_t n): defines run_<op> over 1031 values in [-8, 8). */
+#define BO_UNARY_CASE(op)                                                  \
+    static float *run_##op(const sana_backend *be, bo_rng *r, int64_t *n)  \
+    {                                                                      \
+        int64_t len = 1031;                                                \
+        float *x = bo_in(be, r, len, -8, 8), *y = bo_out(be, len);         \
+        SANA_OP_CALL(be, op, y, x, len);                                   \
+        *n = len;                                                          \
+        return bo_result(be, y, len);                                      \
+    }
+
 extern const bo_case bo_cases_core[];
 extern const bo_case bo_cases_dit[];
 extern const bo_case bo_cases_dcae[];

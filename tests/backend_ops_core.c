@@ -35,18 +35,9 @@ static float *run_rms_norm(const sana_backend *be, bo_rng *r, int64_t *n)
     return bo_result(be, y, *n);
 }
 
-#define ACT_CASE(op)                                                       \
-    static float *run_##op(const sana_backend *be, bo_rng *r, int64_t *n)  \
-    {                                                                      \
-        int64_t len = 1031;                                                \
-        float *x = bo_in(be, r, len, -8, 8), *y = bo_out(be, len);         \
-        SANA_OP_CALL(be, op, y, x, len);                                   \
-        *n = len;                                                          \
-        return bo_result(be, y, len);                                      \
-    }
-ACT_CASE(silu)
-ACT_CASE(gelu_tanh)
-ACT_CASE(relu)
+BO_UNARY_CASE(silu)
+BO_UNARY_CASE(gelu_tanh)
+BO_UNARY_CASE(relu)
 
 static float *run_conv(const sana_backend *be, bo_rng *r, int64_t *n, int64_t Cin, int64_t Cout, int64_t k,
                        int64_t s, int64_t p, int64_t groups)

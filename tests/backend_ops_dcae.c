@@ -36,17 +36,8 @@ static float *run_batch_norm_2d(const sana_backend *be, bo_rng *r, int64_t *n)
     return bo_result(be, y, *n);
 }
 
-#define ACT_CASE(op)                                                       \
-    static float *run_##op(const sana_backend *be, bo_rng *r, int64_t *n)  \
-    {                                                                      \
-        int64_t len = 1031;                                                \
-        float *x = bo_in(be, r, len, -8, 8), *y = bo_out(be, len);         \
-        SANA_OP_CALL(be, op, y, x, len);                                   \
-        *n = len;                                                          \
-        return bo_result(be, y, len);                                      \
-    }
-ACT_CASE(gelu_erf)
-ACT_CASE(mish)
+BO_UNARY_CASE(gelu_erf)
+BO_UNARY_CASE(mish)
 
 static float *run_dcae_add(const sana_backend *be, bo_rng *r, int64_t *n)
 {
