@@ -7,10 +7,19 @@
 
 #include <math.h>
 
+/*
+ * Loops below this many elements run on one thread. An OpenMP region next to OpenBLAS
+ * (pthread build) costs milliseconds: OpenBLAS's idle threads keep spinning after an sgemm
+ * and the OpenMP threads take turns with BLAS's (doc/performance.md: ~8 ms per region around
+ * a 512x1152x1152 sgemm on the 2-core VM), more than one thread needs for a few million floats.
+ * The same threshold is used by the other ref/ loops that sit between sgemm calls.
+ */
+#define REF_OMP_MIN (1 << 22)
+
 /* SiLU:  y = x / (1 + exp(-x)).  torch: F.silu / nn.SiLU */
 void ref_silu(float *y, const float *x, int64_t n)
 {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= REF_OMP_MIN)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] / (1.0f + expf(-x[i]));
 }
@@ -24,7 +33,7 @@ void ref_silu(float *y, const float *x, int64_t n)
 void ref_gelu_tanh(float *y, const float *x, int64_t n)
 {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= REF_OMP_MIN)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
@@ -34,7 +43,7 @@ void ref_gelu_tanh(float *y, const float *x, int64_t n)
 /* ReLU:  y = max(x, 0).  torch: F.relu / nn.ReLU */
 void ref_relu(float *y, const float *x, int64_t n)
 {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= REF_OMP_MIN)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }

@@ -10,6 +10,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* Loops under this many elements run on one thread (why: ref/act.c). */
+#define REF_OMP_MIN (1 << 22)
+
 /*
  * mod[b, k, :] = table[k, :] + temb[b, k, :]    (per_row: temb [B, nmod*C], the block's 6 vectors)
  * mod[b, k, :] = table[k, :] + temb[b, :]       (!per_row: temb [B, C], SanaModulatedNorm)
@@ -39,7 +42,7 @@ void ref_modulated_layer_norm(float *y, const float *x, const sana_wt *ln_w, con
                               int64_t i_shift, int64_t i_scale, float eps)
 {
     float *wf = sana_wt_vec_f32(ln_w, C), *bf = sana_wt_vec_f32(ln_b, C);
-#pragma omp parallel for if (B * N * C > 65536)
+#pragma omp parallel for if (B * N * C >= REF_OMP_MIN)
     for (int64_t r = 0; r < B * N; r++) {
         const int64_t b = r / N;
         const float *shift = mod + (b * nmod + i_shift) * C, *scale = mod + (b * nmod + i_scale) * C;
@@ -66,7 +69,7 @@ void ref_modulated_layer_norm(float *y, const float *x, const sana_wt *ln_w, con
 void ref_gated_residual(float *x, const float *r, const float *mod, int64_t B, int64_t N, int64_t C,
                         int64_t nmod, int64_t i_gate)
 {
-#pragma omp parallel for if (B * N * C > 65536)
+#pragma omp parallel for if (B * N * C >= REF_OMP_MIN)
     for (int64_t row = 0; row < B * N; row++) {
         const int64_t b = row / N;
         float *xr = x + row * C;
@@ -93,7 +96,7 @@ void ref_transpose_batched(float *y, const float *x, int64_t B, int64_t R, int64
     for (int64_t b = 0; b < B; b++) {
         const float *xb = x + b * R * Cc;
         float *yb = y + b * R * Cc;
-#pragma omp parallel for collapse(2) if (R * Cc > 65536)
+#pragma omp parallel for collapse(2) if (R * Cc >= REF_OMP_MIN)
         for (int64_t r0 = 0; r0 < R; r0 += T)
             for (int64_t c0 = 0; c0 < Cc; c0 += T)
                 for (int64_t r = r0; r < r0 + T && r < R; r++)

@@ -12,6 +12,9 @@
 
 #include <cblas.h>
 
+/* Loops under this many elements run on one thread (why: ref/act.c). */
+#define REF_OMP_MIN (1 << 22)
+
 /* diffusers SanaLinearAttnProcessor2_0: `hidden_states[:, :, -1:] + 1e-15` */
 #define SANA_LINEAR_ATTN_EPS 1e-15f
 
@@ -42,7 +45,7 @@ void ref_linear_attn(float *y, float *work, float *q, float *k, const float *v, 
             /* y[n, i] = sum_j q[n, j] S[i, j] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)d, (int)d,
                         1.0f, qh, (int)C, S, (int)d, 0.0f, yh, (int)C);
-#pragma omp parallel for if (N * d > 65536)
+#pragma omp parallel for if (N * d >= REF_OMP_MIN)
             for (int64_t n = 0; n < N; n++) {
                 float den = 0.0f;
                 for (int64_t j = 0; j < d; j++) den += qh[n * C + j] * z[j];

@@ -10,6 +10,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* Loops under this many elements run on one thread (why: ref/act.c). */
+#define REF_OMP_MIN (1 << 22)
+
 /*
  * LayerNorm:  y = (x - mean) / sqrt(var + eps) * w + b, biased variance over C.
  * x, y: [rows, C]   w, b: [C] or NULL
@@ -20,7 +23,7 @@ void ref_layer_norm(float *y, const float *x, const sana_wt *w, const sana_wt *b
                     int64_t rows, int64_t C, float eps)
 {
     float *wf = sana_wt_vec_f32(w, C), *bf = sana_wt_vec_f32(b, C);
-#pragma omp parallel for if (rows * C > 65536)
+#pragma omp parallel for if (rows * C >= REF_OMP_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
         float *yr = y + r * C;
@@ -50,7 +53,7 @@ void ref_rms_norm(float *y, const float *x, const sana_wt *w,
                   int64_t rows, int64_t C, float eps)
 {
     float *wf = sana_wt_vec_f32(w, C);
-#pragma omp parallel for if (rows * C > 65536)
+#pragma omp parallel for if (rows * C >= REF_OMP_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
         float *yr = y + r * C;

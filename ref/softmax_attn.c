@@ -9,6 +9,9 @@
 #include <cblas.h>
 #include <math.h>
 
+/* Loops under this many elements run on one thread (why: ref/act.c). */
+#define REF_OMP_MIN (1 << 22)
+
 /* diffusers SanaTransformer2DModel.forward: `(1 - encoder_attention_mask) * -10000.0` */
 #define SANA_MASK_BIAS -10000.0f
 
@@ -36,7 +39,7 @@ void ref_softmax_attn(float *y, float *work, const float *q, const float *k, con
             float *yh = y + b * N * C + h * d;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)L, (int)d,
                         scale, qh, (int)C, kh, (int)C, 0.0f, P, (int)L);
-#pragma omp parallel for if (N * L > 65536)
+#pragma omp parallel for if (N * L >= REF_OMP_MIN)
             for (int64_t n = 0; n < N; n++) {
                 float *p = P + n * L, mx = -INFINITY;
                 for (int64_t l = 0; l < L; l++) {
