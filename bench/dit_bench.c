@@ -5,7 +5,9 @@
  *   dit_bench TRANSFORMER_DIR [h w [B [L [runs]]]]     defaults: 16 16 2 300 3
  *
  * The inputs are the shape of one CFG step of a 512x512 generation: latent [B, C, h, w],
- * caption [B, L, caption_channels] with half of the second item's tokens masked out.
+ * caption [B, L, caption_channels] with the mask of bench/generate.sh's batch [negative,
+ * positive]: the empty negative prompt keeps 1 token of L, the prompt with the complex human
+ * instruction all L (it is longer than max_sequence_length).
  * The model runs on a copy of the ref backend whose every slot is wrapped by a timer, so the
  * per-op split is the time spent inside each operator (linear is also split by its (K, N)
  * shape). Each run prints the wall and CPU time of the forward pass; the split is printed
@@ -132,7 +134,7 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < nx; i++) x[i] = urand();
     for (int64_t i = 0; i < ne; i++) enc[i] = urand();
     for (int64_t b = 0; b < B; b++)
-        for (int64_t l = 0; l < L; l++) mask[b * L + l] = (b % 2 == 0 || l < L / 2) ? 1.0f : 0.0f;
+        for (int64_t l = 0; l < L; l++) mask[b * L + l] = (b % 2 == 1 || l == 0) ? 1.0f : 0.0f;
     for (int64_t b = 0; b < B && b < 64; b++) t[b] = 999.0f;
 
     printf("dit_bench: %s  B=%lld h=%lld w=%lld L=%lld, %d layers\n", argv[1], (long long)B, (long long)h,
