@@ -21,6 +21,14 @@ void ref_attn_mask_bias(float *bias, const float *mask, int64_t n)
     for (int64_t i = 0; i < n; i++) bias[i] = (1.0f - mask[i]) * SANA_MASK_BIAS;
 }
 
+/*
+ * expf(x) is +0 in float32 for every x below -103.98 (under half the smallest subnormal), so
+ * the scores of masked keys (bias -10000) give 0 without calling it: libm's underflow path is
+ * twice as slow as a normal expf (it sets errno), and with a short prompt most keys are masked.
+ * Same values as expf.
+ */
+#define SOFTMAX_EXP_ZERO -110.0f
+
 int64_t ref_softmax_attn_work(int64_t N, int64_t L) { return N * L; }
 
 /*
@@ -47,7 +55,11 @@ void ref_softmax_attn(float *y, float *work, const float *q, const float *k, con
                     if (p[l] > mx) mx = p[l];
                 }
                 double sum = 0;
-                for (int64_t l = 0; l < L; l++) { p[l] = expf(p[l] - mx); sum += p[l]; }
+                for (int64_t l = 0; l < L; l++) {
+                    const float e = p[l] - mx;
+                    p[l] = e < SOFTMAX_EXP_ZERO ? 0.0f : expf(e);
+                    sum += p[l];
+                }
                 const float inv = (float)(1.0 / sum);
                 for (int64_t l = 0; l < L; l++) p[l] *= inv;
             }
