@@ -165,7 +165,8 @@ typedef struct {
     int64_t B, H, W, L;
     float *base;
     float *xin, *out, *hs, *nrm, *q, *k, *v, *att, *tmp, *proj, *glu_work;
-    float *enc_in, *enc, *enc_work, *ek, *ev, *mask, *bias;
+    float *enc_in, *enc, *enc_work, *mask, *bias;
+    float *ekv; /* [num_layers][k, v][B, L, Dc]: attn2 k and v of the caption in every block */
     float *t, *g, *tproj, *temb, *temb_work, *gemb, *temb6, *mod, *mod2, *pos;
     float *lin_work, *soft_work;
     int has_mask;
@@ -185,6 +186,10 @@ struct sana_dit {
     wptr sst, proj_w, proj_b;          /* scale_shift_table [2, D], proj_out */
     dit_block_w *blocks;
     dit_arena a;
+    /* The caption a->ekv was computed from (host copy, [B, L, caption_channels]); kv_valid: every
+     * block's slot holds it. A denoising loop passes the same caption at every step. */
+    float *kv_caption;
+    int kv_valid;
 };
 
 #define SHP(...) ((const int64_t[]){__VA_ARGS__})
@@ -313,6 +318,9 @@ static void arena_free(sana_dit *m)
 {
     if (m->a.base) m->be->free(m->be->ctx, m->a.base);
     memset(&m->a, 0, sizeof m->a);
+    free(m->kv_caption);
+    m->kv_caption = NULL;
+    m->kv_valid = 0;
 }
 
 void sana_dit_free(sana_dit *m)
@@ -352,10 +360,9 @@ static int64_t arena_layout(sana_dit *m, dit_arena *a, float *base)
     TAKE(enc_in, B * L * c->caption_channels);
     TAKE(enc, B * L * D);
     TAKE(enc_work, ref_mlp2_work(B * L, D));
-    TAKE(ek, B * L * m->Dc);
-    TAKE(ev, B * L * m->Dc);
     TAKE(mask, B * L);
     TAKE(bias, B * L);
+    TAKE(ekv, max64(c->num_layers, 1) * 2 * B * L * m->Dc);
     TAKE(t, B);
     TAKE(g, B);
     TAKE(tproj, B * DIT_TPROJ_DIM);
@@ -380,12 +387,17 @@ static sana_status arena_prepare(sana_dit *m, int64_t B, int64_t H, int64_t W, i
     dit_arena a = {.B = B, .H = H, .W = W, .L = L};
     int64_t n = arena_layout(m, &a, NULL);
     float *base = m->be->alloc(m->be->ctx, (size_t)n * sizeof(float));
-    if (!base)
+    float *kv_caption = malloc((size_t)(B * L * m->cfg.caption_channels) * sizeof(float));
+    if (!base || !kv_caption) {
+        if (base) m->be->free(m->be->ctx, base);
+        free(kv_caption);
         return sana_err(SANA_ERR_NOMEM, "%s: cannot allocate %.1f MiB of activations for B=%lld H=%lld W=%lld L=%lld",
                         m->dir, (double)n * 4.0 / 1048576.0, (long long)B, (long long)H, (long long)W, (long long)L);
+    }
     arena_layout(m, &a, base);
     a.base = base;
     m->a = a;
+    m->kv_caption = kv_caption;
     const sana_dit_config *c = &m->cfg;
     if (c->has_interpolation_scale) {
         /* PatchEmbed: base_size = sample_size // patch_size; the table depends on the shape only. */
@@ -414,8 +426,10 @@ static int pag_layer(const sana_dit_pag *pag, int i)
 /*
  * SanaTransformerBlock.forward on m->a.hs [B, N, D], with enc [B, L, D], bias [B, L] or NULL,
  * temb6 [B, 6D]. pag_from >= 0: identity self-attention for items b >= pag_from.
+ * new_caption: compute attn2's k and v of enc into the block's slot of a->ekv; 0: the slot
+ * already holds them (same caption as the call that filled it).
  */
-static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_from)
+static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_from, int new_caption)
 {
     const sana_backend *be = m->be;
     const sana_dit_config *c = &m->cfg;
@@ -450,14 +464,15 @@ static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_fro
 
     /* 3. Cross-attention (softmax) over the caption, on the un-normalised hidden states; plain residual */
     const dit_attn_w *x = &bw->attn2;
+    float *ek = a->ekv + (int64_t)i * 2 * B * L * Dc, *ev = ek + B * L * Dc;
     SANA_OP_CALL(be, linear, a->q, a->hs, x->q_w, x->q_b, BN, D, Dc);
-    SANA_OP_CALL(be, linear, a->ek, a->enc, x->k_w, x->k_b, B * L, D, Dc);
-    SANA_OP_CALL(be, linear, a->ev, a->enc, x->v_w, x->v_b, B * L, D, Dc);
-    if (x->nq) {
-        SANA_OP_CALL(be, rms_norm, a->q, a->q, x->nq, BN, Dc, DIT_QK_NORM_EPS);
-        SANA_OP_CALL(be, rms_norm, a->ek, a->ek, x->nk, B * L, Dc, DIT_QK_NORM_EPS);
+    if (x->nq) SANA_OP_CALL(be, rms_norm, a->q, a->q, x->nq, BN, Dc, DIT_QK_NORM_EPS);
+    if (new_caption) {
+        SANA_OP_CALL(be, linear, ek, a->enc, x->k_w, x->k_b, B * L, D, Dc);
+        SANA_OP_CALL(be, linear, ev, a->enc, x->v_w, x->v_b, B * L, D, Dc);
+        if (x->nk) SANA_OP_CALL(be, rms_norm, ek, ek, x->nk, B * L, Dc, DIT_QK_NORM_EPS);
     }
-    SANA_OP_CALL(be, softmax_attn, a->att, a->soft_work, a->q, a->ek, a->ev, bias, B, N, L,
+    SANA_OP_CALL(be, softmax_attn, a->att, a->soft_work, a->q, ek, ev, bias, B, N, L,
                  c->num_cross_attention_heads, c->cross_attention_head_dim);
     SANA_OP_CALL(be, linear, a->tmp, a->att, x->o_w, x->o_b, BN, Dc, D);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, NULL, B, N, D, 6, 0);
@@ -525,15 +540,27 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
     }
     SANA_OP_CALL(be, silu, a->temb_work, a->temb, B * D);
     SANA_OP_CALL(be, linear, a->temb6, a->temb_work, m->tlin_w, m->tlin_b, B, D, 6 * D);
-    /* caption_projection (linear, GELU tanh, linear) then caption_norm (RMSNorm, eps 1e-5) */
-    upload(m, a->enc_in, enc, B * L * c->caption_channels);
-    SANA_OP_CALL(be, mlp2, a->enc, a->enc_work, a->enc_in, m->cap1_w, m->cap1_b, m->cap2_w, m->cap2_b, B * L,
-                 c->caption_channels, D, D, SANA_ACT_GELU_TANH);
-    SANA_OP_CALL(be, rms_norm, a->enc, a->enc, m->cap_norm, B * L, D, DIT_CAPTION_NORM_EPS);
+    /* caption_projection (linear, GELU tanh, linear) then caption_norm (RMSNorm, eps 1e-5), and
+     * from it attn2's k and v in every block: they depend on the caption only, so while the
+     * caption repeats (every step of a denoising loop) a->enc and a->ekv are kept, not recomputed
+     * (same values; diffusers recomputes them at every call). */
+    const int64_t ncap = B * L * c->caption_channels;
+    const int new_caption = !m->kv_valid || memcmp(m->kv_caption, enc, (size_t)ncap * sizeof(float)) != 0;
+    if (new_caption) {
+        m->kv_valid = 0;
+        upload(m, a->enc_in, enc, ncap);
+        SANA_OP_CALL(be, mlp2, a->enc, a->enc_work, a->enc_in, m->cap1_w, m->cap1_b, m->cap2_w, m->cap2_b, B * L,
+                     c->caption_channels, D, D, SANA_ACT_GELU_TANH);
+        SANA_OP_CALL(be, rms_norm, a->enc, a->enc, m->cap_norm, B * L, D, DIT_CAPTION_NORM_EPS);
+    }
 
     /* 2. Transformer blocks */
     for (int i = 0; i < (int)c->num_layers; i++)
-        block_forward(m, i, enc_mask ? a->bias : NULL, pag_layer(pag, i) ? pag->perturbed_from : -1);
+        block_forward(m, i, enc_mask ? a->bias : NULL, pag_layer(pag, i) ? pag->perturbed_from : -1, new_caption);
+    if (new_caption) {
+        memcpy(m->kv_caption, enc, (size_t)ncap * sizeof(float));
+        m->kv_valid = 1;
+    }
 
     /* 3. norm_out (SanaModulatedNorm with scale_shift_table [2, D] + embedded timestep), proj_out */
     SANA_OP_CALL(be, dit_modulation, a->mod2, m->sst, a->temb, B, 2, D, 0);
@@ -581,7 +608,8 @@ sana_status sana_dit_block_forward(sana_dit *m, int layer, float *x_out, const f
         upload(m, a->mask, enc_mask, B * L);
         SANA_OP_CALL(m->be, attn_mask_bias, a->bias, a->mask, B * L);
     }
-    block_forward(m, layer, enc_mask ? a->bias : NULL, pag_from);
+    m->kv_valid = 0; /* a->enc and this block's k, v slot now belong to another caption */
+    block_forward(m, layer, enc_mask ? a->bias : NULL, pag_from, 1);
     if (m->be->synchronize) m->be->synchronize(m->be->ctx);
     m->be->download(m->be->ctx, x_out, a->hs, (size_t)(B * N * D) * sizeof(float));
     return SANA_OK;
