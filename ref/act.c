@@ -7,15 +7,6 @@
 
 #include <math.h>
 
-/*
- * Loops below this many elements run on one thread. An OpenMP region next to OpenBLAS
- * (pthread build) costs milliseconds: OpenBLAS's idle threads keep spinning after an sgemm
- * and the OpenMP threads take turns with BLAS's (doc/performance.md: ~8 ms per region around
- * a 512x1152x1152 sgemm on the 2-core VM), more than one thread needs for a few million floats.
- * The same threshold is used by the other ref/ loops that sit between sgemm calls.
- */
-#define REF_OMP_MIN (1 << 22)
-
 /* SiLU:  y = x / (1 + exp(-x)).  torch: F.silu / nn.SiLU */
 void ref_silu(float *y, const float *x, int64_t n)
 {

@@ -10,9 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Loops under this many elements run on one thread (why: ref/act.c). */
-#define REF_OMP_MIN (1 << 22)
-
 /*
  * mod[b, k, :] = table[k, :] + temb[b, k, :]    (per_row: temb [B, nmod*C], the block's 6 vectors)
  * mod[b, k, :] = table[k, :] + temb[b, :]       (!per_row: temb [B, C], SanaModulatedNorm)

@@ -11,9 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Loops under this many elements run on one thread (why: ref/act.c). */
-#define REF_OMP_MIN (1 << 22)
-
 int64_t ref_glumbconv_work(int64_t Hd, int64_t H, int64_t W) { return 4 * Hd * H * W; }
 
 static float silu(float v) { return v / (1.0f + expf(-v)); }

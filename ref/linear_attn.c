@@ -12,9 +12,6 @@
 
 #include <cblas.h>
 
-/* Loops under this many elements run on one thread (why: ref/act.c). */
-#define REF_OMP_MIN (1 << 22)
-
 /* diffusers SanaLinearAttnProcessor2_0: `hidden_states[:, :, -1:] + 1e-15` */
 #define SANA_LINEAR_ATTN_EPS 1e-15f
 

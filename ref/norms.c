@@ -10,9 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Loops under this many elements run on one thread (why: ref/act.c). */
-#define REF_OMP_MIN (1 << 22)
-
 /*
  * LayerNorm:  y = (x - mean) / sqrt(var + eps) * w + b, biased variance over C.
  * x, y: [rows, C]   w, b: [C] or NULL

@@ -93,6 +93,16 @@ float *sana_wt_vec_f32(const sana_wt *w, int64_t n);
  */
 const float *sana_wt_f32_view(const sana_wt *w, float **owned);
 
+/*
+ * OpenMP threshold of the ref/ loops: loops over fewer elements run on one thread.
+ * An OpenMP region next to OpenBLAS (Debian's pthread build) costs milliseconds:
+ * OpenBLAS's idle threads keep spinning after an sgemm and the OpenMP threads take
+ * turns with them (doc/performance.md: ~8 ms per region around a 512x1152x1152 sgemm
+ * on a 2-core machine), more than one thread needs for a few million floats.
+ * Use it as `#pragma omp parallel for if (n >= REF_OMP_MIN)`.
+ */
+#define REF_OMP_MIN (1 << 22)
+
 #include "ref_core.h"
 #include "ref_dit.h"
 #include "ref_dcae.h"

@@ -9,9 +9,6 @@
 #include <cblas.h>
 #include <math.h>
 
-/* Loops under this many elements run on one thread (why: ref/act.c). */
-#define REF_OMP_MIN (1 << 22)
-
 /* diffusers SanaTransformer2DModel.forward: `(1 - encoder_attention_mask) * -10000.0` */
 #define SANA_MASK_BIAS -10000.0f
 

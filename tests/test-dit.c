@@ -274,6 +274,46 @@ static void check_arena_and_args(void)
     sana_dit_free(m);
 }
 
+/*
+ * The caption projection and attn2's k, v are kept while the caption repeats (src/dit.c).
+ * A model reused over the captions A, A, B, A, A' (A' differs from A in its last value only)
+ * must give, at every call, the same bits as a freshly loaded model given that call alone.
+ */
+static void check_caption_cache(const char *name)
+{
+    enum { B = 2, C = 4, H = 6, W = 10, L = 5, Ccap = 24, NCALL = 5 };
+    static float x[B * C * H * W], out[B * C * H * W], ref[B * C * H * W], enc[3][B * L * Ccap], mask[B * L];
+    for (int i = 0; i < B * C * H * W; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < B * L * Ccap; i++) enc[k][i] = (float)((i * (13 + 4 * k)) % 29) / 14.0f - 1.0f;
+    memcpy(enc[2], enc[0], sizeof enc[0]);
+    enc[2][B * L * Ccap - 1] += 0.25f; /* A': A with its last value changed */
+    for (int i = 0; i < B * L; i++) mask[i] = (i % L) < (i < L ? 5 : 3);
+    const int seq[NCALL] = {0, 0, 1, 0, 2};
+    const float ts[NCALL] = {999, 500, 250, 0, 10};
+    sana_dit *m = NULL;
+    if (sana_dit_load(&m, ckpt_dir(name), NULL, NULL) != SANA_OK) {
+        golden_fail("load %s: %s", name, sana_errmsg());
+        return;
+    }
+    int bad = -1;
+    for (int c = 0; c < NCALL && bad < 0; c++) {
+        const float t[B] = {ts[c], ts[c] / 2};
+        const float *e = enc[seq[c]];
+        sana_dit *fresh = NULL;
+        int ok = sana_dit_forward(m, out, x, B, H, W, t, e, mask, L, NULL, NULL) == SANA_OK &&
+                 sana_dit_load(&fresh, ckpt_dir(name), NULL, NULL) == SANA_OK &&
+                 sana_dit_forward(fresh, ref, x, B, H, W, t, e, mask, L, NULL, NULL) == SANA_OK;
+        sana_dit_free(fresh);
+        if (!ok || memcmp(out, ref, sizeof out) != 0) bad = c;
+    }
+    sana_dit_free(m);
+    if (bad >= 0)
+        golden_fail("%s caption cache: call %d of A,A,B,A,A' differs from a fresh model", name, bad);
+    else
+        golden_compare(NULL, "caption cache A,A,B,A,A' == fresh model", out, ref, B * C * H * W, "dit_exact");
+}
+
 int main(void)
 {
     check_model("v1", NULL);
@@ -281,6 +321,7 @@ int main(void)
     check_model("sprint", NULL);
     check_model("mid", "bf16");
     check_arena_and_args();
+    check_caption_cache("v15");
 
     char tmp[] = "/tmp/sana-test-dit-XXXXXX";
     if (!mkdtemp(tmp)) {
