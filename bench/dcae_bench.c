@@ -7,8 +7,8 @@
  * h w: latent size (default 16 16 -> 512 x 512); OUT: write the latent "z" and the image "img"
  * there (bench/dcae_real.sh compares them with diffusers when DCAE_COMPARE=1).
  */
-#include "dcae.h"
-#include "safetensors.h"
+#include "models/dcae.h"
+#include "io/safetensors.h"
 
 #include <stdio.h>
 #include <stdlib.h>

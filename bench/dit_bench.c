@@ -13,9 +13,9 @@
  * shape). Each run prints the wall and CPU time of the forward pass; the split is printed
  * for the best run. The first run also touches the mapped weights (page faults).
  */
-#include "backend.h"
-#include "dit.h"
-#include "status.h"
+#include "backend/backend.h"
+#include "models/dit.h"
+#include "core/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +78,7 @@ static void lin_last(double t) { lin_add(lin_M, lin_K, lin_N, t); }
 /* linear's own wrapper records its shape first */
 static void t_linear_shape(void *ctx, float *y, const float *x, const sana_wt *w, const sana_wt *b, int64_t M,
                            int64_t K, int64_t N);
-#include "ops/all.def"
+#include "backend/ops/all.def"
 #undef SANA_OP
 
 static void t_linear_shape(void *ctx, float *y, const float *x, const sana_wt *w, const sana_wt *b, int64_t M,
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     sana_backend tb = *g_ref;
     tb.name = "ref+timer";
 #define SANA_OP(op, params, args) tb.op = t_##op;
-#include "ops/all.def"
+#include "backend/ops/all.def"
 #undef SANA_OP
     tb.linear = t_linear_shape;
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/dit_step.sh -- build bench/dit_bench.c against a build folder's libsana.a and time DiT
+# bench/dit_step.sh -- build bench/dit_bench (make bench/dit_bench in a build folder) and time DiT
 # forward passes at the shape of one CFG step of a 512x512 generation with the random
 # Sana_600M_512px-shaped checkpoint of bench/generate.sh (made by it when missing). Not a test.
 #
@@ -17,14 +17,7 @@ if [ ! -f "$ckpt/transformer/config.json" ]; then
     echo "making the random Sana_600M_512px-shaped checkpoint in $ckpt (once)"
     python3 "$here/bench/generate_ckpt.py" "$ckpt"
 fi
-(cd "$build" && make -s src/libsana.a)
-blas=$(sed -n 's/^BLAS_LIBS = //p' "$build/Makefile")
-jsonc=$(sed -n 's/^JSONC_LIBS = //p' "$build/Makefile")
-png=$(sed -n 's/^PNG_LIBS = //p' "$build/Makefile")
-zlib=$(sed -n 's/^ZLIB_LIBS = //p' "$build/Makefile")
+(cd "$build" && make -s bench/dit_bench)
 exe=$build/bench/dit_bench
-mkdir -p "$build/bench"
-${CC:-gcc} -std=c11 -D_GNU_SOURCE -O2 -g -fopenmp -I"$build" -I"$here/src" -I"$here/ref" \
-    -o "$exe" "$here/bench/dit_bench.c" "$build/src/libsana.a" $blas $jsonc $png $zlib -lm
 echo "== dit_bench, $threads threads, $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet -- ref src || echo '+changes')"
 OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$exe" "$ckpt/transformer" 16 16 2 300 "$runs"

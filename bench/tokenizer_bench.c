@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 static double now(void)
 {

@@ -30,7 +30,7 @@
 void ref_timestep_embedding(float *y, const float *t, int64_t B, int64_t dim);
 
 /* Activation between the two linears of ref_mlp2. */
-enum { SANA_ACT_SILU = 0, SANA_ACT_GELU_TANH = 1 };
+/* act: SANA_ACT_SILU or SANA_ACT_GELU_TANH (src/backend/ops/types.h) */
 
 /*
  * Two-layer perceptron: y = act(x W1^T + b1) W2^T + b2

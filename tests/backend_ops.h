@@ -12,7 +12,8 @@
 #define SANA_TESTS_BACKEND_OPS_H
 
 #include <stdint.h>
-#include "../src/backend.h"
+#include "backend/backend.h"
+#include "ref.h"
 
 typedef struct { uint64_t s; } bo_rng;
 

@@ -4,7 +4,7 @@
  * Any input must give SANA_OK or an error status, never a crash, leak or
  * out-of-bounds read; on SANA_OK every tensor's bytes are read once.
  */
-#include "../src/safetensors.h"
+#include "io/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 #define SANA_TESTS_GOLDEN_H
 
 #include <stdint.h>
-#include "../src/safetensors.h"
+#include "io/safetensors.h"
 
 typedef struct {
     sana_st_file *f;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binning.h"
+#include "pipeline/binning.h"
 #include "golden.h"
 
 static void check_classify(golden *g, int ss)

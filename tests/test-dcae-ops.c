@@ -1,7 +1,7 @@
 /* tests/test-dcae-ops.c -- the dcae operators through the ref backend against golden/dcae/ops
  * (made by golden/dump_dcae.py from torch / diffusers functions). */
 #include "golden.h"
-#include "../src/backend.h"
+#include "backend/backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>

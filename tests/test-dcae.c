@@ -3,7 +3,7 @@
  * the mid-size checkpoint (bf16 weights), config.json reading (the real sana config and the
  * values diffusers rejects). Goldens made by golden/dump_dcae.py. */
 #include "golden.h"
-#include "../src/dcae.h"
+#include "models/dcae.h"
 
 #include <math.h>
 #include <stdio.h>

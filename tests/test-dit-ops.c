@@ -1,7 +1,8 @@
 /* tests/test-dit-ops.c -- every dit operator alone, through the ref backend, against golden/dit/ops
  * (diffusers 0.35.2 modules run by golden/dump_dit.py). */
 #include "golden.h"
-#include "../src/backend.h"
+#include "backend/backend.h"
+#include "ref.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static void test_mlp(const char *pre, int64_t M, int64_t K, int64_t Hd, int64_t 
     free(work);
 }
 
-/* AdaLayerNormSingle / SanaCombinedTimestepGuidanceEmbeddings composed from the ops as src/dit.c does. */
+/* AdaLayerNormSingle / SanaCombinedTimestepGuidanceEmbeddings composed from the ops as src/models/dit.c does. */
 static void test_time_embed(const char *pre, int guidance)
 {
     const int64_t D = 48, B = 3;

@@ -3,8 +3,8 @@
  * intermediates (time embedding, caption), block 0 alone, fp16/bf16 variants, PAG, and the
  * loader's errors for a missing or mis-shaped tensor. */
 #include "golden.h"
-#include "../src/dit.h"
-#include "../src/safetensors.h"
+#include "models/dit.h"
+#include "io/safetensors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,7 +275,7 @@ static void check_arena_and_args(void)
 }
 
 /*
- * The caption projection and attn2's k, v are kept while the caption repeats (src/dit.c).
+ * The caption projection and attn2's k, v are kept while the caption repeats (src/models/dit.c).
  * A model reused over the captions A, A, B, A, A' (A' differs from A in its last value only)
  * must give, at every call, the same bits as a freshly loaded model given that call alone.
  */

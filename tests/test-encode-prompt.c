@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/dit.h"
-#include "../src/encode_prompt.h"
+#include "models/dit.h"
+#include "pipeline/encode_prompt.h"
 #include "golden.h"
 
 static const sana_backend *be;

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../src/gemma2.h"
+#include "models/gemma2.h"
 #include "golden.h"
 
 static const sana_backend *be;

@@ -1,5 +1,5 @@
 /* tests/test-json.c -- typed config reads: defaults, Python's Infinity/NaN, type errors naming the key. */
-#include "../src/json.h"
+#include "core/json.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* tests/test-ops-core.c -- the core operators through the ref backend against golden/ops/core. */
 #include "golden.h"
-#include "../src/backend.h"
+#include "backend/backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>

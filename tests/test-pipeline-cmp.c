@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "golden.h"
-#include "pngio.h"
-#include "safetensors.h"
+#include "io/pngio.h"
+#include "io/safetensors.h"
 
 static int cmp_png(const char *png, const char *gname, int index)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "golden.h"
-#include "json.h"
-#include "pipeline.h"
+#include "core/json.h"
+#include "pipeline/pipeline.h"
 #include "sana.h"
 
 static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pngio.h"
+#include "io/pngio.h"
 
 static int failures, checks;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "golden.h"
-#include "rng.h"
+#include "sampler/rng.h"
 
 static void check_mt(void)
 {

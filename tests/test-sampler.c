@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "golden.h"
-#include "sampler.h"
+#include "sampler/sampler.h"
 
 static void coeffs(int k, float *a, float *b)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "golden.h"
-#include "../src/tokenizer.h"
+#include "text/tokenizer.h"
 
 static void ok(const char *what) { printf("ok  : %s\n", what); }
 

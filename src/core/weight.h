@@ -1,0 +1,89 @@
+/* src/core/weight.h -- element types and weight tensors: what every layer, ref/ included, shares.
+ *
+ * A weight is passed to operators in its checkpoint dtype (sana_wt, usually memory-mapped);
+ * the converters here (src/core/dtype.c) are the one place where dtypes become float32.
+ */
+#ifndef SANA_CORE_WEIGHT_H
+#define SANA_CORE_WEIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Element types of safetensors files (the names of the safetensors format). */
+typedef enum {
+    SANA_F32 = 0,
+    SANA_F16,
+    SANA_BF16,
+    SANA_F64,
+    SANA_I64,
+    SANA_I32,
+    SANA_I16,
+    SANA_I8,
+    SANA_U8,
+    SANA_BOOL,
+    SANA_DTYPE_COUNT
+} sana_dtype;
+
+/* Bytes per element of a dtype. */
+size_t sana_dtype_size(sana_dtype t);
+/* The safetensors name of a dtype ("F32", "BF16", ...). */
+const char *sana_dtype_name(sana_dtype t);
+
+/*
+ * A weight tensor as it lies in the checkpoint: data in its file dtype
+ * (memory-mapped, possibly unaligned), row-major, with its shape.
+ * A NULL sana_wt pointer means "absent" (e.g. a linear layer without bias).
+ */
+#define SANA_MAX_DIMS 8
+typedef struct {
+    const void *data;
+    sana_dtype dtype;
+    int ndim;
+    int64_t shape[SANA_MAX_DIMS];
+} sana_wt;
+
+/* Number of elements of a weight. */
+int64_t sana_wt_numel(const sana_wt *w);
+/* A sana_wt over a float32 host array (for tests and activations used as weights). */
+sana_wt sana_wt_f32(const float *data, int ndim, const int64_t *shape);
+
+/* Scalar conversions (IEEE half, bfloat16) used by every loader. */
+float sana_f16_to_f32(uint16_t h);
+float sana_bf16_to_f32(uint16_t h);
+uint16_t sana_f32_to_f16(float f);   /* round to nearest even */
+uint16_t sana_f32_to_bf16(float f);  /* round to nearest even, as torch does */
+
+/*
+ * dst[0..n) = float32(src elements [start, start+n)) of any floating or
+ * integer dtype. Reads through memcpy, so src may be unaligned.
+ */
+void sana_convert_f32(float *dst, const void *src, sana_dtype t, int64_t start, int64_t n);
+
+/*
+ * The one place where weights are converted: float32 copy of rows
+ * [r0, r0+nr) of a weight viewed as [rows, cols] (cols = numel / shape[0]).
+ */
+void sana_wt_rows_f32(float *dst, const sana_wt *w, int64_t r0, int64_t nr);
+
+/*
+ * Float32 copy (malloc'd, caller frees) of the first n elements of an optional
+ * weight: NULL when w is NULL (absent bias/affine) or on out of memory.
+ * For the small per-channel parameters (biases, norm weights, tables).
+ */
+float *sana_wt_vec_f32(const sana_wt *w, int64_t n);
+
+/*
+ * Float32 view of a whole weight: returns w->data when it is float32 and
+ * 4-byte aligned (no copy, *owned = NULL); otherwise converts into a new
+ * buffer that the caller frees (*owned = that buffer). NULL on out of memory.
+ */
+const float *sana_wt_f32_view(const sana_wt *w, float **owned);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,616 @@
+/*
+ * src/models/dit.c -- SanaTransformer2DModel: config, weights, activation arena, forward pass.
+ *
+ * The forward pass reads like diffusers' SanaTransformer2DModel.forward and
+ * SanaTransformerBlock.forward (models/transformers/sana_transformer.py, v0.35.2): a sequence
+ * of operator calls through the backend table, with the checkpoint's weight names.
+ * Data flow and shapes: doc/dit.md.
+ */
+#include "models/dit.h"
+#include "core/json.h"
+#include "io/safetensors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fixed numbers of diffusers' SanaTransformer2DModel that config.json does not carry. */
+#define DIT_TPROJ_DIM 256         /* Timesteps(num_channels=256) in AdaLayerNormSingle / Sprint */
+#define DIT_CAPTION_NORM_EPS 1e-5f /* caption_norm = RMSNorm(inner_dim, eps=1e-5) */
+#define DIT_QK_NORM_EPS 1e-5f     /* Attention(eps=1e-5) default, used by its RMSNorm q/k norms */
+#define DIT_NORM_OUT_EPS 1e-6f    /* norm_out = SanaModulatedNorm(eps=1e-6) */
+
+/* ------------------------------------------------------------------ config */
+
+void sana_dit_config_default(sana_dit_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->in_channels = 32;
+    c->out_channels = 32;
+    c->num_attention_heads = 70;
+    c->attention_head_dim = 32;
+    c->num_layers = 20;
+    c->num_cross_attention_heads = 20;
+    c->cross_attention_head_dim = 112;
+    c->cross_attention_dim = 2240;
+    c->caption_channels = 2304;
+    c->mlp_ratio = 2.5;
+    c->dropout = 0.0;
+    c->attention_bias = 0;
+    c->sample_size = 32;
+    c->patch_size = 1;
+    c->norm_elementwise_affine = 0;
+    c->norm_eps = 1e-6;
+    c->has_interpolation_scale = 0;
+    c->interpolation_scale = 1.0;
+    c->guidance_embeds = 0;
+    c->guidance_embeds_scale = 0.1;
+    c->qk_norm = SANA_QK_NORM_NONE;
+    c->timestep_scale = 1.0;
+}
+
+/* 1 when the key is present with the JSON value null (diffusers' None for Optional args). */
+static int json_is_null(const sana_json *j, const char *key)
+{
+    json_object *o = NULL;
+    return json_object_object_get_ex(j->root, key, &o) && o == NULL;
+}
+
+static sana_status config_from_json(sana_dit_config *c, const sana_json *j)
+{
+    sana_status st;
+#define INT(k) if ((st = sana_json_int(j, #k, c->k, &c->k)) != SANA_OK) return st
+#define DBL(k) if ((st = sana_json_double(j, #k, c->k, &c->k)) != SANA_OK) return st
+#define BOOL(k) if ((st = sana_json_bool(j, #k, c->k, &c->k)) != SANA_OK) return st
+    INT(in_channels);
+    INT(out_channels);
+    INT(num_attention_heads);
+    INT(attention_head_dim);
+    INT(num_layers);
+    INT(num_cross_attention_heads);
+    INT(cross_attention_head_dim);
+    INT(cross_attention_dim);
+    INT(caption_channels);
+    DBL(mlp_ratio);
+    DBL(dropout);
+    BOOL(attention_bias);
+    INT(sample_size);
+    INT(patch_size);
+    BOOL(norm_elementwise_affine);
+    DBL(norm_eps);
+    BOOL(guidance_embeds);
+    DBL(guidance_embeds_scale);
+    DBL(timestep_scale);
+#undef INT
+#undef DBL
+#undef BOOL
+    /* out_channels = out_channels or in_channels */
+    if (json_is_null(j, "out_channels") || c->out_channels == 0) c->out_channels = c->in_channels;
+    if (json_is_null(j, "num_cross_attention_heads") || json_is_null(j, "cross_attention_head_dim"))
+        return sana_json_bad(j, "num_cross_attention_heads", "null is not supported (diffusers cannot build it)");
+    if (json_is_null(j, "cross_attention_dim"))
+        return sana_json_bad(j, "cross_attention_dim", "null (no cross-attention) is not supported: "
+                             "SanaTransformerBlock.forward needs norm2 and attn2");
+    c->has_interpolation_scale = sana_json_has(j, "interpolation_scale");
+    if (c->has_interpolation_scale &&
+        (st = sana_json_double(j, "interpolation_scale", 1.0, &c->interpolation_scale)) != SANA_OK)
+        return st;
+    char *qk = NULL;
+    if ((st = sana_json_string(j, "qk_norm", NULL, &qk)) != SANA_OK) return st;
+    if (qk) {
+        int ok = strcmp(qk, "rms_norm_across_heads") == 0;
+        free(qk);
+        if (!ok) return sana_json_bad(j, "qk_norm", "only null and \"rms_norm_across_heads\" are supported");
+        c->qk_norm = SANA_QK_NORM_RMS_ACROSS_HEADS;
+    }
+    /* Shapes that diffusers would accept only to fail in forward(), and plain nonsense. */
+    if (c->in_channels <= 0) return sana_json_bad(j, "in_channels", "must be positive");
+    if (c->out_channels <= 0) return sana_json_bad(j, "out_channels", "must be positive");
+    if (c->num_attention_heads <= 0) return sana_json_bad(j, "num_attention_heads", "must be positive");
+    if (c->attention_head_dim <= 0) return sana_json_bad(j, "attention_head_dim", "must be positive");
+    if (c->num_layers < 0) return sana_json_bad(j, "num_layers", "must not be negative");
+    if (c->num_cross_attention_heads <= 0) return sana_json_bad(j, "num_cross_attention_heads", "must be positive");
+    if (c->cross_attention_head_dim <= 0) return sana_json_bad(j, "cross_attention_head_dim", "must be positive");
+    if (c->caption_channels <= 0) return sana_json_bad(j, "caption_channels", "must be positive");
+    if (c->patch_size <= 0) return sana_json_bad(j, "patch_size", "must be positive");
+    if (c->sample_size < c->patch_size) return sana_json_bad(j, "sample_size", "must be at least patch_size");
+    if (c->cross_attention_dim != c->num_attention_heads * c->attention_head_dim)
+        return sana_json_bad(j, "cross_attention_dim",
+                             "%lld differs from num_attention_heads * attention_head_dim = %lld (the caption is "
+                             "projected to the inner dim before the cross-attention)",
+                             (long long)c->cross_attention_dim,
+                             (long long)(c->num_attention_heads * c->attention_head_dim));
+    if ((int64_t)(c->mlp_ratio * (double)(c->num_attention_heads * c->attention_head_dim)) <= 0)
+        return sana_json_bad(j, "mlp_ratio", "gives an empty feed-forward");
+    if (c->has_interpolation_scale && (c->num_attention_heads * c->attention_head_dim) % 4 != 0)
+        return sana_json_bad(j, "interpolation_scale", "the sin-cos position embedding needs an inner dim divisible by 4");
+    if (!(c->norm_eps > 0)) return sana_json_bad(j, "norm_eps", "must be positive");
+    return SANA_OK;
+}
+
+sana_status sana_dit_config_load(sana_dit_config *c, const char *config_json_path)
+{
+    sana_dit_config_default(c);
+    sana_json j;
+    sana_status st = sana_json_load(&j, config_json_path);
+    if (st != SANA_OK) return st;
+    char *cls = NULL;
+    st = sana_json_string(&j, "_class_name", NULL, &cls);
+    if (st == SANA_OK && cls && strcmp(cls, "SanaTransformer2DModel") != 0)
+        st = sana_json_bad(&j, "_class_name", "\"%s\" is not SanaTransformer2DModel", cls);
+    free(cls);
+    if (st == SANA_OK) st = config_from_json(c, &j);
+    sana_json_free(&j);
+    return st;
+}
+
+/* ------------------------------------------------------------------ weights */
+
+typedef const sana_wt *wptr;
+
+typedef struct {
+    wptr q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, nq, nk;
+} dit_attn_w;
+
+typedef struct {
+    wptr scale_shift_table;      /* [6, D] */
+    dit_attn_w attn1, attn2;
+    wptr norm2_w, norm2_b;       /* norm_elementwise_affine only */
+    wptr ff_inv_w, ff_inv_b, ff_dep_w, ff_dep_b, ff_pt_w;
+} dit_block_w;
+
+/* Activation arena of one (B, H, W, L) shape: one backend allocation cut into buffers. */
+typedef struct {
+    int64_t B, H, W, L;
+    float *base;
+    float *xin, *out, *hs, *nrm, *q, *k, *v, *att, *tmp, *proj, *glu_work;
+    float *enc_in, *enc, *enc_work, *mask, *bias;
+    float *ekv; /* [num_layers][k, v][B, L, Dc]: attn2 k and v of the caption in every block */
+    float *t, *g, *tproj, *temb, *temb_work, *gemb, *temb6, *mod, *mod2, *pos;
+    float *lin_work, *soft_work;
+    int has_mask;
+} dit_arena;
+
+struct sana_dit {
+    sana_dit_config cfg;
+    const sana_backend *be;
+    sana_st_set *st;
+    char *dir;
+    int64_t D, Dc, Hd, Cout, p;
+    wptr patch_w, patch_b;
+    wptr t1_w, t1_b, t2_w, t2_b;       /* timestep_embedder.linear_1/2 */
+    wptr g1_w, g1_b, g2_w, g2_b;       /* guidance_embedder.linear_1/2 (Sprint) */
+    wptr tlin_w, tlin_b;               /* time_embed.linear */
+    wptr cap1_w, cap1_b, cap2_w, cap2_b, cap_norm;
+    wptr sst, proj_w, proj_b;          /* scale_shift_table [2, D], proj_out */
+    dit_block_w *blocks;
+    dit_arena a;
+    /* The caption a->ekv was computed from (host copy, [B, L, caption_channels]); kv_valid: every
+     * block's slot holds it. A denoising loop passes the same caption at every step. */
+    float *kv_caption;
+    int kv_valid;
+};
+
+#define SHP(...) ((const int64_t[]){__VA_ARGS__})
+
+static sana_status get(const sana_dit *m, wptr *out, int ndim, const int64_t *shape, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static sana_status get(const sana_dit *m, wptr *out, int ndim, const int64_t *shape, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return sana_st_get(m->st, name, ndim, shape, out);
+}
+
+#define GET(dst, ndim, shape, ...) do { if ((st = get(m, &(dst), ndim, shape, __VA_ARGS__)) != SANA_OK) return st; } while (0)
+
+static sana_status load_attn(sana_dit *m, dit_attn_w *a, int i, int n, int64_t qdim, int64_t kvdim, int64_t inner,
+                             int bias)
+{
+    sana_status st;
+    const char *pre = "transformer_blocks";
+    GET(a->q_w, 2, SHP(inner, qdim), "%s.%d.attn%d.to_q.weight", pre, i, n);
+    GET(a->k_w, 2, SHP(inner, kvdim), "%s.%d.attn%d.to_k.weight", pre, i, n);
+    GET(a->v_w, 2, SHP(inner, kvdim), "%s.%d.attn%d.to_v.weight", pre, i, n);
+    if (bias) {
+        GET(a->q_b, 1, SHP(inner), "%s.%d.attn%d.to_q.bias", pre, i, n);
+        GET(a->k_b, 1, SHP(inner), "%s.%d.attn%d.to_k.bias", pre, i, n);
+        GET(a->v_b, 1, SHP(inner), "%s.%d.attn%d.to_v.bias", pre, i, n);
+    }
+    GET(a->o_w, 2, SHP(qdim, inner), "%s.%d.attn%d.to_out.0.weight", pre, i, n);
+    GET(a->o_b, 1, SHP(qdim), "%s.%d.attn%d.to_out.0.bias", pre, i, n); /* out_bias=True */
+    if (m->cfg.qk_norm == SANA_QK_NORM_RMS_ACROSS_HEADS) {
+        GET(a->nq, 1, SHP(inner), "%s.%d.attn%d.norm_q.weight", pre, i, n);
+        GET(a->nk, 1, SHP(inner), "%s.%d.attn%d.norm_k.weight", pre, i, n);
+    }
+    return SANA_OK;
+}
+
+static sana_status load_weights(sana_dit *m)
+{
+    sana_status st;
+    const sana_dit_config *c = &m->cfg;
+    const int64_t D = m->D, p = m->p;
+    GET(m->patch_w, 4, SHP(D, c->in_channels, p, p), "patch_embed.proj.weight");
+    GET(m->patch_b, 1, SHP(D), "patch_embed.proj.bias");
+    if (c->guidance_embeds) {
+        GET(m->t1_w, 2, SHP(D, DIT_TPROJ_DIM), "time_embed.timestep_embedder.linear_1.weight");
+        GET(m->t1_b, 1, SHP(D), "time_embed.timestep_embedder.linear_1.bias");
+        GET(m->t2_w, 2, SHP(D, D), "time_embed.timestep_embedder.linear_2.weight");
+        GET(m->t2_b, 1, SHP(D), "time_embed.timestep_embedder.linear_2.bias");
+        GET(m->g1_w, 2, SHP(D, DIT_TPROJ_DIM), "time_embed.guidance_embedder.linear_1.weight");
+        GET(m->g1_b, 1, SHP(D), "time_embed.guidance_embedder.linear_1.bias");
+        GET(m->g2_w, 2, SHP(D, D), "time_embed.guidance_embedder.linear_2.weight");
+        GET(m->g2_b, 1, SHP(D), "time_embed.guidance_embedder.linear_2.bias");
+    } else {
+        GET(m->t1_w, 2, SHP(D, DIT_TPROJ_DIM), "time_embed.emb.timestep_embedder.linear_1.weight");
+        GET(m->t1_b, 1, SHP(D), "time_embed.emb.timestep_embedder.linear_1.bias");
+        GET(m->t2_w, 2, SHP(D, D), "time_embed.emb.timestep_embedder.linear_2.weight");
+        GET(m->t2_b, 1, SHP(D), "time_embed.emb.timestep_embedder.linear_2.bias");
+    }
+    GET(m->tlin_w, 2, SHP(6 * D, D), "time_embed.linear.weight");
+    GET(m->tlin_b, 1, SHP(6 * D), "time_embed.linear.bias");
+    GET(m->cap1_w, 2, SHP(D, c->caption_channels), "caption_projection.linear_1.weight");
+    GET(m->cap1_b, 1, SHP(D), "caption_projection.linear_1.bias");
+    GET(m->cap2_w, 2, SHP(D, D), "caption_projection.linear_2.weight");
+    GET(m->cap2_b, 1, SHP(D), "caption_projection.linear_2.bias");
+    GET(m->cap_norm, 1, SHP(D), "caption_norm.weight");
+    GET(m->sst, 2, SHP(2, D), "scale_shift_table");
+    GET(m->proj_w, 2, SHP(p * p * m->Cout, D), "proj_out.weight");
+    GET(m->proj_b, 1, SHP(p * p * m->Cout), "proj_out.bias");
+    for (int i = 0; i < (int)c->num_layers; i++) {
+        dit_block_w *b = &m->blocks[i];
+        const char *pre = "transformer_blocks";
+        GET(b->scale_shift_table, 2, SHP(6, D), "%s.%d.scale_shift_table", pre, i);
+        if ((st = load_attn(m, &b->attn1, i, 1, D, D, D, c->attention_bias)) != SANA_OK) return st;
+        if ((st = load_attn(m, &b->attn2, i, 2, D, c->cross_attention_dim, m->Dc, 1)) != SANA_OK) return st;
+        if (c->norm_elementwise_affine) {
+            GET(b->norm2_w, 1, SHP(D), "%s.%d.norm2.weight", pre, i);
+            GET(b->norm2_b, 1, SHP(D), "%s.%d.norm2.bias", pre, i);
+        }
+        GET(b->ff_inv_w, 4, SHP(2 * m->Hd, D, 1, 1), "%s.%d.ff.conv_inverted.weight", pre, i);
+        GET(b->ff_inv_b, 1, SHP(2 * m->Hd), "%s.%d.ff.conv_inverted.bias", pre, i);
+        GET(b->ff_dep_w, 4, SHP(2 * m->Hd, 1, 3, 3), "%s.%d.ff.conv_depth.weight", pre, i);
+        GET(b->ff_dep_b, 1, SHP(2 * m->Hd), "%s.%d.ff.conv_depth.bias", pre, i);
+        GET(b->ff_pt_w, 4, SHP(D, m->Hd, 1, 1), "%s.%d.ff.conv_point.weight", pre, i);
+    }
+    return SANA_OK;
+}
+
+sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const char *variant,
+                          const sana_backend *be)
+{
+    *out = NULL;
+    sana_dit *m = calloc(1, sizeof *m);
+    if (!m) return sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
+    m->be = be ? be : sana_backend_ref();
+    m->dir = strdup(transformer_dir);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", transformer_dir);
+    sana_status st = sana_dit_config_load(&m->cfg, path);
+    if (st == SANA_OK) {
+        const sana_dit_config *c = &m->cfg;
+        m->D = c->num_attention_heads * c->attention_head_dim;
+        m->Dc = c->num_cross_attention_heads * c->cross_attention_head_dim;
+        m->Hd = (int64_t)(c->mlp_ratio * (double)m->D); /* GLUMBConv: int(expand_ratio * in_channels) */
+        m->Cout = c->out_channels;
+        m->p = c->patch_size;
+        m->blocks = calloc((size_t)(c->num_layers > 0 ? c->num_layers : 1), sizeof *m->blocks);
+        if (!m->blocks) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
+    }
+    if (st == SANA_OK) st = sana_st_set_open(&m->st, transformer_dir, "diffusion_pytorch_model", variant);
+    if (st == SANA_OK) st = load_weights(m);
+    if (st != SANA_OK) {
+        sana_dit_free(m);
+        return st;
+    }
+    *out = m;
+    return SANA_OK;
+}
+
+const sana_dit_config *sana_dit_get_config(const sana_dit *m) { return &m->cfg; }
+
+static void arena_free(sana_dit *m)
+{
+    if (m->a.base) m->be->free(m->be->ctx, m->a.base);
+    memset(&m->a, 0, sizeof m->a);
+    free(m->kv_caption);
+    m->kv_caption = NULL;
+    m->kv_valid = 0;
+}
+
+void sana_dit_free(sana_dit *m)
+{
+    if (!m) return;
+    arena_free(m);
+    sana_st_set_close(m->st);
+    free(m->blocks);
+    free(m->dir);
+    free(m);
+}
+
+/* ------------------------------------------------------------------ arena */
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Size (in floats) and layout of the arena for a shape; with base NULL only counts. */
+static int64_t arena_layout(sana_dit *m, dit_arena *a, float *base)
+{
+    const sana_dit_config *c = &m->cfg;
+    const int64_t B = a->B, L = a->L, D = m->D, p = m->p;
+    const int64_t h = a->H / p, w = a->W / p, N = h * w, BN = B * N;
+    const int64_t Dq = max64(D, m->Dc);
+    int64_t off = 0;
+#define TAKE(ptr, n) do { a->ptr = base ? base + off : NULL; off += ((int64_t)(n) + 15) / 16 * 16; } while (0)
+    TAKE(xin, B * c->in_channels * a->H * a->W);
+    TAKE(out, B * m->Cout * a->H * a->W);
+    TAKE(hs, BN * D);
+    TAKE(nrm, BN * D);
+    TAKE(q, BN * Dq);
+    TAKE(k, BN * D);
+    TAKE(v, BN * D);
+    TAKE(att, BN * Dq);
+    TAKE(tmp, BN * D);
+    TAKE(proj, BN * p * p * m->Cout);
+    TAKE(glu_work, sana_backend_work(m->be, SANA_OP_glumbconv, m->Hd, h, w));
+    TAKE(enc_in, B * L * c->caption_channels);
+    TAKE(enc, B * L * D);
+    TAKE(enc_work, sana_backend_work(m->be, SANA_OP_mlp2, B * L, D, 0));
+    TAKE(mask, B * L);
+    TAKE(bias, B * L);
+    TAKE(ekv, max64(c->num_layers, 1) * 2 * B * L * m->Dc);
+    TAKE(t, B);
+    TAKE(g, B);
+    TAKE(tproj, B * DIT_TPROJ_DIM);
+    TAKE(temb, B * D);
+    TAKE(temb_work, max64(sana_backend_work(m->be, SANA_OP_mlp2, B, D, 0), B * D));
+    TAKE(gemb, B * D);
+    TAKE(temb6, B * 6 * D);
+    TAKE(mod, B * 6 * D);
+    TAKE(mod2, B * 2 * D);
+    TAKE(pos, c->has_interpolation_scale ? N * D : 0);
+    TAKE(lin_work, sana_backend_work(m->be, SANA_OP_linear_attn, c->attention_head_dim, 0, 0));
+    TAKE(soft_work, sana_backend_work(m->be, SANA_OP_softmax_attn, N, L, 0));
+#undef TAKE
+    return off;
+}
+
+/* Make the arena fit (B, H, W, L): reuse it when the shape repeats, else reallocate. */
+static sana_status arena_prepare(sana_dit *m, int64_t B, int64_t H, int64_t W, int64_t L)
+{
+    if (m->a.base && m->a.B == B && m->a.H == H && m->a.W == W && m->a.L == L) return SANA_OK;
+    arena_free(m);
+    dit_arena a = {.B = B, .H = H, .W = W, .L = L};
+    int64_t n = arena_layout(m, &a, NULL);
+    float *base = m->be->alloc(m->be->ctx, (size_t)n * sizeof(float));
+    float *kv_caption = malloc((size_t)(B * L * m->cfg.caption_channels) * sizeof(float));
+    if (!base || !kv_caption) {
+        if (base) m->be->free(m->be->ctx, base);
+        free(kv_caption);
+        return sana_err(SANA_ERR_NOMEM, "%s: cannot allocate %.1f MiB of activations for B=%lld H=%lld W=%lld L=%lld",
+                        m->dir, (double)n * 4.0 / 1048576.0, (long long)B, (long long)H, (long long)W, (long long)L);
+    }
+    arena_layout(m, &a, base);
+    a.base = base;
+    m->a = a;
+    m->kv_caption = kv_caption;
+    const sana_dit_config *c = &m->cfg;
+    if (c->has_interpolation_scale) {
+        /* PatchEmbed: base_size = sample_size // patch_size; the table depends on the shape only. */
+        SANA_OP_CALL(m->be, pos_embed_2d, m->a.pos, H / m->p, W / m->p, m->D, (double)(c->sample_size / m->p),
+                     c->interpolation_scale);
+    }
+    return SANA_OK;
+}
+
+/* ------------------------------------------------------------------ forward */
+
+static void upload(const sana_dit *m, float *dst, const float *src, int64_t n)
+{
+    m->be->upload(m->be->ctx, dst, src, (size_t)n * sizeof(float));
+}
+
+/* 1 when layer i is one of the PAG layers. */
+static int pag_layer(const sana_dit_pag *pag, int i)
+{
+    if (!pag) return 0;
+    for (int j = 0; j < pag->nlayers; j++)
+        if (pag->layers[j] == i) return 1;
+    return 0;
+}
+
+/*
+ * SanaTransformerBlock.forward on m->a.hs [B, N, D], with enc [B, L, D], bias [B, L] or NULL,
+ * temb6 [B, 6D]. pag_from >= 0: identity self-attention for items b >= pag_from.
+ * new_caption: compute attn2's k and v of enc into the block's slot of a->ekv; 0: the slot
+ * already holds them (same caption as the call that filled it).
+ */
+static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_from, int new_caption)
+{
+    const sana_backend *be = m->be;
+    const sana_dit_config *c = &m->cfg;
+    dit_arena *a = &m->a;
+    const dit_block_w *bw = &m->blocks[i];
+    const int64_t B = a->B, L = a->L, D = m->D, Dc = m->Dc;
+    const int64_t h = a->H / m->p, w = a->W / m->p, N = h * w, BN = B * N;
+    const float eps = (float)c->norm_eps;
+
+    /* 1. Modulation: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp */
+    SANA_OP_CALL(be, dit_modulation, a->mod, bw->scale_shift_table, a->temb6, B, 6, D, 1);
+
+    /* 2. Self-attention (linear): norm1 + modulation, q k v, [q/k RMSNorm], ReLU attention, to_out */
+    const dit_attn_w *s = &bw->attn1;
+    SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, NULL, NULL, a->mod, B, N, D, 6, 0, 1, eps);
+    SANA_OP_CALL(be, linear, a->q, a->nrm, s->q_w, s->q_b, BN, D, D);
+    SANA_OP_CALL(be, linear, a->k, a->nrm, s->k_w, s->k_b, BN, D, D);
+    SANA_OP_CALL(be, linear, a->v, a->nrm, s->v_w, s->v_b, BN, D, D);
+    const int64_t Borg = pag_from >= 0 && pag_from < B ? pag_from : B; /* items with real attention */
+    if (s->nq && pag_from < 0) {
+        /* PAG processors of diffusers skip norm_q / norm_k: so do we in PAG layers */
+        SANA_OP_CALL(be, rms_norm, a->q, a->q, s->nq, BN, D, DIT_QK_NORM_EPS);
+        SANA_OP_CALL(be, rms_norm, a->k, a->k, s->nk, BN, D, DIT_QK_NORM_EPS);
+    }
+    if (Borg > 0)
+        SANA_OP_CALL(be, linear_attn, a->att, a->lin_work, a->q, a->k, a->v, Borg, N, c->num_attention_heads,
+                     c->attention_head_dim);
+    if (Borg > 0) SANA_OP_CALL(be, linear, a->tmp, a->att, s->o_w, s->o_b, Borg * N, D, D);
+    if (Borg < B) /* identity attention: to_out(to_v(x)) */
+        SANA_OP_CALL(be, linear, a->tmp + Borg * N * D, a->v + Borg * N * D, s->o_w, s->o_b, (B - Borg) * N, D, D);
+    SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, a->mod, B, N, D, 6, 2);
+
+    /* 3. Cross-attention (softmax) over the caption, on the un-normalised hidden states; plain residual */
+    const dit_attn_w *x = &bw->attn2;
+    float *ek = a->ekv + (int64_t)i * 2 * B * L * Dc, *ev = ek + B * L * Dc;
+    SANA_OP_CALL(be, linear, a->q, a->hs, x->q_w, x->q_b, BN, D, Dc);
+    if (x->nq) SANA_OP_CALL(be, rms_norm, a->q, a->q, x->nq, BN, Dc, DIT_QK_NORM_EPS);
+    if (new_caption) {
+        SANA_OP_CALL(be, linear, ek, a->enc, x->k_w, x->k_b, B * L, D, Dc);
+        SANA_OP_CALL(be, linear, ev, a->enc, x->v_w, x->v_b, B * L, D, Dc);
+        if (x->nk) SANA_OP_CALL(be, rms_norm, ek, ek, x->nk, B * L, Dc, DIT_QK_NORM_EPS);
+    }
+    SANA_OP_CALL(be, softmax_attn, a->att, a->soft_work, a->q, ek, ev, bias, B, N, L,
+                 c->num_cross_attention_heads, c->cross_attention_head_dim);
+    SANA_OP_CALL(be, linear, a->tmp, a->att, x->o_w, x->o_b, BN, Dc, D);
+    SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, NULL, B, N, D, 6, 0);
+
+    /* 4. Feed-forward: norm2 + modulation, tokens -> [B, D, h, w], GLUMBConv, back, gated residual */
+    SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, bw->norm2_w, bw->norm2_b, a->mod, B, N, D, 6, 3, 4, eps);
+    SANA_OP_CALL(be, transpose_batched, a->q, a->nrm, B, N, D);
+    SANA_OP_CALL(be, glumbconv, a->k, a->glu_work, a->q, bw->ff_inv_w, bw->ff_inv_b, bw->ff_dep_w, bw->ff_dep_b,
+                 bw->ff_pt_w, NULL, B, D, h, w, m->Hd, D);
+    SANA_OP_CALL(be, transpose_batched, a->tmp, a->k, B, D, N);
+    SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, a->mod, B, N, D, 6, 5);
+}
+
+static sana_status check_shape(const sana_dit *m, int64_t B, int64_t H, int64_t W, int64_t L)
+{
+    if (B <= 0 || H <= 0 || W <= 0 || L <= 0)
+        return sana_err(SANA_ERR_ARG, "%s: bad shape B=%lld H=%lld W=%lld L=%lld", m->dir, (long long)B,
+                        (long long)H, (long long)W, (long long)L);
+    if (H % m->p || W % m->p)
+        return sana_err(SANA_ERR_ARG, "%s: latent size %lldx%lld is not a multiple of patch_size %lld", m->dir,
+                        (long long)H, (long long)W, (long long)m->p);
+    return SANA_OK;
+}
+
+sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B, int64_t H, int64_t W,
+                             const float *timestep, const float *enc, const float *enc_mask, int64_t L,
+                             const float *guidance, const sana_dit_pag *pag)
+{
+    const sana_dit_config *c = &m->cfg;
+    sana_status st = check_shape(m, B, H, W, L);
+    if (st != SANA_OK) return st;
+    if (!guidance != !c->guidance_embeds)
+        return sana_err(SANA_ERR_ARG, "%s: %s", m->dir,
+                        c->guidance_embeds ? "guidance_embeds is true: a guidance value per batch item is required"
+                                           : "guidance given to a model without guidance_embeds");
+    if (pag && (pag->perturbed_from < 0 || pag->perturbed_from > B || pag->nlayers < 0 || (pag->nlayers && !pag->layers)))
+        return sana_err(SANA_ERR_ARG, "%s: bad PAG settings", m->dir);
+    if ((st = arena_prepare(m, B, H, W, L)) != SANA_OK) return st;
+
+    const sana_backend *be = m->be;
+    dit_arena *a = &m->a;
+    const int64_t D = m->D, p = m->p, h = H / p, w = W / p, N = h * w;
+
+    /* attention_mask -> bias: (1 - mask) * -10000 */
+    a->has_mask = enc_mask != NULL;
+    if (enc_mask) {
+        upload(m, a->mask, enc_mask, B * L);
+        SANA_OP_CALL(be, attn_mask_bias, a->bias, a->mask, B * L);
+    }
+    /* 1. Input: patch embedding (+ sin-cos position table when interpolation_scale is set) */
+    upload(m, a->xin, x, B * c->in_channels * H * W);
+    SANA_OP_CALL(be, patch_embed, a->hs, a->xin, m->patch_w, m->patch_b, c->has_interpolation_scale ? a->pos : NULL,
+                 B, c->in_channels, H, W, D, p);
+    /* time_embed: AdaLayerNormSingle, or SanaCombinedTimestepGuidanceEmbeddings (Sprint) */
+    upload(m, a->t, timestep, B);
+    SANA_OP_CALL(be, timestep_embedding, a->tproj, a->t, B, DIT_TPROJ_DIM);
+    SANA_OP_CALL(be, mlp2, a->temb, a->temb_work, a->tproj, m->t1_w, m->t1_b, m->t2_w, m->t2_b, B, DIT_TPROJ_DIM, D,
+                 D, SANA_ACT_SILU);
+    if (c->guidance_embeds) {
+        upload(m, a->g, guidance, B);
+        SANA_OP_CALL(be, timestep_embedding, a->tproj, a->g, B, DIT_TPROJ_DIM);
+        SANA_OP_CALL(be, mlp2, a->gemb, a->temb_work, a->tproj, m->g1_w, m->g1_b, m->g2_w, m->g2_b, B,
+                     DIT_TPROJ_DIM, D, D, SANA_ACT_SILU);
+        SANA_OP_CALL(be, dit_add, a->temb, a->temb, a->gemb, B * D);
+    }
+    SANA_OP_CALL(be, silu, a->temb_work, a->temb, B * D);
+    SANA_OP_CALL(be, linear, a->temb6, a->temb_work, m->tlin_w, m->tlin_b, B, D, 6 * D);
+    /* caption_projection (linear, GELU tanh, linear) then caption_norm (RMSNorm, eps 1e-5), and
+     * from it attn2's k and v in every block: they depend on the caption only, so while the
+     * caption repeats (every step of a denoising loop) a->enc and a->ekv are kept, not recomputed
+     * (same values; diffusers recomputes them at every call). */
+    const int64_t ncap = B * L * c->caption_channels;
+    const int new_caption = !m->kv_valid || memcmp(m->kv_caption, enc, (size_t)ncap * sizeof(float)) != 0;
+    if (new_caption) {
+        m->kv_valid = 0;
+        upload(m, a->enc_in, enc, ncap);
+        SANA_OP_CALL(be, mlp2, a->enc, a->enc_work, a->enc_in, m->cap1_w, m->cap1_b, m->cap2_w, m->cap2_b, B * L,
+                     c->caption_channels, D, D, SANA_ACT_GELU_TANH);
+        SANA_OP_CALL(be, rms_norm, a->enc, a->enc, m->cap_norm, B * L, D, DIT_CAPTION_NORM_EPS);
+    }
+
+    /* 2. Transformer blocks */
+    for (int i = 0; i < (int)c->num_layers; i++)
+        block_forward(m, i, enc_mask ? a->bias : NULL, pag_layer(pag, i) ? pag->perturbed_from : -1, new_caption);
+    if (new_caption) {
+        memcpy(m->kv_caption, enc, (size_t)ncap * sizeof(float));
+        m->kv_valid = 1;
+    }
+
+    /* 3. norm_out (SanaModulatedNorm with scale_shift_table [2, D] + embedded timestep), proj_out */
+    SANA_OP_CALL(be, dit_modulation, a->mod2, m->sst, a->temb, B, 2, D, 0);
+    SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, NULL, NULL, a->mod2, B, N, D, 2, 0, 1, DIT_NORM_OUT_EPS);
+    SANA_OP_CALL(be, linear, a->proj, a->nrm, m->proj_w, m->proj_b, B * N, D, p * p * m->Cout);
+    /* 4. Unpatchify */
+    SANA_OP_CALL(be, unpatchify, a->out, a->proj, B, h, w, p, m->Cout);
+    if (be->synchronize) be->synchronize(be->ctx);
+    be->download(be->ctx, out, a->out, (size_t)(B * m->Cout * H * W) * sizeof(float));
+    return SANA_OK;
+}
+
+sana_status sana_dit_read(const sana_dit *m, const char *name, float *dst, int64_t n)
+{
+    const dit_arena *a = &m->a;
+    if (!a->base) return sana_err(SANA_ERR_ARG, "%s: sana_dit_read before any forward pass", m->dir);
+    const float *src = NULL;
+    int64_t want = 0;
+    if (!strcmp(name, "temb")) { src = a->temb; want = a->B * m->D; }
+    else if (!strcmp(name, "temb6")) { src = a->temb6; want = a->B * 6 * m->D; }
+    else if (!strcmp(name, "enc")) { src = a->enc; want = a->B * a->L * m->D; }
+    else return sana_err(SANA_ERR_ARG, "sana_dit_read: unknown intermediate \"%s\"", name);
+    if (n != want)
+        return sana_err(SANA_ERR_ARG, "sana_dit_read: \"%s\" has %lld floats, not %lld", name, (long long)want,
+                        (long long)n);
+    m->be->download(m->be->ctx, dst, src, (size_t)n * sizeof(float));
+    return SANA_OK;
+}
+
+sana_status sana_dit_block_forward(sana_dit *m, int layer, float *x_out, const float *enc,
+                                   const float *enc_mask, const float *temb6, int64_t B, int64_t H,
+                                   int64_t W, int64_t L, int64_t pag_from)
+{
+    sana_status st = check_shape(m, B, H, W, L);
+    if (st != SANA_OK) return st;
+    if (layer < 0 || layer >= m->cfg.num_layers)
+        return sana_err(SANA_ERR_ARG, "%s: no block %d", m->dir, layer);
+    if ((st = arena_prepare(m, B, H, W, L)) != SANA_OK) return st;
+    dit_arena *a = &m->a;
+    const int64_t N = (H / m->p) * (W / m->p), D = m->D;
+    upload(m, a->hs, x_out, B * N * D);
+    upload(m, a->enc, enc, B * L * D);
+    upload(m, a->temb6, temb6, B * 6 * D);
+    if (enc_mask) {
+        upload(m, a->mask, enc_mask, B * L);
+        SANA_OP_CALL(m->be, attn_mask_bias, a->bias, a->mask, B * L);
+    }
+    m->kv_valid = 0; /* a->enc and this block's k, v slot now belong to another caption */
+    block_forward(m, layer, enc_mask ? a->bias : NULL, pag_from, 1);
+    if (m->be->synchronize) m->be->synchronize(m->be->ctx);
+    m->be->download(m->be->ctx, x_out, a->hs, (size_t)(B * N * D) * sizeof(float));
+    return SANA_OK;
+}

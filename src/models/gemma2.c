@@ -1,0 +1,412 @@
+/*
+ * src/models/gemma2.c -- Gemma2Model (transformers 4.57, models/gemma2/modeling_gemma2.py)
+ * as a sequence of backend ops, for SANA's text encoder.
+ *
+ * Forward of one sequence (Gemma2Model.forward, Gemma2DecoderLayer.forward):
+ *   x = embed_tokens(ids) * sqrt(hidden)                          [n, C]
+ *   for each layer l:
+ *     h = input_layernorm(x)
+ *     q = q_proj(h) [n, Hq, D], k = k_proj(h), v = v_proj(h) [n, Hkv, D]
+ *     q, k = rope(q, k) at the positions of the tokens
+ *     a = attention(q, K cache + k, V cache + v)   (causal, key padding mask,
+ *         sliding window on "sliding_attention" layers, soft-capping under eager)
+ *     x = x + post_attention_layernorm(o_proj(a))
+ *     x = x + post_feedforward_layernorm(down_proj(gelu_tanh(gate_proj(h2)) * up_proj(h2)))
+ *         with h2 = pre_feedforward_layernorm(x)
+ *   out = norm(x)
+ */
+#include "models/gemma2.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "io/safetensors.h"
+
+#define MAX_LAYERS 1024
+
+typedef struct {
+    const sana_wt *input_layernorm, *post_attention_layernorm;
+    const sana_wt *pre_feedforward_layernorm, *post_feedforward_layernorm;
+    const sana_wt *q_proj, *k_proj, *v_proj, *o_proj;
+    const sana_wt *q_bias, *k_bias, *v_bias, *o_bias;
+    const sana_wt *gate_proj, *up_proj, *down_proj;
+} gemma2_layer;
+
+struct sana_gemma2 {
+    sana_gemma2_config cfg;
+    sana_gemma2_attn attn;
+    const sana_backend *be;
+    sana_st_set *st;
+    const sana_wt *embed_tokens, *norm;
+    gemma2_layer *layers;
+};
+
+/* ------------------------------------------------------------ config */
+
+void sana_gemma2_config_free(sana_gemma2_config *c)
+{
+    free(c->sliding);
+    c->sliding = NULL;
+}
+
+sana_status sana_gemma2_config_load(sana_gemma2_config *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    sana_json j;
+    sana_status st = sana_json_load(&j, path);
+    if (st != SANA_OK)
+        return st;
+    char *s = NULL;
+#define TRY(x) do { if ((st = (x)) != SANA_OK) goto done; } while (0)
+    /* Defaults: Gemma2Config.__init__ of transformers 4.57. */
+    TRY(sana_json_string(&j, "model_type", "gemma2", &s));
+    if (strcmp(s, "gemma2") != 0) {
+        st = sana_json_bad(&j, "model_type", "\"%s\" is not a Gemma-2 model (\"gemma2\")", s);
+        goto done;
+    }
+    free(s);
+    s = NULL;
+    TRY(sana_json_int(&j, "vocab_size", 256000, &c->vocab_size));
+    TRY(sana_json_int(&j, "hidden_size", 2304, &c->hidden_size));
+    TRY(sana_json_int(&j, "intermediate_size", 9216, &c->intermediate_size));
+    TRY(sana_json_int(&j, "num_hidden_layers", 26, &c->num_hidden_layers));
+    TRY(sana_json_int(&j, "num_attention_heads", 8, &c->num_attention_heads));
+    TRY(sana_json_int(&j, "num_key_value_heads", 4, &c->num_key_value_heads));
+    TRY(sana_json_int(&j, "head_dim", 256, &c->head_dim));
+    TRY(sana_json_int(&j, "sliding_window", 4096, &c->sliding_window));
+    TRY(sana_json_int(&j, "pad_token_id", 0, &c->pad_token_id));
+    TRY(sana_json_double(&j, "rms_norm_eps", 1e-6, &c->rms_norm_eps));
+    TRY(sana_json_double(&j, "rope_theta", 10000.0, &c->rope_theta));
+    TRY(sana_json_double(&j, "query_pre_attn_scalar", 256, &c->query_pre_attn_scalar));
+    /* attn_logit_softcapping: null means none (the eager path tests `is not None`). */
+    {
+        json_object *o = NULL;
+        if (json_object_object_get_ex(j.root, "attn_logit_softcapping", &o) && !o)
+            c->attn_logit_softcapping = 0.0;
+        else
+            TRY(sana_json_double(&j, "attn_logit_softcapping", 50.0, &c->attn_logit_softcapping));
+    }
+    TRY(sana_json_bool(&j, "attention_bias", 0, &c->attention_bias));
+
+    TRY(sana_json_string(&j, "hidden_activation", "gelu_pytorch_tanh", &s));
+    if (strcmp(s, "gelu_pytorch_tanh") != 0) {
+        st = sana_json_bad(&j, "hidden_activation", "\"%s\" is not supported (only \"gelu_pytorch_tanh\")", s);
+        goto done;
+    }
+    free(s);
+    s = NULL;
+    if (sana_json_has(&j, "rope_scaling")) {
+        st = sana_json_bad(&j, "rope_scaling", "only the default rope (rope_scaling null) is supported");
+        goto done;
+    }
+    if (c->vocab_size <= 0 || c->hidden_size <= 0 || c->intermediate_size <= 0 || c->head_dim <= 0 ||
+        c->head_dim % 2 != 0 || c->num_hidden_layers <= 0 || c->num_hidden_layers > MAX_LAYERS ||
+        c->num_attention_heads <= 0 || c->num_key_value_heads <= 0 ||
+        c->num_attention_heads % c->num_key_value_heads != 0) {
+        st = sana_err(SANA_ERR_FORMAT, "%s: inconsistent sizes (vocab %lld, hidden %lld, intermediate %lld, "
+                      "layers %lld, heads %lld/%lld, head_dim %lld)", path, (long long)c->vocab_size,
+                      (long long)c->hidden_size, (long long)c->intermediate_size, (long long)c->num_hidden_layers,
+                      (long long)c->num_attention_heads, (long long)c->num_key_value_heads, (long long)c->head_dim);
+        goto done;
+    }
+    if (c->sliding_window <= 0) {
+        st = sana_json_bad(&j, "sliding_window", "must be positive");
+        goto done;
+    }
+    if (!(c->query_pre_attn_scalar > 0) || !(c->rms_norm_eps >= 0) || !(c->rope_theta > 0) ||
+        !(c->attn_logit_softcapping >= 0)) {
+        st = sana_err(SANA_ERR_FORMAT, "%s: query_pre_attn_scalar, rope_theta must be positive, "
+                      "rms_norm_eps and attn_logit_softcapping non-negative", path);
+        goto done;
+    }
+    c->sliding = calloc((size_t)c->num_hidden_layers, sizeof(int));
+    if (!c->sliding) {
+        st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    {
+        char *types[MAX_LAYERS];
+        int nt = -1;
+        TRY(sana_json_string_array(&j, "layer_types", types, MAX_LAYERS, &nt));
+        if (nt < 0) {
+            /* Gemma2Config default: "sliding_attention" when (i + 1) % 2, else "full_attention". */
+            for (int64_t i = 0; i < c->num_hidden_layers; i++)
+                c->sliding[i] = (int)((i + 1) % 2);
+        } else {
+            for (int i = 0; i < nt; i++) {
+                if (st == SANA_OK && i < c->num_hidden_layers) {
+                    if (strcmp(types[i], "sliding_attention") == 0)
+                        c->sliding[i] = 1;
+                    else if (strcmp(types[i], "full_attention") == 0)
+                        c->sliding[i] = 0;
+                    else
+                        st = sana_json_bad(&j, "layer_types", "unknown layer type \"%s\"", types[i]);
+                }
+                free(types[i]);
+            }
+            if (st == SANA_OK && nt != c->num_hidden_layers)
+                st = sana_json_bad(&j, "layer_types", "%d entries for %lld layers", nt,
+                                   (long long)c->num_hidden_layers);
+        }
+    }
+done:
+#undef TRY
+    free(s);
+    sana_json_free(&j);
+    if (st != SANA_OK)
+        sana_gemma2_config_free(c);
+    return st;
+}
+
+/* ------------------------------------------------------------ loading */
+
+void sana_gemma2_free(sana_gemma2 *m)
+{
+    if (!m)
+        return;
+    free(m->layers);
+    sana_st_set_close(m->st);
+    sana_gemma2_config_free(&m->cfg);
+    free(m);
+}
+
+const sana_gemma2_config *sana_gemma2_get_config(const sana_gemma2 *m) { return &m->cfg; }
+void sana_gemma2_set_attn(sana_gemma2 *m, sana_gemma2_attn attn) { m->attn = attn; }
+
+sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be)
+{
+    *out = NULL;
+    sana_gemma2 *m = calloc(1, sizeof *m);
+    if (!m)
+        return sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
+    m->be = be;
+    m->attn = SANA_GEMMA2_SDPA;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    sana_status st = sana_gemma2_config_load(&m->cfg, path);
+    if (st == SANA_OK)
+        st = sana_st_set_open(&m->st, dir, "model", variant);
+    if (st != SANA_OK) {
+        sana_gemma2_free(m);
+        return st;
+    }
+    const sana_gemma2_config *c = &m->cfg;
+    /* Gemma2Model keys are "embed_tokens.weight", ...; Gemma2ForCausalLM adds "model.". */
+    const char *pre;
+    if (sana_st_set_find(m->st, "embed_tokens.weight"))
+        pre = "";
+    else if (sana_st_set_find(m->st, "model.embed_tokens.weight"))
+        pre = "model.";
+    else {
+        sana_gemma2_free(m);
+        return sana_err(SANA_ERR_MISSING, "%s: missing tensor \"embed_tokens.weight\" (or \"model.embed_tokens.weight\")",
+                        dir);
+    }
+    int64_t C = c->hidden_size, I = c->intermediate_size;
+    int64_t QD = c->num_attention_heads * c->head_dim, KD = c->num_key_value_heads * c->head_dim;
+    m->layers = calloc((size_t)c->num_hidden_layers, sizeof *m->layers);
+    if (!m->layers) {
+        sana_gemma2_free(m);
+        return sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
+    }
+#define GET(dst, nd, shp, ...) \
+    do { if (st == SANA_OK) st = sana_st_getf(m->st, &(dst), nd, (const int64_t[])shp, __VA_ARGS__); } while (0)
+#define SHP(...) {__VA_ARGS__}
+    GET(m->embed_tokens, 2, SHP(c->vocab_size, C), "%sembed_tokens.weight", pre);
+    GET(m->norm, 1, SHP(C), "%snorm.weight", pre);
+    for (int64_t l = 0; l < c->num_hidden_layers && st == SANA_OK; l++) {
+        gemma2_layer *L = &m->layers[l];
+        long long li = (long long)l;
+        GET(L->input_layernorm, 1, SHP(C), "%slayers.%lld.input_layernorm.weight", pre, li);
+        GET(L->post_attention_layernorm, 1, SHP(C), "%slayers.%lld.post_attention_layernorm.weight", pre, li);
+        GET(L->pre_feedforward_layernorm, 1, SHP(C), "%slayers.%lld.pre_feedforward_layernorm.weight", pre, li);
+        GET(L->post_feedforward_layernorm, 1, SHP(C), "%slayers.%lld.post_feedforward_layernorm.weight", pre, li);
+        GET(L->q_proj, 2, SHP(QD, C), "%slayers.%lld.self_attn.q_proj.weight", pre, li);
+        GET(L->k_proj, 2, SHP(KD, C), "%slayers.%lld.self_attn.k_proj.weight", pre, li);
+        GET(L->v_proj, 2, SHP(KD, C), "%slayers.%lld.self_attn.v_proj.weight", pre, li);
+        GET(L->o_proj, 2, SHP(C, QD), "%slayers.%lld.self_attn.o_proj.weight", pre, li);
+        if (c->attention_bias) {
+            GET(L->q_bias, 1, SHP(QD), "%slayers.%lld.self_attn.q_proj.bias", pre, li);
+            GET(L->k_bias, 1, SHP(KD), "%slayers.%lld.self_attn.k_proj.bias", pre, li);
+            GET(L->v_bias, 1, SHP(KD), "%slayers.%lld.self_attn.v_proj.bias", pre, li);
+            GET(L->o_bias, 1, SHP(C), "%slayers.%lld.self_attn.o_proj.bias", pre, li);
+        }
+        GET(L->gate_proj, 2, SHP(I, C), "%slayers.%lld.mlp.gate_proj.weight", pre, li);
+        GET(L->up_proj, 2, SHP(I, C), "%slayers.%lld.mlp.up_proj.weight", pre, li);
+        GET(L->down_proj, 2, SHP(C, I), "%slayers.%lld.mlp.down_proj.weight", pre, li);
+    }
+#undef GET
+#undef SHP
+    if (st != SANA_OK) {
+        sana_gemma2_free(m);
+        return st;
+    }
+    *out = m;
+    return SANA_OK;
+}
+
+/* ------------------------------------------------------------ kv cache */
+
+sana_status sana_gemma2_kv_init(sana_gemma2_kv *kv, const sana_gemma2 *m, int64_t cap)
+{
+    memset(kv, 0, sizeof *kv);
+    const sana_gemma2_config *c = &m->cfg;
+    kv->be = m->be;
+    kv->cap = cap;
+    kv->layers = c->num_hidden_layers;
+    kv->width = c->num_key_value_heads * c->head_dim;
+    kv->k = calloc((size_t)kv->layers, sizeof(float *));
+    kv->v = calloc((size_t)kv->layers, sizeof(float *));
+    if (!kv->k || !kv->v) {
+        sana_gemma2_kv_free(kv);
+        return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for a key/value cache of %lld positions",
+                        (long long)cap);
+    }
+    size_t bytes = (size_t)(cap > 0 ? cap : 1) * (size_t)kv->width * sizeof(float);
+    for (int64_t l = 0; l < kv->layers; l++) {
+        kv->k[l] = m->be->alloc(m->be->ctx, bytes);
+        kv->v[l] = m->be->alloc(m->be->ctx, bytes);
+        if (!kv->k[l] || !kv->v[l]) {
+            sana_gemma2_kv_free(kv);
+            return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for a key/value cache of %lld positions",
+                            (long long)cap);
+        }
+    }
+    return SANA_OK;
+}
+
+void sana_gemma2_kv_free(sana_gemma2_kv *kv)
+{
+    for (int64_t l = 0; l < kv->layers; l++) {
+        if (kv->k) kv->be->free(kv->be->ctx, kv->k[l]);
+        if (kv->v) kv->be->free(kv->be->ctx, kv->v[l]);
+    }
+    free(kv->k);
+    free(kv->v);
+    memset(kv, 0, sizeof *kv);
+}
+
+/* Device-to-device copy through the backend: a download into host memory, then an upload
+ * (the table has no copy slot; the cache prefix is copied once per prompt). */
+static int dev_copy(const sana_backend *be, float *dst, const float *src, size_t nfloat)
+{
+    float *tmp = malloc(nfloat * sizeof(float) + 1);
+    if (!tmp) return -1;
+    be->download(be->ctx, tmp, src, nfloat * sizeof(float));
+    be->upload(be->ctx, dst, tmp, nfloat * sizeof(float));
+    free(tmp);
+    return 0;
+}
+
+void sana_gemma2_kv_copy_prefix(sana_gemma2_kv *dst, const sana_gemma2_kv *src, int64_t n)
+{
+    for (int64_t l = 0; l < dst->layers && n > 0; l++) {
+        if (dev_copy(dst->be, dst->k[l], src->k[l], (size_t)(n * dst->width)) != 0 ||
+            dev_copy(dst->be, dst->v[l], src->v[l], (size_t)(n * dst->width)) != 0) {
+            dst->n = 0;
+            return;
+        }
+    }
+    dst->n = n;
+}
+
+/* ------------------------------------------------------------ forward */
+
+sana_status sana_gemma2_forward(sana_gemma2 *m, sana_gemma2_kv *kv, const int32_t *ids,
+                                int64_t start, int64_t n, const int32_t *key_mask, float *hidden)
+{
+    const sana_gemma2_config *c = &m->cfg;
+    const sana_backend *be = m->be;
+    if (n <= 0)
+        return SANA_OK;
+    if (kv->n != start || start + n > kv->cap)
+        return sana_err(SANA_ERR_ARG, "gemma2: forward of positions [%lld, %lld) with %lld cached of capacity %lld",
+                        (long long)start, (long long)(start + n), (long long)kv->n, (long long)kv->cap);
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= c->vocab_size)
+            return sana_err(SANA_ERR_ARG, "gemma2: token id %d at position %lld is outside the vocabulary (%lld)",
+                            (int)ids[i], (long long)(start + i), (long long)c->vocab_size);
+    int64_t C = c->hidden_size, I = c->intermediate_size, D = c->head_dim;
+    int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, nk = start + n;
+    int64_t QD = Hq * D, KD = Hkv * D;
+    size_t f = sizeof(float);
+
+    /* Activations of this call, in backend memory. */
+    float *x = be->alloc(be->ctx, (size_t)(n * C) * f);
+    float *h = be->alloc(be->ctx, (size_t)(n * C) * f);
+    float *q = be->alloc(be->ctx, (size_t)(n * QD) * f);
+    float *a = be->alloc(be->ctx, (size_t)(n * QD) * f);
+    float *g = be->alloc(be->ctx, (size_t)(n * I) * f);
+    float *u = be->alloc(be->ctx, (size_t)(n * I) * f);
+    int32_t *dids = be->alloc(be->ctx, (size_t)n * sizeof(int32_t));
+    int32_t *dmask = key_mask ? be->alloc(be->ctx, (size_t)nk * sizeof(int32_t)) : NULL;
+    sana_status st = SANA_OK;
+    if (!x || !h || !q || !a || !g || !u || !dids || (key_mask && !dmask)) {
+        st = sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for the activations of %lld tokens", (long long)n);
+        goto done;
+    }
+    be->upload(be->ctx, dids, ids, (size_t)n * sizeof(int32_t));
+    if (key_mask)
+        be->upload(be->ctx, dmask, key_mask, (size_t)nk * sizeof(int32_t));
+
+    /* normalizer = torch.tensor(hidden_size ** 0.5, dtype=float32) (Gemma2Model.forward). */
+    float normalizer = (float)sqrt((double)C);
+    float eps = (float)c->rms_norm_eps;
+    /* Gemma2Attention.scaling = query_pre_attn_scalar ** -0.5 (a Python float, applied to float32 logits). */
+    float scale = (float)pow(c->query_pre_attn_scalar, -0.5);
+    /* sdpa_attention_forward drops `softcap`: only eager applies attn_logit_softcapping. */
+    float softcap = m->attn == SANA_GEMMA2_EAGER ? (float)c->attn_logit_softcapping : 0.0f;
+    float theta = (float)c->rope_theta;
+
+    SANA_OP_CALL(be, gemma_embed, x, dids, m->embed_tokens, n, C, normalizer);
+    for (int64_t l = 0; l < c->num_hidden_layers; l++) {
+        const gemma2_layer *L = &m->layers[l];
+        float *kl = kv->k[l] + start * KD, *vl = kv->v[l] + start * KD;
+        SANA_OP_CALL(be, gemma_rms_norm, h, x, L->input_layernorm, NULL, n, C, eps);
+        SANA_OP_CALL(be, linear, q, h, L->q_proj, L->q_bias, n, C, QD);
+        SANA_OP_CALL(be, linear, kl, h, L->k_proj, L->k_bias, n, C, KD);
+        SANA_OP_CALL(be, linear, vl, h, L->v_proj, L->v_bias, n, C, KD);
+        SANA_OP_CALL(be, gemma_rope, q, n, Hq, D, start, theta);
+        SANA_OP_CALL(be, gemma_rope, kl, n, Hkv, D, start, theta);
+        SANA_OP_CALL(be, gemma_attention, a, q, kv->k[l], kv->v[l], dmask, n, start, nk, Hq, Hkv, D,
+                     scale, softcap, c->sliding[l] ? c->sliding_window : 0, m->attn == SANA_GEMMA2_EAGER);
+        SANA_OP_CALL(be, linear, h, a, L->o_proj, L->o_bias, n, QD, C);
+        SANA_OP_CALL(be, gemma_rms_norm, x, h, L->post_attention_layernorm, x, n, C, eps);
+        SANA_OP_CALL(be, gemma_rms_norm, h, x, L->pre_feedforward_layernorm, NULL, n, C, eps);
+        SANA_OP_CALL(be, linear, g, h, L->gate_proj, NULL, n, C, I);
+        SANA_OP_CALL(be, linear, u, h, L->up_proj, NULL, n, C, I);
+        SANA_OP_CALL(be, gemma_geglu, g, u, n * I);
+        SANA_OP_CALL(be, linear, h, g, L->down_proj, NULL, n, I, C);
+        SANA_OP_CALL(be, gemma_rms_norm, x, h, L->post_feedforward_layernorm, x, n, C, eps);
+    }
+    SANA_OP_CALL(be, gemma_rms_norm, h, x, m->norm, NULL, n, C, eps);
+    if (be->synchronize)
+        be->synchronize(be->ctx);
+    be->download(be->ctx, hidden, h, (size_t)(n * C) * f);
+    kv->n = nk;
+done:;
+    void *bufs[] = {x, h, q, a, g, u, dids, dmask};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i])
+            be->free(be->ctx, bufs[i]);
+    return st;
+}
+
+sana_status sana_gemma2_encode(sana_gemma2 *m, const int32_t *ids, const int32_t *mask,
+                               int64_t B, int64_t N, float *hidden)
+{
+    sana_gemma2_kv kv;
+    sana_status st = sana_gemma2_kv_init(&kv, m, N);
+    if (st != SANA_OK)
+        return st;
+    for (int64_t b = 0; b < B && st == SANA_OK; b++) {
+        kv.n = 0;
+        st = sana_gemma2_forward(m, &kv, ids + b * N, 0, N, mask ? mask + b * N : NULL,
+                                 hidden + b * N * m->cfg.hidden_size);
+    }
+    sana_gemma2_kv_free(&kv);
+    return st;
+}

@@ -1,0 +1,403 @@
+/*
+ * src/pipeline/encode_prompt.c -- SanaPipeline.encode_prompt (diffusers v0.35.2) over the tokenizer
+ * and the Gemma-2 encoder, with the two exact shortcuts described in doc/text-encoder.md:
+ * padded positions are not encoded, and the complex human instruction (CHI) prefix is
+ * encoded once and its keys/values reused.
+ */
+#include "pipeline/encode_prompt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/tokenizer.h"
+
+/* SanaPipeline.__call__'s default `complex_human_instruction` (diffusers v0.35.2,
+ * pipelines/sana/pipeline_sana.py). The last line ends with a space: the prompt follows it. */
+const char *const sana_default_chi[] = {
+    "Given a user prompt, generate an 'Enhanced prompt' that provides detailed visual descriptions suitable for "
+    "image generation. Evaluate the level of detail in the user prompt:",
+    "- If the prompt is simple, focus on adding specifics about colors, shapes, sizes, textures, and spatial "
+    "relationships to create vivid and concrete scenes.",
+    "- If the prompt is already detailed, refine and enhance the existing details slightly without "
+    "overcomplicating.",
+    "Here are examples of how to transform or refine prompts:",
+    "- User Prompt: A cat sleeping -> Enhanced: A small, fluffy white cat curled up in a round shape, sleeping "
+    "peacefully on a warm sunny windowsill, surrounded by pots of blooming red flowers.",
+    "- User Prompt: A busy city street -> Enhanced: A bustling city street scene at dusk, featuring glowing street "
+    "lamps, a diverse crowd of people in colorful clothing, and a double-decker bus passing by towering glass "
+    "skyscrapers.",
+    "Please generate only the enhanced description for the prompt below and avoid including any additional "
+    "commentary or evaluations:",
+    "User Prompt: ",
+    NULL,
+};
+
+struct sana_text_encoder {
+    sana_tokenizer *tok;
+    sana_gemma2 *gemma;
+    const sana_backend *be;
+    int full, chi_cache;
+    /* The CHI prefix cache: the joined instruction text, its ids (with <bos>), the keys/values of
+     * every layer at those positions and their final hidden states. */
+    char *chi_text;
+    int32_t *chi_ids;
+    int n_chi;
+    sana_gemma2_kv chi_kv;
+    float *chi_hidden;
+};
+
+/* ------------------------------------------------------------ text preprocessing */
+
+#include "text/text_lower.inc"
+
+/* Python str.isspace() (Unicode White_Space, as CPython's _PyUnicode_IsWhitespace). */
+static int py_isspace(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+           c == 0x3000;
+}
+
+static int in_ranges(const uint32_t (*r)[2], size_t n, uint32_t c)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < r[mid][0]) hi = mid;
+        else if (c > r[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+#define IN(table, c) in_ranges(table, sizeof table / sizeof table[0], c)
+
+/* 1:1 lower-case mapping (U+0130 is handled by the caller). */
+static uint32_t lower1(uint32_t c)
+{
+    size_t lo = 0, hi = sizeof lower_ranges / sizeof lower_ranges[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < lower_ranges[mid].lo) hi = mid;
+        else if (c > lower_ranges[mid].hi) lo = mid + 1;
+        else {
+            if ((c - lower_ranges[mid].lo) % lower_ranges[mid].step == 0)
+                return (uint32_t)((int32_t)c + lower_ranges[mid].delta);
+            return c;
+        }
+    }
+    return c;
+}
+
+/* Decode UTF-8 into code points (strict: no overlongs, surrogates or values above U+10FFFF). */
+static int utf8_decode(const char *s, size_t len, uint32_t **out, size_t *n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t *cp = malloc((len + 1) * sizeof(uint32_t));
+    if (!cp) return -2;
+    size_t k = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned c = p[i];
+        uint32_t v;
+        int extra;
+        if (c < 0x80) { v = c; extra = 0; }
+        else if (c >= 0xC2 && c <= 0xDF) { v = c & 0x1F; extra = 1; }
+        else if (c >= 0xE0 && c <= 0xEF) { v = c & 0x0F; extra = 2; }
+        else if (c >= 0xF0 && c <= 0xF4) { v = c & 0x07; extra = 3; }
+        else { free(cp); return -1; }
+        for (int e = 1; e <= extra; e++) {
+            if (i + (size_t)e >= len || (p[i + e] & 0xC0) != 0x80) { free(cp); return -1; }
+            v = (v << 6) | (p[i + e] & 0x3F);
+        }
+        if ((extra == 2 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) || (extra == 3 && (v < 0x10000 || v > 0x10FFFF))) {
+            free(cp);
+            return -1;
+        }
+        cp[k++] = v;
+        i += (size_t)extra + 1;
+    }
+    *out = cp;
+    *n = k;
+    return 0;
+}
+
+static size_t utf8_put(char *o, uint32_t c)
+{
+    if (c < 0x80) { o[0] = (char)c; return 1; }
+    if (c < 0x800) { o[0] = (char)(0xC0 | (c >> 6)); o[1] = (char)(0x80 | (c & 0x3F)); return 2; }
+    if (c < 0x10000) {
+        o[0] = (char)(0xE0 | (c >> 12)); o[1] = (char)(0x80 | ((c >> 6) & 0x3F)); o[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (c >> 18)); o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((c >> 6) & 0x3F)); o[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* CPython's Final_Sigma test for the capital sigma at cp[i] of cp[0..n):
+ * cased (case-ignorable)* SIGMA, not followed by (case-ignorable)* cased. */
+static int final_sigma(const uint32_t *cp, size_t n, size_t i)
+{
+    size_t j = i;
+    uint32_t c = 0;
+    int found = 0;
+    while (j > 0) {
+        c = cp[--j];
+        if (!IN(case_ignorable, c)) { found = 1; break; }
+    }
+    if (!found || !IN(cased_letters, c))
+        return 0;
+    for (j = i + 1; j < n; j++) {
+        c = cp[j];
+        if (!IN(case_ignorable, c))
+            return !IN(cased_letters, c);
+    }
+    return 1;
+}
+
+sana_status sana_text_preprocess(const char *text, char **out)
+{
+    *out = NULL;
+    uint32_t *cp = NULL;
+    size_t n = 0;
+    int r = utf8_decode(text, strlen(text), &cp, &n);
+    if (r == -2) return sana_err(SANA_ERR_NOMEM, "prompt: out of memory");
+    if (r) return sana_err(SANA_ERR_ARG, "prompt: invalid UTF-8");
+    /* lower() first, then strip(): lower never maps whitespace to non-whitespace or back,
+     * so stripping the code points before lowering them is the same. */
+    size_t a = 0, b = n;
+    while (a < b && py_isspace(cp[a])) a++;
+    while (b > a && py_isspace(cp[b - 1])) b--;
+    char *o = malloc(8 * (b - a) + 1);
+    if (!o) { free(cp); return sana_err(SANA_ERR_NOMEM, "prompt: out of memory"); }
+    size_t k = 0;
+    for (size_t i = a; i < b; i++) {
+        uint32_t c = cp[i];
+        if (c == 0x130) {               /* LATIN CAPITAL LETTER I WITH DOT ABOVE -> "i" + COMBINING DOT ABOVE */
+            k += utf8_put(o + k, 0x69);
+            k += utf8_put(o + k, 0x307);
+        } else if (c == 0x3A3) {        /* GREEK CAPITAL LETTER SIGMA: the context is the whole string */
+            k += utf8_put(o + k, final_sigma(cp, n, i) ? 0x3C2 : 0x3C3);
+        } else {
+            k += utf8_put(o + k, lower1(c));
+        }
+    }
+    o[k] = 0;
+    free(cp);
+    *out = o;
+    return SANA_OK;
+}
+
+/* ------------------------------------------------------------ the encoder */
+
+sana_status sana_text_encoder_load(sana_text_encoder **out, const char *tokenizer_dir, const char *text_encoder_dir,
+                                   const char *variant, const sana_backend *be)
+{
+    *out = NULL;
+    sana_text_encoder *te = calloc(1, sizeof *te);
+    if (!te) return sana_err(SANA_ERR_NOMEM, "text encoder: out of memory");
+    te->be = be;
+    te->chi_cache = 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.json", tokenizer_dir);
+    sana_status st = sana_tokenizer_load(&te->tok, path);
+    if (st == SANA_OK)
+        st = sana_gemma2_load(&te->gemma, text_encoder_dir, variant, be);
+    if (st == SANA_OK && sana_tokenizer_vocab_size(te->tok) > sana_gemma2_get_config(te->gemma)->vocab_size)
+        st = sana_err(SANA_ERR_FORMAT, "%s: the tokenizer has %d tokens but the text encoder %s embeds only %lld",
+                      path, sana_tokenizer_vocab_size(te->tok), text_encoder_dir,
+                      (long long)sana_gemma2_get_config(te->gemma)->vocab_size);
+    if (st != SANA_OK) {
+        sana_text_encoder_free(te);
+        return st;
+    }
+    *out = te;
+    return SANA_OK;
+}
+
+static void chi_drop(sana_text_encoder *te)
+{
+    free(te->chi_text);
+    free(te->chi_ids);
+    free(te->chi_hidden);
+    if (te->chi_kv.k)
+        sana_gemma2_kv_free(&te->chi_kv);
+    te->chi_text = NULL;
+    te->chi_ids = NULL;
+    te->chi_hidden = NULL;
+    te->n_chi = 0;
+}
+
+void sana_text_encoder_free(sana_text_encoder *te)
+{
+    if (!te) return;
+    chi_drop(te);
+    sana_gemma2_free(te->gemma);
+    sana_tokenizer_free(te->tok);
+    free(te);
+}
+
+int64_t sana_text_encoder_hidden_size(const sana_text_encoder *te)
+{
+    return sana_gemma2_get_config(te->gemma)->hidden_size;
+}
+
+void sana_text_encoder_set_attn(sana_text_encoder *te, sana_gemma2_attn attn)
+{
+    chi_drop(te);
+    sana_gemma2_set_attn(te->gemma, attn);
+}
+void sana_text_encoder_set_full(sana_text_encoder *te, int full) { te->full = full; }
+void sana_text_encoder_set_chi_cache(sana_text_encoder *te, int cache)
+{
+    te->chi_cache = cache;
+    if (!cache) chi_drop(te);
+}
+
+/* "\n".join(lines) (malloc'd). */
+static char *join_lines(const char *const *lines)
+{
+    size_t len = 0;
+    for (int i = 0; lines[i]; i++) len += strlen(lines[i]) + 1;
+    char *s = malloc(len + 1);
+    if (!s) return NULL;
+    size_t k = 0;
+    for (int i = 0; lines[i]; i++) {
+        if (i) s[k++] = '\n';
+        size_t l = strlen(lines[i]);
+        memcpy(s + k, lines[i], l);
+        k += l;
+    }
+    s[k] = 0;
+    return s;
+}
+
+/* Encode the CHI text alone (all positions are tokens: no mask) into the cache. */
+static sana_status chi_build(sana_text_encoder *te, const char *chi_text, const int32_t *ids, int n)
+{
+    chi_drop(te);
+    int64_t C = sana_text_encoder_hidden_size(te);
+    te->chi_text = strdup(chi_text);
+    te->chi_ids = malloc((size_t)n * sizeof(int32_t));
+    te->chi_hidden = malloc((size_t)n * (size_t)C * sizeof(float));
+    if (!te->chi_text || !te->chi_ids || !te->chi_hidden) {
+        chi_drop(te);
+        return sana_err(SANA_ERR_NOMEM, "text encoder: out of memory for the instruction cache");
+    }
+    memcpy(te->chi_ids, ids, (size_t)n * sizeof(int32_t));
+    te->n_chi = n;
+    sana_status st = sana_gemma2_kv_init(&te->chi_kv, te->gemma, n);
+    if (st == SANA_OK)
+        st = sana_gemma2_forward(te->gemma, &te->chi_kv, ids, 0, n, NULL, te->chi_hidden);
+    if (st != SANA_OK)
+        chi_drop(te);
+    return st;
+}
+
+sana_status sana_encode_prompt_ex(sana_text_encoder *te, const char *prompt, const char *const *chi,
+                                  int max_sequence_length, float *embeds, int32_t *mask_sel,
+                                  int32_t **ids_out, int32_t **mask_out, int *len_out)
+{
+    if (ids_out) *ids_out = NULL;
+    if (mask_out) *mask_out = NULL;
+    if (len_out) *len_out = 0;
+    if (max_sequence_length < 1)
+        return sana_err(SANA_ERR_ARG, "max_sequence_length %d: must be at least 1", max_sequence_length);
+    if (!prompt)
+        return sana_err(SANA_ERR_ARG, "encode_prompt: no prompt");
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    const int M = max_sequence_length;
+    char *text = NULL, *chi_text = NULL, *full_text = NULL;
+    int32_t *chi_ids = NULL, *ids = NULL, *mask = NULL;
+    float *hidden = NULL;
+    int n_chi = 0, L;
+    sana_gemma2_kv kv = {0};
+    sana_status st = sana_text_preprocess(prompt, &text);
+    if (st != SANA_OK)
+        return st;
+
+    /* `if not complex_human_instruction`: None, False and [] mean no instruction. */
+    int use_chi = chi && chi[0];
+    if (use_chi) {
+        chi_text = join_lines(chi);
+        if (!chi_text) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
+        /* num_chi_prompt_tokens = len(tokenizer.encode(chi_prompt)): with the special tokens (<bos>). */
+        st = sana_tokenize(te->tok, chi_text, strlen(chi_text), 1, &chi_ids, &n_chi);
+        if (st != SANA_OK) goto done;
+        L = n_chi + M - 2;
+        size_t a = strlen(chi_text), b = strlen(text);
+        full_text = malloc(a + b + 1);
+        if (!full_text) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
+        memcpy(full_text, chi_text, a);
+        memcpy(full_text + a, text, b + 1);
+    } else {
+        L = M;
+        full_text = text;
+        text = NULL;
+    }
+    if (L < 1 || L - M + 1 < 0) {
+        st = sana_err(SANA_ERR_ARG, "encode_prompt: sequence length %d (instruction of %d tokens, max_sequence_length %d)",
+                      L, n_chi, M);
+        goto done;
+    }
+    ids = malloc((size_t)L * sizeof(int32_t));
+    mask = malloc((size_t)L * sizeof(int32_t));
+    if (!ids || !mask) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
+    st = sana_tokenize_padded(te->tok, full_text, strlen(full_text), L, ids, mask, NULL);
+    if (st != SANA_OK) goto done;
+
+    /* Right padding: positions [0, R) are tokens. Only they need the encoder unless `full`. */
+    int R = 0;
+    while (R < L && mask[R]) R++;
+    for (int i = R; i < L; i++)
+        if (mask[i]) { st = sana_err(SANA_ERR_FORMAT, "encode_prompt: the tokenizer did not pad on the right"); goto done; }
+    int E = te->full ? L : R;
+    hidden = calloc((size_t)L * (size_t)C, sizeof(float));
+    if (!hidden) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
+
+    /* The CHI prefix: positions [0, P) where CHI + prompt has the same ids as CHI alone. */
+    int P = 0;
+    if (use_chi && te->chi_cache) {
+        if (!te->chi_text || strcmp(te->chi_text, chi_text) != 0 || te->n_chi != n_chi ||
+            memcmp(te->chi_ids, chi_ids, (size_t)n_chi * sizeof(int32_t)) != 0) {
+            st = chi_build(te, chi_text, chi_ids, n_chi);
+            if (st != SANA_OK) goto done;
+        }
+        while (P < n_chi && P < R && ids[P] == te->chi_ids[P]) P++;
+    }
+    st = sana_gemma2_kv_init(&kv, te->gemma, E > 0 ? E : 1);
+    if (st != SANA_OK) goto done;
+    if (P > 0) {
+        sana_gemma2_kv_copy_prefix(&kv, &te->chi_kv, P);
+        if (kv.n != P) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory copying the cache"); goto done; }
+        memcpy(hidden, te->chi_hidden, (size_t)P * (size_t)C * sizeof(float));
+    }
+    st = sana_gemma2_forward(te->gemma, &kv, ids + P, P, E - P, mask, hidden + (size_t)P * (size_t)C);
+    if (st != SANA_OK) goto done;
+
+    /* select_index = [0] + list(range(-M + 1, 0)): position 0, then the last M - 1 positions. */
+    for (int i = 0; i < M; i++) {
+        int pos = i == 0 ? 0 : L - (M - i);
+        memcpy(embeds + (size_t)i * (size_t)C, hidden + (size_t)pos * (size_t)C, (size_t)C * sizeof(float));
+        mask_sel[i] = mask[pos];
+    }
+    if (ids_out) { *ids_out = ids; ids = NULL; }
+    if (mask_out) { *mask_out = mask; mask = NULL; }
+    if (len_out) *len_out = L;
+done:
+    if (kv.k) sana_gemma2_kv_free(&kv);
+    free(text);
+    free(chi_text);
+    free(full_text);
+    free(chi_ids);
+    free(ids);
+    free(mask);
+    free(hidden);
+    return st;
+}
+
+sana_status sana_encode_prompt(sana_text_encoder *te, const char *prompt, const char *const *chi,
+                               int max_sequence_length, float *embeds, int32_t *mask)
+{
+    return sana_encode_prompt_ex(te, prompt, chi, max_sequence_length, embeds, mask, NULL, NULL, NULL);
+}

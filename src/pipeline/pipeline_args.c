@@ -1,0 +1,105 @@
+/* src/pipeline/pipeline_args.c -- argument checks and formatting shared by the pipelines and the command:
+ * sizes, PAG layer patterns (as diffusers' PAGMixin matches them), the A1111 "parameters" text. */
+#define _POSIX_C_SOURCE 200809L
+#include "pipeline/pipeline.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sana_status sana_check_size(int height, int width)
+{
+    if (height % SANA_SIZE_MULTIPLE || width % SANA_SIZE_MULTIPLE)
+        return sana_err(SANA_ERR_ARG, "height and width must be multiples of %d, not %dx%d (height x width)",
+                        SANA_SIZE_MULTIPLE, height, width);
+    if (height < SANA_MIN_SIZE || width < SANA_MIN_SIZE || height > SANA_MAX_SIZE || width > SANA_MAX_SIZE)
+        return sana_err(SANA_ERR_ARG, "height and width must be between %d and %d, not %dx%d (height x width)",
+                        SANA_MIN_SIZE, SANA_MAX_SIZE, height, width);
+    return SANA_OK;
+}
+
+/* diffusers' is_fake_integral_match: the last dot-separated parts of pattern and name are both
+ * numbers and differ... as written there, they are equal numbers; such a pair is excluded. */
+static int fake_integral(const char *pat, const char *name)
+{
+    const char *a = strrchr(pat, '.'), *b = strrchr(name, '.');
+    a = a ? a + 1 : pat;
+    b = b ? b + 1 : name;
+    if (!*a || !*b) return 0;
+    for (const char *s = a; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    for (const char *s = b; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    return strcmp(a, b) == 0;
+}
+
+sana_status sana_pag_layers(const char *patterns, int num_layers, int *layers, int *n)
+{
+    *n = 0;
+    char *all = strdup(patterns ? patterns : "transformer_blocks.0");
+    if (!all) return sana_err(SANA_ERR_NOMEM, "out of memory");
+    unsigned char *hit = calloc((size_t)num_layers + 1, 1);
+    sana_status st = SANA_OK;
+    char *save = NULL;
+    int npat = 0;
+    for (char *pat = strtok_r(all, ",", &save); pat; pat = strtok_r(NULL, ",", &save)) {
+        while (*pat == ' ') pat++;
+        size_t len = strlen(pat);
+        while (len && pat[len - 1] == ' ') pat[--len] = 0;
+        if (!*pat) continue;
+        npat++;
+        regex_t re;
+        if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0) {
+            st = sana_err(SANA_ERR_ARG, "PAG layer \"%s\" is not a valid regular expression", pat);
+            break;
+        }
+        int found = 0;
+        for (int i = 0; i < num_layers; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "transformer_blocks.%d.attn1", i);
+            if (regexec(&re, name, 0, NULL, 0) == 0 && !fake_integral(pat, name)) {
+                hit[i] = 1;
+                found = 1;
+            }
+        }
+        regfree(&re);
+        if (!found) {
+            st = sana_err(SANA_ERR_ARG, "Cannot find PAG layer to set attention processor for: %s "
+                          "(the transformer has transformer_blocks.0 .. %d)", pat, num_layers - 1);
+            break;
+        }
+    }
+    if (st == SANA_OK && npat == 0) st = sana_err(SANA_ERR_ARG, "no PAG layer given");
+    if (st == SANA_OK)
+        for (int i = 0; i < num_layers; i++)
+            if (hit[i]) layers[(*n)++] = i;
+    free(hit);
+    free(all);
+    return st;
+}
+
+const char *sana_sampler_display_name(const char *kind)
+{
+    if (!strcmp(kind, "dpm")) return "DPM++ 2M";
+    if (!strcmp(kind, "euler")) return "Euler";
+    if (!strcmp(kind, "scm")) return "SCM";
+    return kind;
+}
+
+char *sana_format_parameters(const char *prompt, const char *negative, int steps, const char *sampler,
+                             double cfg, uint64_t seed, int width, int height, const char *model,
+                             const char *extra)
+{
+    size_t n = strlen(prompt ? prompt : "") + strlen(negative ? negative : "") + strlen(model ? model : "") +
+               strlen(extra ? extra : "") + 256;
+    char *s = malloc(n);
+    if (!s) return NULL;
+    int k = snprintf(s, n, "%s\n", prompt ? prompt : "");
+    if (negative && *negative) k += snprintf(s + k, n - (size_t)k, "Negative prompt: %s\n", negative);
+    k += snprintf(s + k, n - (size_t)k, "Steps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, Model: %s",
+                  steps, sampler, cfg, (unsigned long long)seed, width, height, model ? model : "");
+    if (extra && *extra) snprintf(s + k, n - (size_t)k, ", %s", extra);
+    return s;
+}
+

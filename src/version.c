@@ -1,5 +1,0 @@
-/* src/version.c -- sana_version(). */
-#include "config.h"
-#include "sana.h"
-
-const char *sana_version(void) { return PACKAGE_VERSION; }
