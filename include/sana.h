@@ -36,6 +36,10 @@ SANA_API const char *sana_version(void);
 /* The message of the last failed call on this thread ("" when none). */
 SANA_API const char *sana_last_error(void);
 
+/* 1 when the NUL-terminated s is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF):
+ * what prompts must be. */
+SANA_API int sana_utf8_valid(const char *s);
+
 typedef struct sana_pipeline sana_pipeline;
 
 typedef enum {

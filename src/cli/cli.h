@@ -6,8 +6,6 @@
 
 /* Print "sana: error: MSG" (one line) to stderr; returns 1, the exit status of a failed run. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* 1 when s is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
-int cli_utf8_valid(const char *s);
 /* Check that a file can be created at path (its folder exists and is writable); 0 or a message. */
 int cli_check_writable(const char *path);
 

@@ -47,29 +47,6 @@ int cli_fail(const char *fmt, ...)
     return 1;
 }
 
-int cli_utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        int n;
-        unsigned cp;
-        if (c < 0x80) { p++; continue; }
-        else if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; if (c < 0xc2) return 0; }
-        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; if (c > 0xf4) return 0; }
-        else return 0;
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
 int cli_check_writable(const char *path)
 {
     char *copy = strdup(path);
@@ -170,7 +147,7 @@ static int read_lines(const char *path, char ***lines, int *n, int skip_empty)
     while ((len = getline(&line, &lcap, f)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (skip_empty && len == 0) continue;
-        if (!cli_utf8_valid(line)) {
+        if (!sana_utf8_valid(line)) {
             free(line);
             fclose(f);
             for (int i = 0; i < k; i++) free(v[i]);
@@ -421,8 +398,8 @@ static int parse_opts(int argc, char **argv, cli_opts *o)
         fprintf(stderr, "sana: error: unexpected argument \"%s\" (see sana --help)\n", argv[optind]);
         return 2;
     }
-    if (o->prompt && !cli_utf8_valid(o->prompt)) return cli_fail("--prompt is not valid UTF-8");
-    if (o->negative && !cli_utf8_valid(o->negative)) return cli_fail("--negative-prompt is not valid UTF-8");
+    if (o->prompt && !sana_utf8_valid(o->prompt)) return cli_fail("--prompt is not valid UTF-8");
+    if (o->negative && !sana_utf8_valid(o->negative)) return cli_fail("--negative-prompt is not valid UTF-8");
     return 0;
 }
 

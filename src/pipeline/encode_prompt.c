@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "text/tokenizer.h"
+#include "core/utf8.h"
 
 /* SanaPipeline.__call__'s default `complex_human_instruction` (diffusers v0.35.2,
  * pipelines/sana/pipeline_sana.py). The last line ends with a space: the prompt follows it. */
@@ -89,49 +90,17 @@ static uint32_t lower1(uint32_t c)
     return c;
 }
 
-/* Decode UTF-8 into code points (strict: no overlongs, surrogates or values above U+10FFFF). */
+/* Decode UTF-8 into code points (-1: not valid UTF-8, -2: out of memory). */
 static int utf8_decode(const char *s, size_t len, uint32_t **out, size_t *n)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    if (sana_utf8_valid_prefix(s, len) != len) return -1;
     uint32_t *cp = malloc((len + 1) * sizeof(uint32_t));
     if (!cp) return -2;
     size_t k = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned c = p[i];
-        uint32_t v;
-        int extra;
-        if (c < 0x80) { v = c; extra = 0; }
-        else if (c >= 0xC2 && c <= 0xDF) { v = c & 0x1F; extra = 1; }
-        else if (c >= 0xE0 && c <= 0xEF) { v = c & 0x0F; extra = 2; }
-        else if (c >= 0xF0 && c <= 0xF4) { v = c & 0x07; extra = 3; }
-        else { free(cp); return -1; }
-        for (int e = 1; e <= extra; e++) {
-            if (i + (size_t)e >= len || (p[i + e] & 0xC0) != 0x80) { free(cp); return -1; }
-            v = (v << 6) | (p[i + e] & 0x3F);
-        }
-        if ((extra == 2 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) || (extra == 3 && (v < 0x10000 || v > 0x10FFFF))) {
-            free(cp);
-            return -1;
-        }
-        cp[k++] = v;
-        i += (size_t)extra + 1;
-    }
+    for (size_t i = 0; i < len; k++) i += (size_t)sana_utf8_next(s + i, &cp[k]);
     *out = cp;
     *n = k;
     return 0;
-}
-
-static size_t utf8_put(char *o, uint32_t c)
-{
-    if (c < 0x80) { o[0] = (char)c; return 1; }
-    if (c < 0x800) { o[0] = (char)(0xC0 | (c >> 6)); o[1] = (char)(0x80 | (c & 0x3F)); return 2; }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12)); o[1] = (char)(0x80 | ((c >> 6) & 0x3F)); o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18)); o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F)); o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
 }
 
 /* CPython's Final_Sigma test for the capital sigma at cp[i] of cp[0..n):
@@ -174,12 +143,12 @@ sana_status sana_text_preprocess(const char *text, char **out)
     for (size_t i = a; i < b; i++) {
         uint32_t c = cp[i];
         if (c == 0x130) {               /* LATIN CAPITAL LETTER I WITH DOT ABOVE -> "i" + COMBINING DOT ABOVE */
-            k += utf8_put(o + k, 0x69);
-            k += utf8_put(o + k, 0x307);
+            k += sana_utf8_put(o + k, 0x69);
+            k += sana_utf8_put(o + k, 0x307);
         } else if (c == 0x3A3) {        /* GREEK CAPITAL LETTER SIGMA: the context is the whole string */
-            k += utf8_put(o + k, final_sigma(cp, n, i) ? 0x3C2 : 0x3C3);
+            k += sana_utf8_put(o + k, final_sigma(cp, n, i) ? 0x3C2 : 0x3C3);
         } else {
-            k += utf8_put(o + k, lower1(c));
+            k += sana_utf8_put(o + k, lower1(c));
         }
     }
     o[k] = 0;

@@ -305,7 +305,7 @@ sana_status tk_bpe_word(const tk_bpe *m, const char *w, size_t n, tk_ids *out)
 
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t cl = (size_t)tk_utf8_next(w + i, &cp);
+        size_t cl = (size_t)sana_utf8_next(w + i, &cp);
         int first = i == 0, last = i + cl == n;
         int32_t id = char_id(m, w + i, cl, first, last, &tmp);
         if (id == -2) goto nomem;

@@ -52,7 +52,7 @@ done:
 static sana_status encode(const sana_tokenizer *t, const char *text, size_t len, tk_ids *out)
 {
     if (!text && len) return sana_err(SANA_ERR_ARG, "tokenizer: NULL text");
-    size_t ok = tk_utf8_valid(text, len);
+    size_t ok = sana_utf8_valid_prefix(text, len);
     if (ok != len)
         return sana_err(SANA_ERR_ARG, "tokenizer: the prompt is not valid UTF-8 (byte 0x%02X at offset %zu of %zu)",
                         (unsigned char)text[ok], ok, len);
@@ -190,7 +190,7 @@ static int decode_step(const tk_dec *d, strlist *in, strlist *out)
             }
             if (run) {
                 int rc = 0;
-                if (tk_utf8_valid(bytes.p, bytes.n) == bytes.n) rc = sl_push(out, bytes.p, bytes.n);
+                if (sana_utf8_valid_prefix(bytes.p, bytes.n) == bytes.n) rc = sl_push(out, bytes.p, bytes.n);
                 else
                     for (size_t k = 0; k < run && !rc; k++) rc = sl_push(out, "\xef\xbf\xbd", 3);
                 if (rc) { free(bytes.p); return -1; }

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include "core/status.h"
 #include "text/tokenizer.h"
+#include "core/utf8.h"
 
 /* A hint to load the cache line of p (for table lookups in bulk, see tokenizer.c). */
 #if defined(__GNUC__)
@@ -138,11 +139,7 @@ typedef struct { int kind; char *pat, *content; int start, stop, prepend; } tk_d
 /* A warning through the function set by sana_tokenizer_set_warn. */
 void tk_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- UTF-8 ---- */
-/* Length of the valid UTF-8 prefix (== n when all valid). */
-size_t tk_utf8_valid(const char *s, size_t n);
-/* Decode one code point of valid UTF-8 at s (returns its byte length). */
-int tk_utf8_next(const char *s, uint32_t *cp);
+/* ---- UTF-8 (decoding: core/utf8.h) ---- */
 int tk_is_space(uint32_t cp);   /* Unicode White_Space (regex \s) */
 int tk_is_word(uint32_t cp);    /* regex \w (approximated beyond ASCII, see tokenizer_text.c) */
 

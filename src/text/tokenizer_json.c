@@ -8,7 +8,7 @@
  * that json-c 0.16 accepts; a file with them would not load in transformers, so they
  * are errors here too, found by one pass over the text after json-c accepted it:
  *   - bytes that are not valid UTF-8 (json-c's optional check lets overlong forms and
- *     UTF-16 surrogates through, so tk_utf8_valid checks the whole text);
+ *     UTF-16 surrogates through, so sana_utf8_valid_prefix checks the whole text);
  *   - raw control characters (< 0x20) inside strings;
  *   - a \u escape of a lone UTF-16 surrogate (json-c puts U+FFFD in its place);
  *   - an object key holding \u0000 (json-c keeps keys as C strings: it would cut the
@@ -56,7 +56,7 @@ static long hex4(const unsigned char *u, size_t i, size_t n)
  * string. */
 static sana_status serde_checks(const char *text, size_t n, const char *name)
 {
-    size_t bad = tk_utf8_valid(text, n);
+    size_t bad = sana_utf8_valid_prefix(text, n);
     if (bad != n) return at(name, bad, "string is not valid UTF-8");
     const unsigned char *u = (const unsigned char *)text;
     size_t i = 0;

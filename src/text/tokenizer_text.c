@@ -9,44 +9,6 @@
 
 /* ------------------------------------------------------------ UTF-8 */
 
-size_t tk_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = u[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else return i;
-        if (n - i < len) return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((u[i + k] & 0xC0) != 0x80) return i;
-            cp = cp << 6 | (u[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-        i += len;
-    }
-    return n;
-}
-
-int tk_utf8_next(const char *s, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if (u[0] < 0x80) { *cp = u[0]; return 1; }
-    if ((u[0] & 0xE0) == 0xC0) { *cp = (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F); return 2; }
-    if ((u[0] & 0xF0) == 0xE0) {
-        *cp = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
-        return 3;
-    }
-    *cp = (uint32_t)(u[0] & 0x07) << 18 | (uint32_t)(u[1] & 0x3F) << 12 | (uint32_t)(u[2] & 0x3F) << 6 |
-          (u[3] & 0x3F);
-    return 4;
-}
-
 /* Start of the code point that ends at s[end] (s valid UTF-8). */
 static size_t utf8_prev(const char *s, size_t end)
 {
@@ -146,13 +108,13 @@ sana_status tk_normalize(const tk_norm *nz, int nn, const char *s, size_t n, cha
             size_t a = 0, b = cur.n;
             uint32_t cp;
             while (z->left && a < b) {
-                int l = tk_utf8_next(cur.p + a, &cp);
+                int l = sana_utf8_next(cur.p + a, &cp);
                 if (!tk_is_space(cp)) break;
                 a += (size_t)l;
             }
             while (z->right && b > a) {
                 size_t p = utf8_prev(cur.p, b);
-                tk_utf8_next(cur.p + p, &cp);
+                sana_utf8_next(cur.p + p, &cp);
                 if (!tk_is_space(cp)) break;
                 b = p;
             }
@@ -360,7 +322,7 @@ static int ends_with_word(const char *s, size_t end)
 {
     if (end == 0) return 0;
     uint32_t cp;
-    tk_utf8_next(s + utf8_prev(s, end), &cp);
+    sana_utf8_next(s + utf8_prev(s, end), &cp);
     return tk_is_word(cp);
 }
 
@@ -368,7 +330,7 @@ static int starts_with_word(const char *s, size_t i, size_t n)
 {
     if (i >= n) return 0;
     uint32_t cp;
-    tk_utf8_next(s + i, &cp);
+    sana_utf8_next(s + i, &cp);
     return tk_is_word(cp);
 }
 
@@ -407,7 +369,7 @@ sana_status tk_added_split(const tk_trie *t, const tk_added *added, const char *
             while (na > 0) {
                 size_t p = utf8_prev(s, na);
                 uint32_t cp;
-                tk_utf8_next(s + p, &cp);
+                sana_utf8_next(s + p, &cp);
                 if (!tk_is_space(cp)) break;
                 na = p;
             }
@@ -416,7 +378,7 @@ sana_status tk_added_split(const tk_trie *t, const tk_added *added, const char *
         if (at->rstrip) {
             while (b < n) {
                 uint32_t cp;
-                int l = tk_utf8_next(s + b, &cp);
+                int l = sana_utf8_next(s + b, &cp);
                 if (!tk_is_space(cp)) break;
                 b += (size_t)l;
             }
