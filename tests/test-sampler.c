@@ -30,49 +30,63 @@ static double *dlist(json_object *arr, int *n)
     return v;
 }
 
-static void run_case(golden *g, json_object *cs)
+/* The set_timesteps options of a case ("opts"); custom lists are malloc'd into *ts and *sg (freed
+ * by the caller after set_timesteps); returns whether the case gives a custom list. */
+static int case_opts(json_object *opts, sana_sampler_opts *o, double **ts, double **sg)
 {
-    const char *name = json_object_get_string(json_object_object_get(cs, "name"));
-    const char *kind = json_object_get_string(json_object_object_get(cs, "kind"));
+    json_object *v;
+    int have_list = 0;
+    memset(o, 0, sizeof *o);
+    *ts = *sg = NULL;
+    if (!opts) return 0;
+    if (json_object_object_get_ex(opts, "mu", &v)) { o->has_mu = 1; o->mu = json_object_get_double(v); }
+    if (json_object_object_get_ex(opts, "sigmas", &v)) { *sg = dlist(v, &o->n_sigmas); o->sigmas = *sg; have_list = 1; }
+    if (json_object_object_get_ex(opts, "timesteps", &v)) {
+        *ts = dlist(v, &o->n_timesteps);
+        o->timesteps = *ts;
+        have_list = 1;
+    }
+    if (json_object_object_get_ex(opts, "max_timesteps", &v)) {
+        if (v) { o->scm_max_set = 1; o->scm_max_timesteps = json_object_get_double(v); }
+        else o->scm_max_set = -1;
+    }
+    if (json_object_object_get_ex(opts, "intermediate_timesteps", &v)) {
+        if (v) { o->scm_intermediate_set = 1; o->scm_intermediate_timesteps = json_object_get_double(v); }
+        else o->scm_intermediate_set = -1;
+    }
+    return have_list;
+}
+
+/* The sampler of a case, with its timesteps set (NULL after a failure, reported). */
+static sana_sampler *case_sampler(json_object *cs, const char *name, const char *kind, int is_scm)
+{
     const char *cfg = json_object_to_json_string_ext(json_object_object_get(cs, "config"), JSON_C_TO_STRING_PLAIN);
     int steps = json_object_get_int(json_object_object_get(cs, "steps"));
-    int run = json_object_get_int(json_object_object_get(cs, "run"));
-    json_object *opts = json_object_object_get(cs, "opts"), *v;
-    char key[256];
-
+    json_object *v;
     sana_sampler *s = NULL;
     sana_status st = sana_sampler_new(&s, kind, cfg);
-    if (st != SANA_OK) { golden_fail("%s: %s", name, sana_errmsg()); return; }
+    if (st != SANA_OK) { golden_fail("%s: %s", name, sana_errmsg()); return NULL; }
 
     if (json_object_object_get_ex(cs, "override_shift", &v) &&
         sana_sampler_set_flow_shift(s, json_object_get_double(v)) != SANA_OK) {
         golden_fail("%s: set_flow_shift: %s", name, sana_errmsg());
         sana_sampler_free(s);
-        return;
+        return NULL;
     }
     sana_sampler_opts o;
-    memset(&o, 0, sizeof o);
-    double *ts = NULL, *sg = NULL;
-    int have_list = 0;
-    if (opts) {
-        if (json_object_object_get_ex(opts, "mu", &v)) { o.has_mu = 1; o.mu = json_object_get_double(v); }
-        if (json_object_object_get_ex(opts, "sigmas", &v)) { sg = dlist(v, &o.n_sigmas); o.sigmas = sg; have_list = 1; }
-        if (json_object_object_get_ex(opts, "timesteps", &v)) { ts = dlist(v, &o.n_timesteps); o.timesteps = ts; have_list = 1; }
-        if (json_object_object_get_ex(opts, "max_timesteps", &v)) {
-            if (v) { o.scm_max_set = 1; o.scm_max_timesteps = json_object_get_double(v); }
-            else o.scm_max_set = -1;
-        }
-        if (json_object_object_get_ex(opts, "intermediate_timesteps", &v)) {
-            if (v) { o.scm_intermediate_set = 1; o.scm_intermediate_timesteps = json_object_get_double(v); }
-            else o.scm_intermediate_set = -1;
-        }
-    }
-    int is_scm = strcmp(kind, "scm") == 0;
+    double *ts, *sg;
+    int have_list = case_opts(json_object_object_get(cs, "opts"), &o, &ts, &sg);
     if (is_scm && o.scm_intermediate_set == 0 && steps != 2) o.scm_intermediate_set = -1;
     st = sana_sampler_set_timesteps(s, (have_list && !is_scm) ? 0 : steps, &o);
     free(ts); free(sg);
-    if (st != SANA_OK) { golden_fail("%s: set_timesteps: %s", name, sana_errmsg()); sana_sampler_free(s); return; }
+    if (st != SANA_OK) { golden_fail("%s: set_timesteps: %s", name, sana_errmsg()); sana_sampler_free(s); return NULL; }
+    return s;
+}
 
+/* timesteps (scm: n + 1 of them) and sigmas (not scm) against the golden. */
+static void check_schedule(golden *g, const sana_sampler *s, const char *name, int is_scm)
+{
+    char key[256];
     int nt = sana_sampler_num_steps(s) + (is_scm ? 1 : 0);
     float *tv = malloc(sizeof(float) * (size_t)(nt + 1));
     for (int i = 0; i < nt; i++) tv[i] = (float)sana_sampler_timestep(s, i);
@@ -84,8 +98,75 @@ static void run_case(golden *g, json_object *cs)
         golden_check(g, key, tv, sana_sampler_num_steps(s) + 1, key, "sampler_schedule");
     }
     free(tv);
-    if (!run) { sana_sampler_free(s); return; }
+}
 
+/* The SanaSprintPipeline loop: latents scaled by sigma_data, model input and output converted
+ * around the (synthetic) model, each intermediate compared. x: the initial noise; xin, mo: scratch. */
+static void run_scm_steps(golden *g, sana_sampler *s, const char *name, const float *base, float *x, float *xin,
+                          float *mo, int64_t n, sana_rng *step_rng)
+{
+    char key[256];
+    float sd = (float)sana_sampler_sigma_data(s);
+    for (int64_t e = 0; e < n; e++) x[e] = x[e] * sd;
+    for (int i = 0; i < sana_sampler_num_steps(s); i++) {
+        float a, b;
+        double scm_t;
+        coeffs(i, &a, &b);
+        sana_scm_model_input(s, i, x, xin, n, &scm_t);
+        float ft = (float)scm_t;
+        snprintf(key, sizeof key, "%s/scm_t%d", name, i);
+        int64_t bsz;
+        float *want_t = golden_f32(g, key, &bsz);
+        float *got_t = malloc(sizeof(float) * (size_t)bsz);
+        for (int64_t k = 0; k < bsz; k++) got_t[k] = ft;
+        golden_compare(g, key, got_t, want_t, bsz, "sampler_step");
+        free(want_t); free(got_t);
+        snprintf(key, sizeof key, "%s/model_in%d", name, i);
+        golden_check(g, key, xin, n, key, "sampler_step");
+        for (int64_t e = 0; e < n; e++) mo[e] = xin[e] * a + base[e] * b;
+        sana_scm_model_output(s, i, xin, mo, n);
+        snprintf(key, sizeof key, "%s/pred%d", name, i);
+        golden_check(g, key, mo, n, key, "sampler_step");
+        if (sana_sampler_step(s, mo, x, n, step_rng) != SANA_OK) {
+            golden_fail("%s: step %d: %s", name, i, sana_errmsg());
+            break;
+        }
+        snprintf(key, sizeof key, "%s/x%d", name, i);
+        golden_check(g, key, x, n, key, "sampler_step");
+        snprintf(key, sizeof key, "%s/denoised%d", name, i);
+        golden_check(g, key, sana_sampler_denoised(s), n, key, "sampler_step");
+    }
+    const float *den = sana_sampler_denoised(s);
+    if (den) {
+        for (int64_t e = 0; e < n; e++) xin[e] = den[e] / sd;
+        snprintf(key, sizeof key, "%s/final", name);
+        golden_check(g, key, xin, n, key, "sampler_step");
+    }
+}
+
+/* `run` steps of a DPM or Euler sampler fed with model_output_k = a_k * x_k + b_k * base. */
+static void run_flow_steps(golden *g, sana_sampler *s, const char *name, int run, const float *base, float *x,
+                           float *mo, int64_t n, sana_rng *step_rng)
+{
+    char key[256];
+    for (int i = 0; i < run; i++) {
+        float a, b;
+        coeffs(i, &a, &b);
+        for (int64_t e = 0; e < n; e++) mo[e] = x[e] * a + base[e] * b;
+        if (sana_sampler_step(s, mo, x, n, step_rng) != SANA_OK) {
+            golden_fail("%s: step %d: %s", name, i, sana_errmsg());
+            break;
+        }
+        snprintf(key, sizeof key, "%s/x%d", name, i);
+        golden_check(g, key, x, n, key, "sampler_step");
+    }
+}
+
+/* The initial sample (drawn with the case's seed and compared), then the steps. */
+static void run_steps(golden *g, sana_sampler *s, json_object *cs, const char *name, int run, int is_scm)
+{
+    char key[256];
+    json_object *v;
     int64_t n = 1;
     json_object *shape = json_object_object_get(cs, "shape");
     for (size_t k = 0; k < json_object_array_length(shape); k++)
@@ -103,59 +184,23 @@ static void run_case(golden *g, json_object *cs)
     golden_check(g, key, x, n, key, "rng_randn");
     sana_rng *step_rng = glob ? glob : gen;
 
-    if (is_scm) {
-        float sd = (float)sana_sampler_sigma_data(s);
-        for (int64_t e = 0; e < n; e++) x[e] = x[e] * sd;
-        for (int i = 0; i < sana_sampler_num_steps(s); i++) {
-            float a, b;
-            double scm_t;
-            coeffs(i, &a, &b);
-            sana_scm_model_input(s, i, x, xin, n, &scm_t);
-            float ft = (float)scm_t;
-            snprintf(key, sizeof key, "%s/scm_t%d", name, i);
-            int64_t bsz;
-            float *want_t = golden_f32(g, key, &bsz);
-            float *got_t = malloc(sizeof(float) * (size_t)bsz);
-            for (int64_t k = 0; k < bsz; k++) got_t[k] = ft;
-            golden_compare(g, key, got_t, want_t, bsz, "sampler_step");
-            free(want_t); free(got_t);
-            snprintf(key, sizeof key, "%s/model_in%d", name, i);
-            golden_check(g, key, xin, n, key, "sampler_step");
-            for (int64_t e = 0; e < n; e++) mo[e] = xin[e] * a + base[e] * b;
-            sana_scm_model_output(s, i, xin, mo, n);
-            snprintf(key, sizeof key, "%s/pred%d", name, i);
-            golden_check(g, key, mo, n, key, "sampler_step");
-            if ((st = sana_sampler_step(s, mo, x, n, step_rng)) != SANA_OK) {
-                golden_fail("%s: step %d: %s", name, i, sana_errmsg());
-                break;
-            }
-            snprintf(key, sizeof key, "%s/x%d", name, i);
-            golden_check(g, key, x, n, key, "sampler_step");
-            snprintf(key, sizeof key, "%s/denoised%d", name, i);
-            golden_check(g, key, sana_sampler_denoised(s), n, key, "sampler_step");
-        }
-        const float *den = sana_sampler_denoised(s);
-        if (den) {
-            for (int64_t e = 0; e < n; e++) xin[e] = den[e] / sd;
-            snprintf(key, sizeof key, "%s/final", name);
-            golden_check(g, key, xin, n, key, "sampler_step");
-        }
-    } else {
-        for (int i = 0; i < run; i++) {
-            float a, b;
-            coeffs(i, &a, &b);
-            for (int64_t e = 0; e < n; e++) mo[e] = x[e] * a + base[e] * b;
-            if ((st = sana_sampler_step(s, mo, x, n, step_rng)) != SANA_OK) {
-                golden_fail("%s: step %d: %s", name, i, sana_errmsg());
-                break;
-            }
-            snprintf(key, sizeof key, "%s/x%d", name, i);
-            golden_check(g, key, x, n, key, "sampler_step");
-        }
-    }
+    if (is_scm) run_scm_steps(g, s, name, base, x, xin, mo, n, step_rng);
+    else run_flow_steps(g, s, name, run, base, x, mo, n, step_rng);
     free(x); free(mo); free(xin); free(base);
     sana_rng_free(gen);
     sana_rng_free(glob);
+}
+
+static void run_case(golden *g, json_object *cs)
+{
+    const char *name = json_object_get_string(json_object_object_get(cs, "name"));
+    const char *kind = json_object_get_string(json_object_object_get(cs, "kind"));
+    int run = json_object_get_int(json_object_object_get(cs, "run"));
+    int is_scm = strcmp(kind, "scm") == 0;
+    sana_sampler *s = case_sampler(cs, name, kind, is_scm);
+    if (!s) return;
+    check_schedule(g, s, name, is_scm);
+    if (run) run_steps(g, s, cs, name, run, is_scm);
     sana_sampler_free(s);
 }
 

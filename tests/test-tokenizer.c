@@ -56,6 +56,174 @@ static void catch_warning(const char *msg, void *ud)
 }
 
 
+/* The arrays of one golden file (golden/dump_tokenizer.py): the corpus and what transformers made
+ * of it. Prompt p is text[po[p], po[p + 1]); its ids want_ids[ioff[p], ioff[p + 1]) and its decode
+ * db[doff[p], doff[p + 1]). Padded case c: prompt pad_prompt[c] (after chi when pad_chi[c]),
+ * max_length pad_len[c], ids and mask at pad_off[c]. special: pad id, bos id, vocabulary size. */
+typedef struct {
+    int64_t nb, np1, nids, nid1, ndec, ndo, npad, nmask, npo, ncase, nchi, nsp;
+    int64_t *pb, *po, *want_ids, *ioff, *db, *doff, *pad_ids, *pad_mask, *pad_off, *pad_prompt, *pad_chi, *pad_len;
+    int64_t *chib, *special;
+    int64_t np;                 /* prompts */
+    char *text, *chi;           /* the prompt bytes and the complex-human-instruction bytes */
+} tok_golden;
+
+static void tok_golden_read(golden *g, tok_golden *d)
+{
+    d->pb = golden_i64(g, "prompt_bytes", &d->nb);
+    d->po = golden_i64(g, "prompt_off", &d->np1);
+    d->want_ids = golden_i64(g, "ids", &d->nids);
+    d->ioff = golden_i64(g, "ids_off", &d->nid1);
+    d->db = golden_i64(g, "decoded_bytes", &d->ndec);
+    d->doff = golden_i64(g, "decoded_off", &d->ndo);
+    d->pad_ids = golden_i64(g, "pad_ids", &d->npad);
+    d->pad_mask = golden_i64(g, "pad_mask", &d->nmask);
+    d->pad_off = golden_i64(g, "pad_off", &d->npo);
+    d->pad_prompt = golden_i64(g, "pad_prompt", &d->ncase);
+    d->pad_chi = golden_i64(g, "pad_chi", NULL);
+    d->pad_len = golden_i64(g, "pad_len", NULL);
+    d->chib = golden_i64(g, "chi_bytes", &d->nchi);
+    d->special = golden_i64(g, "special", &d->nsp);
+    d->np = d->np1 - 1;
+    d->text = malloc((size_t)d->nb + (size_t)d->nchi + 1);
+    d->chi = malloc((size_t)d->nchi + 1);
+    for (int64_t i = 0; i < d->nb; i++) d->text[i] = (char)d->pb[i];
+    for (int64_t i = 0; i < d->nchi; i++) d->chi[i] = (char)d->chib[i];
+}
+
+static void tok_golden_free(tok_golden *d)
+{
+    free(d->pb); free(d->po); free(d->want_ids); free(d->ioff); free(d->db); free(d->doff); free(d->pad_ids);
+    free(d->pad_mask); free(d->pad_off); free(d->pad_prompt); free(d->pad_chi); free(d->pad_len); free(d->chib);
+    free(d->special); free(d->text); free(d->chi);
+}
+
+/* ids without special tokens, every prompt; the first prompt that differs is printed. */
+static void check_ids(golden *g, const sana_tokenizer *t, const char *name, const tok_golden *d)
+{
+    char label[160];
+    int64_t *got = malloc(((size_t)d->nids + 1) * sizeof *got);
+    int64_t ng = 0, first_bad = -1;
+    for (int64_t p = 0; p < d->np; p++) {
+        int32_t *ids;
+        int n;
+        if (sana_tokenize(t, d->text + d->po[p], (size_t)(d->po[p + 1] - d->po[p]), 0, &ids, &n)) {
+            golden_fail("%s: prompt %lld: %s", name, (long long)p, sana_errmsg());
+            n = 0;
+            ids = NULL;
+        }
+        int64_t wn = d->ioff[p + 1] - d->ioff[p];
+        int same = n == wn;
+        for (int k = 0; same && k < n; k++) same = ids[k] == d->want_ids[d->ioff[p] + k];
+        if (!same && first_bad < 0) {
+            first_bad = p;
+            printf("      %s: first prompt that differs: #%lld ", name, (long long)p);
+            print_escaped(d->text + d->po[p], (size_t)(d->po[p + 1] - d->po[p]));
+            putchar('\n');
+            int64_t *tmp = malloc(((size_t)n + 1) * sizeof *tmp);
+            for (int k = 0; k < n; k++) tmp[k] = ids[k];
+            print_ids("got ", tmp, n);
+            print_ids("want", d->want_ids + d->ioff[p], wn);
+            free(tmp);
+        }
+        for (int k = 0; k < n && ng < d->nids; k++) got[ng++] = ids[k];
+        free(ids);
+    }
+    snprintf(label, sizeof label, "%s: ids of %lld prompts", name, (long long)d->np);
+    golden_check_i64(g, label, got, ng, "ids");
+    if (first_bad >= 0) golden_fail("%s: prompt %lld tokenized differently", name, (long long)first_bad);
+    free(got);
+}
+
+/* Padded case c tokenized into gi/gm at pad_off[c]; returns whether it truncated. The first case
+ * that differs (*first_bad < 0 until then) is printed. */
+static int padded_case(const sana_tokenizer *t, const char *name, const tok_golden *d, int64_t c, int64_t *gi,
+                       int64_t *gm, int64_t *first_bad)
+{
+    int L = (int)d->pad_len[c];
+    int64_t p = d->pad_prompt[c], off = d->pad_off[c];
+    size_t plen = (size_t)(d->po[p + 1] - d->po[p]), len = plen;
+    char *buf = d->text + d->po[p];
+    char *cat = NULL;
+    if (d->pad_chi[c]) {
+        cat = malloc((size_t)d->nchi + plen + 1);
+        memcpy(cat, d->chi, (size_t)d->nchi);
+        memcpy(cat + d->nchi, buf, plen);
+        buf = cat;
+        len = (size_t)d->nchi + plen;
+    }
+    int32_t *ids = malloc((size_t)L * sizeof *ids), *mask = malloc((size_t)L * sizeof *mask);
+    int dropped = 0;
+    if (sana_tokenize_padded(t, buf, len, L, ids, mask, &dropped)) {
+        golden_fail("%s: padded case %lld: %s", name, (long long)c, sana_errmsg());
+        for (int k = 0; k < L; k++) ids[k] = mask[k] = -1;
+    }
+    for (int k = 0; k < L; k++) {
+        gi[off + k] = ids[k];
+        gm[off + k] = mask[k];
+        if (*first_bad < 0 && (ids[k] != d->pad_ids[off + k] || mask[k] != d->pad_mask[off + k])) {
+            *first_bad = c;
+            printf("      %s: first padded case that differs: #%lld (prompt %lld, chi %lld, max_length %d) at %d\n",
+                   name, (long long)c, (long long)p, (long long)d->pad_chi[c], L, k);
+        }
+    }
+    free(ids); free(mask); free(cat);
+    return dropped > 0;
+}
+
+/* padded + truncated, as SanaPipeline calls the tokenizer; one warning per truncation */
+static void check_padded(golden *g, const sana_tokenizer *t, const char *name, const tok_golden *d)
+{
+    char label[160];
+    int64_t *gi = malloc(((size_t)d->npad + 1) * sizeof *gi), *gm = malloc(((size_t)d->npad + 1) * sizeof *gm);
+    int truncated = 0;
+    int64_t first_bad = -1;
+    sana_tokenizer_set_warn(catch_warning, NULL);
+    nwarnings = 0;
+    for (int64_t c = 0; c < d->ncase; c++) truncated += padded_case(t, name, d, c, gi, gm, &first_bad);
+    snprintf(label, sizeof label, "%s: padded ids, %lld cases", name, (long long)d->ncase);
+    golden_check_i64(g, label, gi, d->npad, "pad_ids");
+    snprintf(label, sizeof label, "%s: attention masks", name);
+    golden_check_i64(g, label, gm, d->nmask, "pad_mask");
+    snprintf(label, sizeof label, "%s: %d of the cases truncated, each with one warning", name, truncated);
+    expect(nwarnings == truncated, label);
+    sana_tokenizer_set_warn(NULL, NULL);
+    free(gi); free(gm);
+}
+
+/* decode(ids with special tokens, skip_special_tokens=True); the first that differs is printed. */
+static void check_decode(const sana_tokenizer *t, const char *name, const tok_golden *d)
+{
+    char label[160];
+    int dec_bad = -1;
+    for (int64_t p = 0; p < d->np && dec_bad < 0; p++) {
+        int32_t *ids;
+        int n;
+        if (sana_tokenize(t, d->text + d->po[p], (size_t)(d->po[p + 1] - d->po[p]), 1, &ids, &n)) continue;
+        char *s = sana_detokenize(t, ids, n, 1);
+        const int64_t *want = d->db + d->doff[p];
+        size_t wl = (size_t)(d->doff[p + 1] - d->doff[p]);
+        for (size_t k = 0; k < wl; k++)          /* the C string ends at the first NUL */
+            if (want[k] == 0) { wl = k; break; }
+        int same = s && strlen(s) == wl;
+        for (size_t k = 0; same && k < wl; k++) same = (unsigned char)s[k] == want[k];
+        if (!same) {
+            dec_bad = (int)p;
+            char *w = malloc(wl + 1);
+            for (size_t k = 0; k < wl; k++) w[k] = (char)want[k];
+            printf("      decode of prompt %lld: got ", (long long)p);
+            print_escaped(s ? s : "(null)", s ? strlen(s) : 6);
+            printf(" want ");
+            print_escaped(w, wl);
+            putchar('\n');
+            free(w);
+        }
+        free(s);
+        free(ids);
+    }
+    snprintf(label, sizeof label, "%s: decode of %lld prompts matches", name, (long long)d->np);
+    expect(dec_bad < 0, label);
+}
 
 static void run_golden(const char *name)
 {
@@ -68,134 +236,17 @@ static void run_golden(const char *name)
         return;
     }
     golden *g = golden_open(gname);
-    int64_t nb, np1, nids, nid1, ndec, ndo, npad, nmask, npo, ncase, nchi, nsp;
-    int64_t *pb = golden_i64(g, "prompt_bytes", &nb), *po = golden_i64(g, "prompt_off", &np1);
-    int64_t *want_ids = golden_i64(g, "ids", &nids), *ioff = golden_i64(g, "ids_off", &nid1);
-    int64_t *db = golden_i64(g, "decoded_bytes", &ndec), *doff = golden_i64(g, "decoded_off", &ndo);
-    int64_t *pad_ids = golden_i64(g, "pad_ids", &npad), *pad_mask = golden_i64(g, "pad_mask", &nmask);
-    int64_t *pad_off = golden_i64(g, "pad_off", &npo), *pad_prompt = golden_i64(g, "pad_prompt", &ncase);
-    int64_t *pad_chi = golden_i64(g, "pad_chi", NULL), *pad_len = golden_i64(g, "pad_len", NULL);
-    int64_t *chib = golden_i64(g, "chi_bytes", &nchi), *special = golden_i64(g, "special", &nsp);
-    int64_t np = np1 - 1;
-
-    char *text = malloc((size_t)nb + (size_t)nchi + 1), *chi = malloc((size_t)nchi + 1);
-    for (int64_t i = 0; i < nb; i++) text[i] = (char)pb[i];
-    for (int64_t i = 0; i < nchi; i++) chi[i] = (char)chib[i];
-
-    /* ids without special tokens, every prompt */
-    int64_t *got = malloc(((size_t)nids + 1) * sizeof *got);
-    int64_t ng = 0, first_bad = -1;
-    for (int64_t p = 0; p < np; p++) {
-        int32_t *ids;
-        int n;
-        if (sana_tokenize(t, text + po[p], (size_t)(po[p + 1] - po[p]), 0, &ids, &n)) {
-            golden_fail("%s: prompt %lld: %s", name, (long long)p, sana_errmsg());
-            n = 0;
-            ids = NULL;
-        }
-        int64_t wn = ioff[p + 1] - ioff[p];
-        int same = n == wn;
-        for (int k = 0; same && k < n; k++) same = ids[k] == want_ids[ioff[p] + k];
-        if (!same && first_bad < 0) {
-            first_bad = p;
-            printf("      %s: first prompt that differs: #%lld ", name, (long long)p);
-            print_escaped(text + po[p], (size_t)(po[p + 1] - po[p]));
-            putchar('\n');
-            int64_t *tmp = malloc(((size_t)n + 1) * sizeof *tmp);
-            for (int k = 0; k < n; k++) tmp[k] = ids[k];
-            print_ids("got ", tmp, n);
-            print_ids("want", want_ids + ioff[p], wn);
-            free(tmp);
-        }
-        for (int k = 0; k < n && ng < nids; k++) got[ng++] = ids[k];
-        free(ids);
-    }
-    snprintf(label, sizeof label, "%s: ids of %lld prompts", name, (long long)np);
-    golden_check_i64(g, label, got, ng, "ids");
-    if (first_bad >= 0) golden_fail("%s: prompt %lld tokenized differently", name, (long long)first_bad);
-
-    /* padded + truncated, as SanaPipeline calls the tokenizer */
-    int64_t *gi = malloc(((size_t)npad + 1) * sizeof *gi), *gm = malloc(((size_t)npad + 1) * sizeof *gm);
-    int truncated = 0;
-    first_bad = -1;
-    sana_tokenizer_set_warn(catch_warning, NULL);
-    nwarnings = 0;
-    for (int64_t c = 0; c < ncase; c++) {
-        int L = (int)pad_len[c];
-        int64_t p = pad_prompt[c];
-        size_t plen = (size_t)(po[p + 1] - po[p]), len = plen;
-        char *buf = text + po[p];
-        char *cat = NULL;
-        if (pad_chi[c]) {
-            cat = malloc((size_t)nchi + plen + 1);
-            memcpy(cat, chi, (size_t)nchi);
-            memcpy(cat + nchi, buf, plen);
-            buf = cat;
-            len = (size_t)nchi + plen;
-        }
-        int32_t *ids = malloc((size_t)L * sizeof *ids), *mask = malloc((size_t)L * sizeof *mask);
-        int dropped = 0;
-        if (sana_tokenize_padded(t, buf, len, L, ids, mask, &dropped)) {
-            golden_fail("%s: padded case %lld: %s", name, (long long)c, sana_errmsg());
-            for (int k = 0; k < L; k++) ids[k] = mask[k] = -1;
-        }
-        truncated += dropped > 0;
-        for (int k = 0; k < L; k++) {
-            gi[pad_off[c] + k] = ids[k];
-            gm[pad_off[c] + k] = mask[k];
-            if (first_bad < 0 && (ids[k] != pad_ids[pad_off[c] + k] || mask[k] != pad_mask[pad_off[c] + k])) {
-                first_bad = c;
-                printf("      %s: first padded case that differs: #%lld (prompt %lld, chi %lld, max_length %d) at %d\n",
-                       name, (long long)c, (long long)p, (long long)pad_chi[c], L, k);
-            }
-        }
-        free(ids); free(mask); free(cat);
-    }
-    snprintf(label, sizeof label, "%s: padded ids, %lld cases", name, (long long)ncase);
-    golden_check_i64(g, label, gi, npad, "pad_ids");
-    snprintf(label, sizeof label, "%s: attention masks", name);
-    golden_check_i64(g, label, gm, nmask, "pad_mask");
-    snprintf(label, sizeof label, "%s: %d of the cases truncated, each with one warning", name, truncated);
-    expect(nwarnings == truncated, label);
-    sana_tokenizer_set_warn(NULL, NULL);
-
-    /* decode(ids with special tokens, skip_special_tokens=True) */
-    int dec_bad = -1;
-    for (int64_t p = 0; p < np && dec_bad < 0; p++) {
-        int32_t *ids;
-        int n;
-        if (sana_tokenize(t, text + po[p], (size_t)(po[p + 1] - po[p]), 1, &ids, &n)) continue;
-        char *s = sana_detokenize(t, ids, n, 1);
-        size_t wl = (size_t)(doff[p + 1] - doff[p]);
-        for (size_t k = 0; k < wl; k++)          /* the C string ends at the first NUL */
-            if (db[doff[p] + (int64_t)k] == 0) { wl = k; break; }
-        int same = s && strlen(s) == wl;
-        for (size_t k = 0; same && k < wl; k++) same = (unsigned char)s[k] == db[doff[p] + (int64_t)k];
-        if (!same) {
-            dec_bad = (int)p;
-            char *w = malloc(wl + 1);
-            for (size_t k = 0; k < wl; k++) w[k] = (char)db[doff[p] + (int64_t)k];
-            printf("      decode of prompt %lld: got ", (long long)p);
-            print_escaped(s ? s : "(null)", s ? strlen(s) : 6);
-            printf(" want ");
-            print_escaped(w, wl);
-            putchar('\n');
-            free(w);
-        }
-        free(s);
-        free(ids);
-    }
-    snprintf(label, sizeof label, "%s: decode of %lld prompts matches", name, (long long)np);
-    expect(dec_bad < 0, label);
-
+    tok_golden d;
+    tok_golden_read(g, &d);
+    check_ids(g, t, name, &d);
+    check_padded(g, t, name, &d);
+    check_decode(t, name, &d);
+    const int64_t *special = d.special;
     snprintf(label, sizeof label, "%s: pad id %lld, bos id %lld, vocabulary size %lld", name, (long long)special[0],
              (long long)special[1], (long long)special[2]);
-    expect(nsp == 3 && sana_tokenizer_pad_id(t) == special[0] && sana_tokenizer_bos_id(t) == special[1] &&
+    expect(d.nsp == 3 && sana_tokenizer_pad_id(t) == special[0] && sana_tokenizer_bos_id(t) == special[1] &&
                sana_tokenizer_vocab_size(t) == special[2], label);
-
-    free(pb); free(po); free(want_ids); free(ioff); free(db); free(doff); free(pad_ids); free(pad_mask);
-    free(pad_off); free(pad_prompt); free(pad_chi); free(pad_len); free(chib); free(special);
-    free(text); free(chi); free(got); free(gi); free(gm);
+    tok_golden_free(&d);
     golden_close(g);
     sana_tokenizer_free(t);
 }

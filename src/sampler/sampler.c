@@ -24,6 +24,17 @@ sana_status sampler_enum(const sana_json *j, const char *key, const char *const 
     return st;
 }
 
+sana_status sampler_reject_true(const sana_json *j, const char *key, const char *why)
+{
+    int v = 0;
+    sana_status st = sana_json_bool(j, key, 0, &v);
+    if (st != SANA_OK) return st;
+    if (v) return sana_json_bad(j, key, "true is not supported: %s", why);
+    return SANA_OK;
+}
+
+const char *const sampler_time_shift_types[] = { "exponential", "linear", NULL };
+
 sana_status sampler_check_keys(const sana_json *j, const char *const *known, const char *cls)
 {
     json_object_object_foreach(j->root, key, val) {

@@ -29,15 +29,6 @@ static const char *const dpm_keys[] = {
     "lambda_min_clipped", "variance_type", "timestep_spacing", "steps_offset", "rescale_betas_zero_snr",
     "use_dynamic_shifting", "time_shift_type", NULL };
 
-static sana_status reject_true(const sana_json *j, const char *key, const char *why)
-{
-    int v = 0;
-    sana_status st = sana_json_bool(j, key, 0, &v);
-    if (st != SANA_OK) return st;
-    if (v) return sana_json_bad(j, key, "true is not supported: %s", why);
-    return SANA_OK;
-}
-
 /* The training schedule: betas (float32, as torch builds them), alphas_cumprod, sigmas, lambdas. */
 static sana_status dpm_schedule(const sana_json *j, dpm_config *c)
 {
@@ -105,7 +96,6 @@ sana_status dpm_configure(sana_sampler *s, const sana_json *j)
     static const char *const solvers[] = { "midpoint", "heun", "logrho", "bh1", "bh2", NULL };
     static const char *const finals[] = { "zero", "sigma_min", NULL };
     static const char *const spacings[] = { "linspace", "leading", "trailing", NULL };
-    static const char *const shifts[] = { "exponential", "linear", NULL };
 
     if ((st = sampler_check_keys(j, dpm_keys, "DPMSolverMultistepScheduler")) != SANA_OK) return st;
     if ((st = sana_json_int(j, "num_train_timesteps", 1000, &c->num_train_timesteps)) != SANA_OK) return st;
@@ -116,7 +106,7 @@ sana_status dpm_configure(sana_sampler *s, const sana_json *j)
     if (order < 1 || order > 3) return sana_json_bad(j, "solver_order", "%lld is not 1, 2 or 3", (long long)order);
     c->solver_order = (int)order;
     if ((st = sampler_enum(j, "prediction_type", preds, PRED_EPSILON, &c->prediction_type)) != SANA_OK) return st;
-    if ((st = reject_true(j, "thresholding", "dynamic thresholding is not implemented")) != SANA_OK) return st;
+    if ((st = sampler_reject_true(j, "thresholding", "dynamic thresholding is not implemented")) != SANA_OK) return st;
     double dummy;
     if ((st = sana_json_double(j, "dynamic_thresholding_ratio", 0.995, &dummy)) != SANA_OK) return st;
     if ((st = sana_json_double(j, "sample_max_value", 1.0, &dummy)) != SANA_OK) return st;
@@ -135,10 +125,11 @@ sana_status dpm_configure(sana_sampler *s, const sana_json *j)
     if (c->solver_type >= 2) c->solver_type = SOLVER_MIDPOINT;        /* diffusers: logrho/bh1/bh2 -> midpoint */
     if ((st = sana_json_bool(j, "lower_order_final", 1, &c->lower_order_final)) != SANA_OK) return st;
     if ((st = sana_json_bool(j, "euler_at_final", 0, &c->euler_at_final)) != SANA_OK) return st;
-    if ((st = reject_true(j, "use_karras_sigmas", "Karras sigmas are not implemented")) != SANA_OK) return st;
-    if ((st = reject_true(j, "use_exponential_sigmas", "exponential sigmas are not implemented")) != SANA_OK) return st;
-    if ((st = reject_true(j, "use_beta_sigmas", "beta sigmas are not implemented")) != SANA_OK) return st;
-    if ((st = reject_true(j, "use_lu_lambdas", "Lu lambdas are not implemented")) != SANA_OK) return st;
+    if ((st = sampler_reject_true(j, "use_karras_sigmas", "Karras sigmas are not implemented")) != SANA_OK) return st;
+    if ((st = sampler_reject_true(j, "use_exponential_sigmas", "exponential sigmas are not implemented")) != SANA_OK)
+        return st;
+    if ((st = sampler_reject_true(j, "use_beta_sigmas", "beta sigmas are not implemented")) != SANA_OK) return st;
+    if ((st = sampler_reject_true(j, "use_lu_lambdas", "Lu lambdas are not implemented")) != SANA_OK) return st;
     if ((st = sana_json_bool(j, "use_flow_sigmas", 0, &c->use_flow_sigmas)) != SANA_OK) return st;
     if ((st = sana_json_double(j, "flow_shift", 1.0, &c->flow_shift)) != SANA_OK) return st;
     if (!(c->flow_shift > 0) || !isfinite(c->flow_shift))
@@ -157,11 +148,13 @@ sana_status dpm_configure(sana_sampler *s, const sana_json *j)
     if ((st = sampler_enum(j, "timestep_spacing", spacings, SPACING_LINSPACE, &c->timestep_spacing)) != SANA_OK)
         return st;
     if ((st = sana_json_int(j, "steps_offset", 0, &c->steps_offset)) != SANA_OK) return st;
-    if ((st = reject_true(j, "rescale_betas_zero_snr", "zero-terminal-SNR rescaling is not implemented")) != SANA_OK)
+    if ((st = sampler_reject_true(j, "rescale_betas_zero_snr", "zero-terminal-SNR rescaling is not implemented")) !=
+        SANA_OK)
         return st;
     if ((st = sana_json_bool(j, "use_dynamic_shifting", 0, &flag)) != SANA_OK) return st;
     c->use_dynamic_shifting = flag;
-    if ((st = sampler_enum(j, "time_shift_type", shifts, SHIFT_EXPONENTIAL, &c->time_shift_type)) != SANA_OK)
+    if ((st = sampler_enum(j, "time_shift_type", sampler_time_shift_types, SHIFT_EXPONENTIAL,
+                           &c->time_shift_type)) != SANA_OK)
         return st;
     return SANA_OK;
 }
@@ -283,23 +276,40 @@ static float dpm_lambda(const dpm_config *c, float sigma, float *alpha, float *s
     return logf(*alpha) - logf(*sigma_t);
 }
 
-sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana_rng *rng)
+/* The coefficients of one update from sigma_s0 = sigmas[i] to sigma_t = sigmas[i + 1], float32 in
+ * diffusers' order (dpm_solver_first_order_update and the multistep updates share them).
+ * dpmsolver++: x_t = c1 x - a0 D0 (+ the D1, D2 terms); sde-dpmsolver++: x_t = c1 x + a0 D0 (+ ...) + cn z. */
+typedef struct {
+    int sde;
+    float alpha_t, sigma_t, lambda_t, lambda_s0;
+    float h;           /* lambda_t - lambda_s0 */
+    float em, e2;      /* exp(-h), exp(-2h) */
+    float c1;          /* coefficient of x: sigma_t / sigma_s0 (sde: times exp(-h)) */
+    float a0;          /* coefficient of D0: alpha_t (e^-h - 1); sde: alpha_t (1 - e^-2h) */
+    float cn;          /* coefficient of the noise (sde): sigma_t sqrt(1 - e^-2h); else 0 */
+} dpm_coefs;
+
+static dpm_coefs dpm_step_coefs(const dpm_config *c, const float *sigmas, int i, int sde)
 {
-    dpm_config *c = &s->dpm;
-    int sde = c->algorithm_type == ALGO_SDE_DPMPP;
-    sana_status st = sampler_buffers(s, n, c->solver_order, sde, 0);
-    if (st != SANA_OK) return st;
-    if (s->step_index < 0) s->step_index = sampler_first_index(s->timesteps, s->n);
-    int i = s->step_index, N = s->n;
-    if (i >= N) return sana_err(SANA_ERR_ARG, "%s: step() called more often than the %d steps", s->name, N);
-    if (sde && !rng)
-        return sana_err(SANA_ERR_ARG, "%s: sde-dpmsolver++ draws noise: step() needs the generator", s->name);
+    dpm_coefs k;
+    float alpha_s0, sigma_s0;
+    k.sde = sde;
+    k.lambda_t = dpm_lambda(c, sigmas[i + 1], &k.alpha_t, &k.sigma_t);
+    k.lambda_s0 = dpm_lambda(c, sigmas[i], &alpha_s0, &sigma_s0);
+    k.h = k.lambda_t - k.lambda_s0;
+    k.em = expf(-k.h);
+    k.e2 = expf(-2.0f * k.h);
+    k.c1 = sde ? (k.sigma_t / sigma_s0) * k.em : k.sigma_t / sigma_s0;
+    k.a0 = sde ? k.alpha_t * (1.0f - k.e2) : k.alpha_t * (k.em - 1.0f);
+    k.cn = sde ? k.sigma_t * sqrtf(1.0f - k.e2) : 0.0f;
+    return k;
+}
 
-    int lower_final = (i == N - 1) && (c->euler_at_final || (c->lower_order_final && N < 15) ||
-                                       c->final_sigmas_type == FINAL_ZERO);
-    int lower_second = (i == N - 2) && c->lower_order_final && N < 15;
-
-    /* convert_model_output -> x0 prediction; history shifts by one (oldest dropped). */
+/* convert_model_output: the x0 prediction of model output mo at sigmas[i], written into the
+ * newest history slot (the history shifts by one, the oldest dropped). */
+static void dpm_convert_model_output(sana_sampler *s, int i, const float *mo, const float *x, int64_t n)
+{
+    const dpm_config *c = &s->dpm;
     int K = c->solver_order;
     float *m = s->hist[0];
     for (int k = 0; k < K - 1; k++) s->hist[k] = s->hist[k + 1];
@@ -312,83 +322,125 @@ sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana
     case PRED_V:       for (int64_t e = 0; e < n; e++) m[e] = al * x[e] - sg * mo[e]; break;
     default:           memcpy(m, mo, (size_t)n * sizeof(float)); break;
     }
+}
+
+/* dpm_solver_first_order_update: m0 = D0, the newest x0 prediction; z: the noise (sde). */
+static void dpm_first_order_update(const dpm_coefs *k, const float *m0, const float *z, float *x, int64_t n)
+{
+    for (int64_t e = 0; e < n; e++) {
+        float v = k->sde ? k->c1 * x[e] + k->a0 * m0[e] : k->c1 * x[e] - k->a0 * m0[e];
+        if (k->sde) v = v + k->cn * z[e];
+        x[e] = v;
+    }
+}
+
+/* multistep_dpm_solver_second_order_update: m0, m1 the x0 predictions at sigmas[i], sigmas[i - 1]. */
+static void dpm_second_order_update(const dpm_config *c, const dpm_coefs *k, float lambda_s1, const float *m0,
+                                    const float *m1, const float *z, float *x, int64_t n)
+{
+    int sde = k->sde;
+    float alpha_t = k->alpha_t, h = k->h, em = k->em, e2 = k->e2, c1 = k->c1, a0 = k->a0, cn = k->cn;
+    float h0 = k->lambda_s0 - lambda_s1, r0 = h0 / h, inv_r0 = 1.0f / r0;
+    float b;   /* coefficient of D1 */
+    if (!sde) b = c->solver_type == SOLVER_MIDPOINT ? 0.5f * a0 : alpha_t * ((em - 1.0f) / h + 1.0f);
+    else      b = c->solver_type == SOLVER_MIDPOINT ? 0.5f * a0 : alpha_t * ((1.0f - e2) / (-2.0f * h) + 1.0f);
+    for (int64_t e = 0; e < n; e++) {
+        float d1 = inv_r0 * (m0[e] - m1[e]);
+        float v;
+        if (!sde) {
+            v = c1 * x[e] - a0 * m0[e];
+            v = c->solver_type == SOLVER_MIDPOINT ? v - b * d1 : v + b * d1;
+        } else {
+            v = c1 * x[e] + a0 * m0[e];
+            v = v + b * d1;
+            v = v + cn * z[e];
+        }
+        x[e] = v;
+    }
+}
+
+/* multistep_dpm_solver_third_order_update: m0, m1, m2 the x0 predictions at sigmas[i], [i - 1], [i - 2]. */
+static void dpm_third_order_update(const dpm_coefs *k, float lambda_s1, float lambda_s2, const float *m0,
+                                   const float *m1, const float *m2, const float *z, float *x, int64_t n)
+{
+    int sde = k->sde;
+    float alpha_t = k->alpha_t, h = k->h, em = k->em, e2 = k->e2, c1 = k->c1, a0 = k->a0, cn = k->cn;
+    float h0 = k->lambda_s0 - lambda_s1, h1 = lambda_s1 - lambda_s2;
+    float r0 = h0 / h, r1 = h1 / h;
+    float inv_r0 = 1.0f / r0, inv_r1 = 1.0f / r1, w = r0 / (r0 + r1), inv_r01 = 1.0f / (r0 + r1);
+    float b, cc;
+    if (!sde) {
+        b = alpha_t * ((em - 1.0f) / h + 1.0f);
+        cc = alpha_t * (((em - 1.0f) + h) / (h * h) - 0.5f);
+    } else {
+        float h2 = 2.0f * h;
+        b = alpha_t * ((1.0f - e2) / (-2.0f * h) + 1.0f);
+        cc = alpha_t * (((1.0f - e2) - 2.0f * h) / (h2 * h2) - 0.5f);
+    }
+    for (int64_t e = 0; e < n; e++) {
+        float d10 = inv_r0 * (m0[e] - m1[e]);
+        float d11 = inv_r1 * (m1[e] - m2[e]);
+        float dd = d10 - d11;
+        float d1 = d10 + w * dd;
+        float d2 = inv_r01 * dd;
+        float v;
+        if (!sde) {
+            v = c1 * x[e] - a0 * m0[e];
+            v = v + b * d1;
+            v = v - cc * d2;
+        } else {
+            v = c1 * x[e] + a0 * m0[e];
+            v = v + b * d1;
+            v = v + cc * d2;
+            v = v + cn * z[e];
+        }
+        x[e] = v;
+    }
+}
+
+/* The order of this step: lower at the start (too little history) and, with lower_order_final,
+ * at the end (the last step also for euler_at_final or final_sigmas_type "zero"). */
+static int dpm_step_order(const sana_sampler *s, int i)
+{
+    const dpm_config *c = &s->dpm;
+    int K = c->solver_order, N = s->n;
+    int lower_final = (i == N - 1) && (c->euler_at_final || (c->lower_order_final && N < 15) ||
+                                       c->final_sigmas_type == FINAL_ZERO);
+    int lower_second = (i == N - 2) && c->lower_order_final && N < 15;
+    return (K == 1 || s->lower_order_nums < 1 || lower_final) ? 1
+         : (K == 2 || s->lower_order_nums < 2 || lower_second) ? 2 : 3;
+}
+
+sana_status dpm_step(sana_sampler *s, const float *mo, float *x, int64_t n, sana_rng *rng)
+{
+    dpm_config *c = &s->dpm;
+    int sde = c->algorithm_type == ALGO_SDE_DPMPP;
+    sana_status st = sampler_buffers(s, n, c->solver_order, sde, 0);
+    if (st != SANA_OK) return st;
+    if (s->step_index < 0) s->step_index = sampler_first_index(s->timesteps, s->n);
+    int i = s->step_index, N = s->n;
+    if (i >= N) return sana_err(SANA_ERR_ARG, "%s: step() called more often than the %d steps", s->name, N);
+    if (sde && !rng)
+        return sana_err(SANA_ERR_ARG, "%s: sde-dpmsolver++ draws noise: step() needs the generator", s->name);
+
+    int order = dpm_step_order(s, i);          /* before convert: it reads lower_order_nums only */
+    dpm_convert_model_output(s, i, mo, x, n);
     if (sde) sana_randn(rng, s->noise, n);
     const float *z = s->noise;
 
-    int order = (K == 1 || s->lower_order_nums < 1 || lower_final) ? 1
-              : (K == 2 || s->lower_order_nums < 2 || lower_second) ? 2 : 3;
-    float alpha_t, alpha_s0, alpha_s1, alpha_s2, sigma_t, sigma_s0, sigma_s1, sigma_s2;
-    float lambda_t = dpm_lambda(c, s->sigmas[i + 1], &alpha_t, &sigma_t);
-    float lambda_s0 = dpm_lambda(c, s->sigmas[i], &alpha_s0, &sigma_s0);
-    float h = lambda_t - lambda_s0;
-    float em = expf(-h), e2 = expf(-2.0f * h);
-    float c1 = sde ? (sigma_t / sigma_s0) * em : sigma_t / sigma_s0;
-    /* dpmsolver++: x - a*D0 with a = alpha_t (e^-h - 1); sde: x + a*D0 with a = alpha_t (1 - e^-2h) */
-    float a0 = sde ? alpha_t * (1.0f - e2) : alpha_t * (em - 1.0f);
-    float cn = sde ? sigma_t * sqrtf(1.0f - e2) : 0.0f;
+    int K = c->solver_order;
+    dpm_coefs k = dpm_step_coefs(c, s->sigmas, i, sde);
     const float *m0 = s->hist[K - 1];
-
+    float alpha_s, sigma_s;                    /* unused: only the lambdas of earlier sigmas enter */
     if (order == 1) {
-        for (int64_t e = 0; e < n; e++) {
-            float v = sde ? c1 * x[e] + a0 * m0[e] : c1 * x[e] - a0 * m0[e];
-            if (sde) v = v + cn * z[e];
-            x[e] = v;
-        }
+        dpm_first_order_update(&k, m0, z, x, n);
     } else if (order == 2) {
-        const float *m1 = s->hist[K - 2];
-        float lambda_s1 = dpm_lambda(c, s->sigmas[i - 1], &alpha_s1, &sigma_s1);
-        float h0 = lambda_s0 - lambda_s1, r0 = h0 / h, inv_r0 = 1.0f / r0;
-        float b;   /* coefficient of D1 */
-        if (!sde) b = c->solver_type == SOLVER_MIDPOINT ? 0.5f * a0 : alpha_t * ((em - 1.0f) / h + 1.0f);
-        else      b = c->solver_type == SOLVER_MIDPOINT ? 0.5f * a0 : alpha_t * ((1.0f - e2) / (-2.0f * h) + 1.0f);
-        for (int64_t e = 0; e < n; e++) {
-            float d1 = inv_r0 * (m0[e] - m1[e]);
-            float v;
-            if (!sde) {
-                v = c1 * x[e] - a0 * m0[e];
-                v = c->solver_type == SOLVER_MIDPOINT ? v - b * d1 : v + b * d1;
-            } else {
-                v = c1 * x[e] + a0 * m0[e];
-                v = v + b * d1;
-                v = v + cn * z[e];
-            }
-            x[e] = v;
-        }
+        float lambda_s1 = dpm_lambda(c, s->sigmas[i - 1], &alpha_s, &sigma_s);
+        dpm_second_order_update(c, &k, lambda_s1, m0, s->hist[K - 2], z, x, n);
     } else {
-        const float *m1 = s->hist[K - 2], *m2 = s->hist[K - 3];
-        float lambda_s1 = dpm_lambda(c, s->sigmas[i - 1], &alpha_s1, &sigma_s1);
-        float lambda_s2 = dpm_lambda(c, s->sigmas[i - 2], &alpha_s2, &sigma_s2);
-        float h0 = lambda_s0 - lambda_s1, h1 = lambda_s1 - lambda_s2;
-        float r0 = h0 / h, r1 = h1 / h;
-        float inv_r0 = 1.0f / r0, inv_r1 = 1.0f / r1, w = r0 / (r0 + r1), inv_r01 = 1.0f / (r0 + r1);
-        float b, cc;
-        if (!sde) {
-            b = alpha_t * ((em - 1.0f) / h + 1.0f);
-            cc = alpha_t * (((em - 1.0f) + h) / (h * h) - 0.5f);
-        } else {
-            float h2 = 2.0f * h;
-            b = alpha_t * ((1.0f - e2) / (-2.0f * h) + 1.0f);
-            cc = alpha_t * (((1.0f - e2) - 2.0f * h) / (h2 * h2) - 0.5f);
-        }
-        for (int64_t e = 0; e < n; e++) {
-            float d10 = inv_r0 * (m0[e] - m1[e]);
-            float d11 = inv_r1 * (m1[e] - m2[e]);
-            float dd = d10 - d11;
-            float d1 = d10 + w * dd;
-            float d2 = inv_r01 * dd;
-            float v;
-            if (!sde) {
-                v = c1 * x[e] - a0 * m0[e];
-                v = v + b * d1;
-                v = v - cc * d2;
-            } else {
-                v = c1 * x[e] + a0 * m0[e];
-                v = v + b * d1;
-                v = v + cc * d2;
-                v = v + cn * z[e];
-            }
-            x[e] = v;
-        }
+        float lambda_s1 = dpm_lambda(c, s->sigmas[i - 1], &alpha_s, &sigma_s);
+        float lambda_s2 = dpm_lambda(c, s->sigmas[i - 2], &alpha_s, &sigma_s);
+        dpm_third_order_update(&k, lambda_s1, lambda_s2, m0, s->hist[K - 2], s->hist[K - 3], z, x, n);
     }
     if (s->lower_order_nums < K) s->lower_order_nums++;
     s->step_index++;

@@ -24,7 +24,6 @@ sana_status euler_configure(sana_sampler *s, const sana_json *j)
 {
     euler_config *c = &s->euler;
     sana_status st;
-    static const char *const shifts[] = { "exponential", "linear", NULL };
     if ((st = sampler_check_keys(j, euler_keys, "FlowMatchEulerDiscreteScheduler")) != SANA_OK) return st;
     if ((st = sana_json_int(j, "num_train_timesteps", 1000, &c->num_train_timesteps)) != SANA_OK) return st;
     if (c->num_train_timesteps < 1 || c->num_train_timesteps > 1000000)
@@ -41,13 +40,12 @@ sana_status euler_configure(sana_sampler *s, const sana_json *j)
     if ((st = sana_json_bool(j, "invert_sigmas", 0, &c->invert_sigmas)) != SANA_OK) return st;
     if ((st = sana_json_double(j, "shift_terminal", 0.0, &c->shift_terminal)) != SANA_OK) return st;
     if (c->shift_terminal == 1.0) return sana_json_bad(j, "shift_terminal", "1.0 divides by zero");
-    static const char *const rej[] = { "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas", NULL };
-    for (int i = 0; rej[i]; i++) {
-        int v = 0;
-        if ((st = sana_json_bool(j, rej[i], 0, &v)) != SANA_OK) return st;
-        if (v) return sana_json_bad(j, rej[i], "true is not supported (not implemented)");
-    }
-    if ((st = sampler_enum(j, "time_shift_type", shifts, SHIFT_EXPONENTIAL, &c->time_shift_type)) != SANA_OK)
+    if ((st = sampler_reject_true(j, "use_karras_sigmas", "Karras sigmas are not implemented")) != SANA_OK) return st;
+    if ((st = sampler_reject_true(j, "use_exponential_sigmas", "exponential sigmas are not implemented")) != SANA_OK)
+        return st;
+    if ((st = sampler_reject_true(j, "use_beta_sigmas", "beta sigmas are not implemented")) != SANA_OK) return st;
+    if ((st = sampler_enum(j, "time_shift_type", sampler_time_shift_types, SHIFT_EXPONENTIAL,
+                           &c->time_shift_type)) != SANA_OK)
         return st;
     if ((st = sana_json_bool(j, "stochastic_sampling", 0, &c->stochastic_sampling)) != SANA_OK) return st;
 
@@ -70,7 +68,7 @@ void euler_init_range(euler_config *c)
 }
 
 /* Shift (static or dynamic) and terminal stretch of n sigmas, float64 (the default schedule). */
-static void shift_f64(const euler_config *c, double *sg, int n, int has_mu, double mu)
+static void shift_f64(const euler_config *c, double *sg, int n, double mu)
 {
     for (int i = 0; i < n; i++) {
         double t = sg[i];
@@ -81,7 +79,6 @@ static void shift_f64(const euler_config *c, double *sg, int n, int has_mu, doub
             sg[i] = c->shift * t / (1.0 + (c->shift - 1.0) * t);
         }
     }
-    (void)has_mu;
     if (c->shift_terminal != 0.0) {
         double scale = (1.0 - sg[n - 1]) / (1.0 - c->shift_terminal);
         for (int i = 0; i < n; i++) sg[i] = 1.0 - (1.0 - sg[i]) / scale;
@@ -143,7 +140,7 @@ sana_status euler_set_timesteps(sana_sampler *s, int steps, const sana_sampler_o
         /* timesteps = linspace(sigma_max*N, sigma_min*N, steps); sigmas = timesteps / N (float64) */
         sampler_linspace(tmp, (double)c->sigma_max * Nd, (double)c->sigma_min * Nd, steps);
         for (int i = 0; i < steps; i++) tmp[i] = tmp[i] / Nd;
-        shift_f64(c, tmp, steps, o->has_mu, o->mu);
+        shift_f64(c, tmp, steps, o->mu);
         for (int i = 0; i < steps; i++) sig[i] = (float)tmp[i];
     } else {
         if (o->sigmas) for (int i = 0; i < steps; i++) tmpf[i] = (float)o->sigmas[i];

@@ -95,6 +95,10 @@ sana_status scm_step(sana_sampler *s, const float *model_output, float *sample, 
 /* Shared helpers (sampler.c). */
 /* Read a string key and map it through a NULL-terminated list of accepted values; *out = index. */
 sana_status sampler_enum(const sana_json *j, const char *key, const char *const *values, int def, int *out);
+/* A boolean key that must be false or absent: true is an error naming the key and saying why. */
+sana_status sampler_reject_true(const sana_json *j, const char *key, const char *why);
+/* The values of time_shift_type, in the order of SHIFT_EXPONENTIAL, SHIFT_LINEAR (NULL-terminated). */
+extern const char *const sampler_time_shift_types[];
 /* Reject any key not in the NULL-terminated list (keys starting with '_' are metadata and pass). */
 sana_status sampler_check_keys(const sana_json *j, const char *const *known, const char *cls);
 /* (Re)allocate the step buffers for n floats. */

@@ -42,6 +42,15 @@ int tk_buf_put(tk_buf *b, const char *s, size_t n)
     return 0;
 }
 
+char *tk_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    if (n) memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
 int tk_ids_push(tk_ids *a, int32_t v)
 {
     if (a->n == a->cap) {

@@ -154,9 +154,20 @@ static void sl_free(strlist *l)
     memset(l, 0, sizeof *l);
 }
 
-static int hexval(char ch)
+/* The strings of l joined by sep into *all (malloc'd, NUL-terminated, "" for none; the strings may
+ * hold NUL bytes, all->n counts them); -1 when out of memory. */
+static int sl_join(const strlist *l, const char *sep, tk_buf *all)
 {
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+    size_t nsep = strlen(sep);
+    *all = (tk_buf){0};
+    if (tk_buf_put(all, "", 0)) return -1;
+    for (size_t i = 0; i < l->n; i++)
+        if ((i && tk_buf_put(all, sep, nsep)) || tk_buf_put(all, l->s[i].p, l->s[i].n)) {
+            free(all->p);
+            *all = (tk_buf){0};
+            return -1;
+        }
+    return 0;
 }
 
 /* One decoder over the token list (tokenizers: the decode_chain of each decoder). */
@@ -164,11 +175,8 @@ static int decode_step(const tk_dec *d, strlist *in, strlist *out)
 {
     out->n = 0;
     if (d->kind == TK_DEC_FUSE) {
-        tk_buf all = {0};
-        if (tk_buf_put(&all, "", 0)) return -1;
-        for (size_t i = 0; i < in->n; i++)
-            if (tk_buf_put(&all, in->s[i].p, in->s[i].n)) { free(all.p); return -1; }
-        int rc = sl_push(out, all.p, all.n);
+        tk_buf all;
+        int rc = sl_join(in, "", &all) ? -1 : sl_push(out, all.p, all.n);
         free(all.p);
         return rc;
     }
@@ -179,9 +187,9 @@ static int decode_step(const tk_dec *d, strlist *in, strlist *out)
         for (size_t i = 0; i <= in->n; i++) {
             const tk_buf *s = i < in->n ? &in->s[i] : NULL;
             int byte = -1;
-            if (s && s->n == 6 && !memcmp(s->p, "<0x", 3) && s->p[5] == '>' && hexval(s->p[3]) >= 0 &&
-                hexval(s->p[4]) >= 0)
-                byte = hexval(s->p[3]) * 16 + hexval(s->p[4]);
+            if (s && s->n == 6 && !memcmp(s->p, "<0x", 3) && s->p[5] == '>' && tk_hex_digit(s->p[3]) >= 0 &&
+                tk_hex_digit(s->p[4]) >= 0)
+                byte = tk_hex_digit(s->p[3]) * 16 + tk_hex_digit(s->p[4]);
             if (byte >= 0) {
                 char b = (char)byte;
                 if (tk_buf_put(&bytes, &b, 1)) { free(bytes.p); return -1; }
@@ -228,6 +236,7 @@ static int decode_step(const tk_dec *d, strlist *in, strlist *out)
 char *sana_detokenize(const sana_tokenizer *t, const int32_t *ids, int n, int skip_special)
 {
     strlist a = {0}, b = {0};
+    tk_buf all;
     char *res = NULL;
     for (int i = 0; i < n; i++) {
         int32_t id = ids[i];
@@ -236,11 +245,7 @@ char *sana_detokenize(const sana_tokenizer *t, const int32_t *ids, int n, int sk
         if (sl_push(&a, t->id_tok[id], strlen(t->id_tok[id]))) goto done;
     }
     if (t->ndec == 0) {                                  /* no decoder: tokens joined by spaces */
-        tk_buf all = {0};
-        if (tk_buf_put(&all, "", 0)) goto done;
-        for (size_t i = 0; i < a.n; i++)
-            if ((i && tk_buf_put(&all, " ", 1)) || tk_buf_put(&all, a.s[i].p, a.s[i].n)) { free(all.p); goto done; }
-        res = all.p;
+        if (!sl_join(&a, " ", &all)) res = all.p;
         goto done;
     }
     for (int k = 0; k < t->ndec; k++) {
@@ -249,13 +254,7 @@ char *sana_detokenize(const sana_tokenizer *t, const int32_t *ids, int n, int sk
         for (size_t i = 0; i < b.n; i++) free(b.s[i].p);
         b.n = 0;
     }
-    {
-        tk_buf all = {0};
-        if (tk_buf_put(&all, "", 0)) goto done;
-        for (size_t i = 0; i < a.n; i++)
-            if (tk_buf_put(&all, a.s[i].p, a.s[i].n)) { free(all.p); goto done; }
-        res = all.p;
-    }
+    if (!sl_join(&a, "", &all)) res = all.p;
 done:
     sl_free(&a); sl_free(&b);
     return res;

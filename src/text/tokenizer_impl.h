@@ -1,11 +1,14 @@
 /* src/text/tokenizer_impl.h -- internals of the tokenizer (src/tokenizer*.c); not installed.
  *
  * Files:
- *   tokenizer.c       loading tokenizer.json (+ tokenizer_config.json), warnings
+ *   tokenizer.c        loading tokenizer.json: its sections but the model (added tokens, normalizer,
+ *                      pre-tokenizer, post-processor, decoder), tokenizer_config.json, warnings, free
+ *   tokenizer_model.c  loading the "model" section: BPE options, vocabulary, merges (in batches)
  *   tokenizer_encode.c tokenize (+ padding/truncation), detokenize
- *   tokenizer_bpe.c   hash tables, the BPE model (merges by rank with a heap, byte fallback, unk)
- *   tokenizer_json.c  tokenizer.json through json-c, as strict as serde_json
- *   tokenizer_text.c  UTF-8, normalizers, pre-tokenizers, added-token matching, decoders
+ *   tokenizer_bpe.c    small buffers, hash tables, the BPE model (merges by rank with a heap,
+ *                      byte fallback, unk)
+ *   tokenizer_json.c   tokenizer.json through json-c, as strict as serde_json; typed reads of values
+ *   tokenizer_text.c   UTF-8 classes, normalizers, pre-tokenizers, added-token matching
  */
 #ifndef SANA_TOKENIZER_IMPL_H
 #define SANA_TOKENIZER_IMPL_H
@@ -32,6 +35,13 @@ typedef struct { char *p; size_t n, cap; } tk_buf;
 typedef struct { int32_t *p; size_t n, cap; } tk_ids;
 int tk_buf_put(tk_buf *b, const char *s, size_t n);
 int tk_ids_push(tk_ids *a, int32_t v);
+/* A malloc'd, NUL-terminated copy of s[n] (NULL when out of memory). */
+char *tk_strndup(const char *s, size_t n);
+/* Value of a hexadecimal digit (either case), -1 for any other byte. */
+static inline int tk_hex_digit(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
 
 /* ---- string -> int32 hash table (keys copied into an arena) ---- */
 typedef struct {
@@ -71,6 +81,27 @@ void tk_u64map_free(tk_u64map *m);
 sana_status tj_parse(json_object **root, const char *text, size_t len, const char *name);
 /* "null", "boolean", "number", "string", "array" or "object". */
 const char *tj_type_name(const json_object *v);
+/* Typed reads of the values of a parsed tokenizer.json. Errors name the file (c->file) and where
+ * the value is ("model.vocab", "added_tokens[3]", ...); a key that is absent or null is NULL here
+ * (of duplicate keys, json-c keeps the last, as serde_json does). */
+typedef struct { const char *file; } tj_ctx;
+/* Type tests; TJ_INT: an integer (json-c keeps integers and floats apart), TJ_NUMBER: either. */
+enum { TJ_BOOL, TJ_NUMBER, TJ_INT, TJ_STRING, TJ_ARRAY, TJ_OBJECT };
+int tj_is(const json_object *v, int type);                  /* 0 for NULL */
+json_object *tj_member(const json_object *o, const char *key);   /* NULL: absent, null, o not an object */
+sana_status tj_nomem(const tj_ctx *c);
+/* where.key as a string (*out points into o; *len may be NULL); absent: an error when required,
+ * else *out = NULL. */
+sana_status tj_get_str(const tj_ctx *c, json_object *o, const char *where, const char *key, int required,
+                       const char **out, size_t *len);
+/* The same, copied (malloc'd) and without NUL; absent and not required: a copy of def. */
+sana_status tj_get_cstr(const tj_ctx *c, json_object *o, const char *where, const char *key, int required,
+                        const char *def, char **out);
+sana_status tj_get_bool(const tj_ctx *c, json_object *o, const char *where, const char *key, int def, int *out);
+/* A token id: an integer in [0, TK_MAX_ID]. */
+sana_status tj_get_id(const tj_ctx *c, json_object *v, const char *where, int32_t *out);
+/* where.pattern: {"String": "..."}, non-empty, copied (a Regex pattern is SANA_ERR_UNSUPPORTED). */
+sana_status tj_get_pattern(const tj_ctx *c, json_object *o, const char *where, char **out);
 
 /* ---- the BPE model (tokenizers: models/bpe) ---- */
 typedef struct {
@@ -135,6 +166,9 @@ sana_status tk_added_split(const tk_trie *t, const tk_added *added, const char *
 /* ---- decoders (for sana_detokenize) ---- */
 enum { TK_DEC_REPLACE, TK_DEC_BYTE_FALLBACK, TK_DEC_FUSE, TK_DEC_STRIP, TK_DEC_METASPACE };
 typedef struct { int kind; char *pat, *content; int start, stop, prepend; } tk_dec;
+
+/* ---- loading (tokenizer_model.c): the "model" section into t->bpe, raising t->nids ---- */
+sana_status tk_load_model(const tj_ctx *c, sana_tokenizer *t, json_object *model);
 
 /* A warning through the function set by sana_tokenizer_set_warn. */
 void tk_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

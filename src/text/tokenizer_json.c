@@ -18,6 +18,8 @@
  * only ever reaches a number-typed field, where it is a type or range error.
  *
  * Errors name the file and the byte offset.
+ *
+ * Then the typed reads of the parsed values (tj_get_str, tj_get_id, ...) that the loaders use.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,18 +34,13 @@ static sana_status at(const char *name, size_t off, const char *what)
     return sana_err(SANA_ERR_FORMAT, "%s: invalid JSON at byte %zu: %s", name, off, what);
 }
 
-static int hexval(unsigned char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* The 4 hex digits at u[i] (i + 4 <= n), or -1. */
 static long hex4(const unsigned char *u, size_t i, size_t n)
 {
     if (i + 4 > n) return -1;
     long x = 0;
     for (int k = 0; k < 4; k++) {
-        int h = hexval(u[i + (size_t)k]);
+        int h = tk_hex_digit(u[i + (size_t)k]);
         if (h < 0) return -1;
         x = x << 4 | h;
     }
@@ -135,4 +132,95 @@ const char *tj_type_name(const json_object *v)
     case json_type_object: return "object";
     default: return "null";
     }
+}
+
+/* ------------------------------------------------------------ typed reads of values */
+
+int tj_is(const json_object *v, int type)
+{
+    static const enum json_type jt[] = {json_type_boolean, json_type_double, json_type_int, json_type_string,
+                                        json_type_array, json_type_object};
+    if (!v) return 0;
+    if (type == TJ_NUMBER && json_object_is_type(v, json_type_int)) return 1;
+    return json_object_is_type(v, jt[type]);
+}
+
+json_object *tj_member(const json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+sana_status tj_nomem(const tj_ctx *c) { return sana_err(SANA_ERR_NOMEM, "%s: out of memory", c->file); }
+
+sana_status tj_get_str(const tj_ctx *c, json_object *o, const char *where, const char *key, int required,
+                       const char **out, size_t *len)
+{
+    json_object *v = tj_member(o, key);
+    *out = NULL;
+    if (len) *len = 0;
+    if (!v) return required ? sana_err(SANA_ERR_FORMAT, "%s: %s: \"%s\" is missing", c->file, where, key) : SANA_OK;
+    if (!tj_is(v, TJ_STRING))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: expected a string, found %s", c->file, where, key,
+                        tj_type_name(v));
+    *out = json_object_get_string(v);
+    if (len) *len = (size_t)json_object_get_string_len(v);
+    return SANA_OK;
+}
+
+sana_status tj_get_bool(const tj_ctx *c, json_object *o, const char *where, const char *key, int def, int *out)
+{
+    json_object *v = tj_member(o, key);
+    *out = def;
+    if (!v) return SANA_OK;
+    if (!tj_is(v, TJ_BOOL))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: expected true or false, found %s", c->file, where, key,
+                        tj_type_name(v));
+    *out = json_object_get_boolean(v);
+    return SANA_OK;
+}
+
+sana_status tj_get_id(const tj_ctx *c, json_object *v, const char *where, int32_t *out)
+{
+    if (!v || !tj_is(v, TJ_INT))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s: expected a token id (an integer), found %s", c->file, where,
+                        tj_type_name(v));
+    int64_t x = json_object_get_int64(v);
+    if (x == INT64_MAX)                     /* json-c's value for any integer from 2^63 - 1 up */
+        return sana_err(SANA_ERR_FORMAT, "%s: %s: token id out of range [0, %d]", c->file, where, TK_MAX_ID);
+    if (x < 0 || x > TK_MAX_ID)
+        return sana_err(SANA_ERR_FORMAT, "%s: %s: token id %lld out of range [0, %d]", c->file, where,
+                        (long long)x, TK_MAX_ID);
+    *out = (int32_t)x;
+    return SANA_OK;
+}
+
+sana_status tj_get_pattern(const tj_ctx *c, json_object *o, const char *where, char **out)
+{
+    json_object *p = tj_member(o, "pattern");
+    const char *s;
+    size_t n;
+    if (!p || !tj_is(p, TJ_OBJECT))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.pattern: expected {\"String\": ...}, found %s", c->file, where,
+                        tj_type_name(p));
+    if (tj_member(p, "Regex"))
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s.pattern: Regex patterns are not supported (String only)",
+                        c->file, where);
+    sana_status st = tj_get_str(c, p, where, "String", 1, &s, &n);
+    if (st) return st;
+    if (n == 0 || memchr(s, 0, n))
+        return sana_err(SANA_ERR_FORMAT, "%s: %s.pattern: empty or NUL-containing pattern", c->file, where);
+    return (*out = tk_strndup(s, n)) ? SANA_OK : tj_nomem(c);
+}
+
+sana_status tj_get_cstr(const tj_ctx *c, json_object *o, const char *where, const char *key, int required,
+                        const char *def, char **out)
+{
+    const char *s;
+    size_t n;
+    sana_status st = tj_get_str(c, o, where, key, required, &s, &n);
+    if (st) return st;
+    if (!s) { s = def; n = strlen(def); }
+    if (memchr(s, 0, n)) return sana_err(SANA_ERR_FORMAT, "%s: %s.%s: string holds a NUL", c->file, where, key);
+    return (*out = tk_strndup(s, n)) ? SANA_OK : tj_nomem(c);
 }

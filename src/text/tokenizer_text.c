@@ -54,10 +54,8 @@ int tk_pieces_push(tk_pieces *ps, const char *s, size_t n, int at_start)
         if (!p) return -1;
         ps->p = p; ps->cap = cap;
     }
-    char *c = malloc(n + 1);
+    char *c = tk_strndup(s, n);
     if (!c) return -1;
-    if (n) memcpy(c, s, n);
-    c[n] = 0;
     ps->p[ps->n++] = (tk_piece){c, n, at_start};
     return 0;
 }
