@@ -1,5 +1,5 @@
 /*
- * ref/act.c -- elementwise activations. y may equal x (in place).
+ * ref/act.c -- elementwise activations, and the elementwise sum. y may equal an input (in place).
  *
  * Part of ref/, the reference operators: plain C11 with libm.
  */
@@ -37,4 +37,13 @@ void ref_relu(float *y, const float *x, int64_t n)
 #pragma omp parallel for if (n >= REF_OMP_MIN)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* Sum:  y = a + b, n elements (y may equal a or b).  torch: `a + b` (residual connections of the
+ * DC-AE blocks, timestep + guidance embedding of SanaCombinedTimestepGuidanceEmbeddings). */
+void ref_add(float *y, const float *a, const float *b, int64_t n)
+{
+#pragma omp parallel for if (n >= REF_OMP_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
 }

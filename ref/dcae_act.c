@@ -1,7 +1,7 @@
 /*
  * ref/dcae_act.c -- elementwise operators of the DC-AE: the activations diffusers'
- * get_activation() offers beyond silu and relu (which are core operators), and the
- * residual addition.
+ * get_activation() offers beyond silu and relu (which are core operators; so is the
+ * residual addition, ref_add in ref/act.c).
  *
  * Part of ref/, the reference operators: plain loops, float32, libm.
  */
@@ -23,11 +23,4 @@ void ref_mish(float *y, const float *x, int64_t n)
 #pragma omp parallel for if (n > 65536)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] * tanhf(log1pf(expf(x[i])));
-}
-
-/* y += x, n elements (residual connections). */
-void ref_dcae_add(float *y, const float *x, int64_t n)
-{
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }

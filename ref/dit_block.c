@@ -80,12 +80,6 @@ void ref_gated_residual(float *x, const float *r, const float *mod, int64_t B, i
     }
 }
 
-/* y = a + b */
-void ref_dit_add(float *y, const float *a, const float *b, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
-}
-
 /* y[b, c, r] = x[b, r, c], in tiles of 32 x 32 so that both sides are read in cache lines. */
 void ref_transpose_batched(float *y, const float *x, int64_t B, int64_t R, int64_t Cc)
 {

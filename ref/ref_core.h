@@ -40,6 +40,8 @@ void ref_silu(float *y, const float *x, int64_t n);
 void ref_gelu_tanh(float *y, const float *x, int64_t n);
 /* y = max(x, 0).  torch: F.relu */
 void ref_relu(float *y, const float *x, int64_t n);
+/* y = a + b, n elements (y may equal a or b).  torch: a + b (residual connections, summed embeddings) */
+void ref_add(float *y, const float *a, const float *b, int64_t n);
 
 /* ------------------------------------------------------------ conv.c */
 

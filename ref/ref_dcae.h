@@ -1,11 +1,11 @@
 /* ref/ref_dcae.h -- reference operators of the dcae family (see ref.h for the conventions).
  *
  * AutoencoderDC of diffusers v0.35.2 (models/autoencoders/autoencoder_dc.py) is built from
- * the core operators (conv2d with groups, silu, relu), the dit family's glumbconv (GLUMBConv
+ * the core operators (conv2d with groups, silu, relu, add), the dit family's glumbconv (GLUMBConv
  * without its norm and residual, ref/glumbconv.c) and these:
  *
  *   dcae_norm.c       rms_norm_2d, batch_norm_2d            (norms over the channel axis)
- *   dcae_act.c        gelu_erf, mish, dcae_add              (elementwise)
+ *   dcae_act.c        gelu_erf, mish                        (elementwise)
  *   dcae_resample.c   pixel_shuffle, pixel_unshuffle, upsample_nearest,
  *                     dcae_shortcut_up, dcae_shortcut_down  (space <-> channel moves)
  *   ms_linear_attn.c  ms_linear_attn, ms_quadratic_attn     (SanaMultiscaleLinearAttention core)
@@ -44,9 +44,6 @@ void ref_batch_norm_2d(float *y, const float *x, const sana_wt *mean, const sana
 void ref_gelu_erf(float *y, const float *x, int64_t n);
 /* y = x tanh(softplus(x)), softplus(x) = log1p(exp(x)).  torch: nn.Mish */
 void ref_mish(float *y, const float *x, int64_t n);
-
-/* y[i] += x[i], n elements: the residual additions of the DC-AE blocks. */
-void ref_dcae_add(float *y, const float *x, int64_t n);
 
 /* ------------------------------------------------------------ dcae_resample.c */
 

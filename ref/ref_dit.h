@@ -1,10 +1,10 @@
 /* ref/ref_dit.h -- reference operators of the dit family (see ref.h for the conventions).
  *
  * SanaTransformer2DModel of diffusers v0.35.2 (models/transformers/sana_transformer.py) is
- * built from the core operators (linear, layer_norm, rms_norm, silu, conv2d) and these:
+ * built from the core operators (linear, layer_norm, rms_norm, silu, add, conv2d) and these:
  *
  *   dit_embed.c    timestep_embedding, mlp2, pos_embed_2d, patch_embed, unpatchify
- *   dit_block.c    dit_modulation, modulated_layer_norm, gated_residual, dit_add, transpose_batched
+ *   dit_block.c    dit_modulation, modulated_layer_norm, gated_residual, transpose_batched
  *   linear_attn.c  linear_attn (ReLU linear attention, SanaLinearAttnProcessor2_0)
  *   softmax_attn.c attn_mask_bias, softmax_attn (SanaAttnProcessor2_0 / scaled_dot_product_attention)
  *   glumbconv.c    glumbconv (Mix-FFN, also used by the DC-AE)
@@ -111,10 +111,6 @@ void ref_modulated_layer_norm(float *y, const float *x, const sana_wt *ln_w, con
  */
 void ref_gated_residual(float *x, const float *r, const float *mod, int64_t B, int64_t N, int64_t C,
                         int64_t nmod, int64_t i_gate);
-
-/* y = a + b, n elements (y may alias a or b). diffusers: the sum of timestep and guidance
- * embeddings in SanaCombinedTimestepGuidanceEmbeddings. */
-void ref_dit_add(float *y, const float *a, const float *b, int64_t n);
 
 /*
  * Batched transpose: y[b, c, r] = x[b, r, c]

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include "backend/backend.h"
+#include "io/safetensors.h" /* SHP(...) */
 #include "ref.h"
 
 typedef struct { uint64_t s; } bo_rng;
@@ -21,10 +22,12 @@ typedef struct { uint64_t s; } bo_rng;
 float bo_uniform(bo_rng *r, float lo, float hi);
 /* Device buffer of n floats filled with uniform values in [lo, hi) (freed by the driver). */
 float *bo_in(const sana_backend *be, bo_rng *r, int64_t n, float lo, float hi);
-/* Host weight of the given shape and dtype, uniform in [lo, hi) (freed by the driver). */
-const sana_wt *bo_wt(bo_rng *r, sana_dtype dt, int ndim, const int64_t *shape, float lo, float hi);
+/* Host weight of the given shape (SHP(d0, d1, ...)) and dtype, uniform in [lo, hi) (freed by the driver). */
+const sana_wt *bo_wt(bo_rng *r, sana_dtype dt, sana_shape shape, float lo, float hi);
 /* Device output buffer of n floats followed by guard floats. */
 float *bo_out(const sana_backend *be, int64_t n);
+/* Like bo_out, holding uniform values in [-1, 1): the output of an op that updates y in place. */
+float *bo_out_filled(const sana_backend *be, bo_rng *r, int64_t n);
 /* Download an output made by bo_out (checks its guard; a damaged guard fails the case). */
 float *bo_result(const sana_backend *be, const float *dev, int64_t n);
 

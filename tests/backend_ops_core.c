@@ -1,13 +1,11 @@
 /* Backend-op cases of the core family (see backend_ops.h). Sizes are odd on purpose. */
 #include "backend_ops.h"
 
-#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
-
 static float *run_linear(const sana_backend *be, bo_rng *r, int64_t *n, sana_dtype dt)
 {
     int64_t M = 37, K = 129, N = 65;
     float *x = bo_in(be, r, M * K, -1, 1), *y = bo_out(be, M * N);
-    const sana_wt *w = bo_wt(r, dt, 2, SHAPE(N, K), -0.1f, 0.1f), *b = bo_wt(r, dt, 1, SHAPE(N), -1, 1);
+    const sana_wt *w = bo_wt(r, dt, SHP(N, K), -0.1f, 0.1f), *b = bo_wt(r, dt, SHP(N), -1, 1);
     SANA_OP_CALL(be, linear, y, x, w, b, M, K, N);
     *n = M * N;
     return bo_result(be, y, *n);
@@ -20,8 +18,8 @@ static float *run_layer_norm(const sana_backend *be, bo_rng *r, int64_t *n)
 {
     int64_t rows = 19, C = 257;
     float *x = bo_in(be, r, rows * C, -3, 3), *y = bo_out(be, rows * C);
-    SANA_OP_CALL(be, layer_norm, y, x, bo_wt(r, SANA_F32, 1, SHAPE(C), 0.5f, 1.5f),
-                 bo_wt(r, SANA_F32, 1, SHAPE(C), -1, 1), rows, C, 1e-6f);
+    SANA_OP_CALL(be, layer_norm, y, x, bo_wt(r, SANA_F32, SHP(C), 0.5f, 1.5f),
+                 bo_wt(r, SANA_F32, SHP(C), -1, 1), rows, C, 1e-6f);
     *n = rows * C;
     return bo_result(be, y, *n);
 }
@@ -30,7 +28,7 @@ static float *run_rms_norm(const sana_backend *be, bo_rng *r, int64_t *n)
 {
     int64_t rows = 23, C = 96;
     float *x = bo_in(be, r, rows * C, -3, 3), *y = bo_out(be, rows * C);
-    SANA_OP_CALL(be, rms_norm, y, x, bo_wt(r, SANA_BF16, 1, SHAPE(C), 0.5f, 1.5f), rows, C, 1e-5f);
+    SANA_OP_CALL(be, rms_norm, y, x, bo_wt(r, SANA_BF16, SHP(C), 0.5f, 1.5f), rows, C, 1e-5f);
     *n = rows * C;
     return bo_result(be, y, *n);
 }
@@ -39,13 +37,31 @@ BO_UNARY_CASE(silu)
 BO_UNARY_CASE(gelu_tanh)
 BO_UNARY_CASE(relu)
 
+static float *run_add(const sana_backend *be, bo_rng *r, int64_t *n)
+{
+    int64_t len = 1031;
+    float *a = bo_in(be, r, len, -1, 1), *b = bo_in(be, r, len, -1, 1), *y = bo_out(be, len);
+    SANA_OP_CALL(be, add, y, a, b, len);
+    *n = len;
+    return bo_result(be, y, *n);
+}
+/* y = y + x, as the DC-AE residuals call it (the output aliases the first input). */
+static float *run_add_inplace(const sana_backend *be, bo_rng *r, int64_t *n)
+{
+    int64_t len = 1037;
+    float *x = bo_in(be, r, len, -2, 2), *y = bo_out_filled(be, r, len);
+    SANA_OP_CALL(be, add, y, y, x, len);
+    *n = len;
+    return bo_result(be, y, len);
+}
+
 static float *run_conv(const sana_backend *be, bo_rng *r, int64_t *n, int64_t Cin, int64_t Cout, int64_t k,
                        int64_t s, int64_t p, int64_t groups)
 {
     int64_t B = 2, H = 9, W = 13, Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
     float *x = bo_in(be, r, B * Cin * H * W, -1, 1), *y = bo_out(be, B * Cout * Ho * Wo);
-    const sana_wt *w = bo_wt(r, SANA_F32, 4, SHAPE(Cout, Cin / groups, k, k), -0.3f, 0.3f);
-    const sana_wt *b = bo_wt(r, SANA_F32, 1, SHAPE(Cout), -1, 1);
+    const sana_wt *w = bo_wt(r, SANA_F32, SHP(Cout, Cin / groups, k, k), -0.3f, 0.3f);
+    const sana_wt *b = bo_wt(r, SANA_F32, SHP(Cout), -1, 1);
     SANA_OP_CALL(be, conv2d, y, x, w, b, B, Cin, H, W, Cout, k, k, s, p, groups);
     *n = B * Cout * Ho * Wo;
     return bo_result(be, y, *n);
@@ -65,6 +81,8 @@ const bo_case bo_cases_core[] = {
     {"silu 1031", SANA_OP_silu, run_silu},
     {"gelu_tanh 1031", SANA_OP_gelu_tanh, run_gelu_tanh},
     {"relu 1031", SANA_OP_relu, run_relu},
+    {"add 1031", SANA_OP_add, run_add},
+    {"add in place 1037", SANA_OP_add, run_add_inplace},
     {"conv2d 3x3 5->7", SANA_OP_conv2d, run_conv3},
     {"conv2d 1x1 6->4", SANA_OP_conv2d, run_conv1},
     {"conv2d depthwise 3x3", SANA_OP_conv2d, run_convdw},

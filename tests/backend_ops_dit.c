@@ -2,8 +2,6 @@
  * weights in bf16 or fp16 in some cases so that the conversion path of each backend runs too. */
 #include "backend_ops.h"
 
-#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
-
 static float *run_timestep_embedding(const sana_backend *be, bo_rng *r, int64_t *n)
 {
     int64_t B = 5, dim = 256;
@@ -17,8 +15,8 @@ static float *run_mlp2(const sana_backend *be, bo_rng *r, int64_t *n, int act, s
 {
     int64_t M = 13, K = 71, Hd = 48, N = 33;
     float *x = bo_in(be, r, M * K, -2, 2), *y = bo_out(be, M * N), *work = bo_out(be, ref_mlp2_work(M, Hd));
-    SANA_OP_CALL(be, mlp2, y, work, x, bo_wt(r, dt, 2, SHAPE(Hd, K), -0.2f, 0.2f), bo_wt(r, dt, 1, SHAPE(Hd), -1, 1),
-                 bo_wt(r, dt, 2, SHAPE(N, Hd), -0.2f, 0.2f), bo_wt(r, dt, 1, SHAPE(N), -1, 1), M, K, Hd, N, act);
+    SANA_OP_CALL(be, mlp2, y, work, x, bo_wt(r, dt, SHP(Hd, K), -0.2f, 0.2f), bo_wt(r, dt, SHP(Hd), -1, 1),
+                 bo_wt(r, dt, SHP(N, Hd), -0.2f, 0.2f), bo_wt(r, dt, SHP(N), -1, 1), M, K, Hd, N, act);
     *n = M * N;
     return bo_result(be, y, *n);
 }
@@ -46,8 +44,8 @@ static float *run_patch_embed(const sana_backend *be, bo_rng *r, int64_t *n, int
     int64_t B = 2, C = 5, H = 6, W = 10, D = 24, N = (H / p) * (W / p);
     float *x = bo_in(be, r, B * C * H * W, -1, 1), *y = bo_out(be, B * N * D);
     float *pe = pos ? bo_in(be, r, N * D, -1, 1) : NULL;
-    SANA_OP_CALL(be, patch_embed, y, x, bo_wt(r, SANA_F16, 4, SHAPE(D, C, p, p), -0.3f, 0.3f),
-                 bo_wt(r, SANA_F16, 1, SHAPE(D), -1, 1), pe, B, C, H, W, D, p);
+    SANA_OP_CALL(be, patch_embed, y, x, bo_wt(r, SANA_F16, SHP(D, C, p, p), -0.3f, 0.3f),
+                 bo_wt(r, SANA_F16, SHP(D), -1, 1), pe, B, C, H, W, D, p);
     *n = B * N * D;
     return bo_result(be, y, *n);
 }
@@ -67,7 +65,7 @@ static float *run_dit_modulation(const sana_backend *be, bo_rng *r, int64_t *n)
 {
     int64_t B = 3, C = 37;
     float *temb = bo_in(be, r, B * 6 * C, -1, 1), *mod = bo_out(be, B * 6 * C);
-    SANA_OP_CALL(be, dit_modulation, mod, bo_wt(r, SANA_BF16, 2, SHAPE(6, C), -1, 1), temb, B, 6, C, 1);
+    SANA_OP_CALL(be, dit_modulation, mod, bo_wt(r, SANA_BF16, SHP(6, C), -1, 1), temb, B, 6, C, 1);
     *n = B * 6 * C;
     return bo_result(be, mod, *n);
 }
@@ -75,7 +73,7 @@ static float *run_dit_modulation_shared(const sana_backend *be, bo_rng *r, int64
 {
     int64_t B = 3, C = 37;
     float *temb = bo_in(be, r, B * C, -1, 1), *mod = bo_out(be, B * 2 * C);
-    SANA_OP_CALL(be, dit_modulation, mod, bo_wt(r, SANA_F32, 2, SHAPE(2, C), -1, 1), temb, B, 2, C, 0);
+    SANA_OP_CALL(be, dit_modulation, mod, bo_wt(r, SANA_F32, SHP(2, C), -1, 1), temb, B, 2, C, 0);
     *n = B * 2 * C;
     return bo_result(be, mod, *n);
 }
@@ -84,8 +82,8 @@ static float *run_modulated_layer_norm(const sana_backend *be, bo_rng *r, int64_
 {
     int64_t B = 2, N = 29, C = 131;
     float *x = bo_in(be, r, B * N * C, -3, 3), *mod = bo_in(be, r, B * 6 * C, -1, 1), *y = bo_out(be, B * N * C);
-    SANA_OP_CALL(be, modulated_layer_norm, y, x, bo_wt(r, SANA_F32, 1, SHAPE(C), 0.5f, 1.5f),
-                 bo_wt(r, SANA_F32, 1, SHAPE(C), -1, 1), mod, B, N, C, 6, 3, 4, 1e-6f);
+    SANA_OP_CALL(be, modulated_layer_norm, y, x, bo_wt(r, SANA_F32, SHP(C), 0.5f, 1.5f),
+                 bo_wt(r, SANA_F32, SHP(C), -1, 1), mod, B, N, C, 6, 3, 4, 1e-6f);
     *n = B * N * C;
     return bo_result(be, y, *n);
 }
@@ -95,19 +93,10 @@ static float *run_gated_residual(const sana_backend *be, bo_rng *r, int64_t *n)
     int64_t B = 2, N = 29, C = 131;
     float *x = bo_out(be, B * N * C), *r2 = bo_in(be, r, B * N * C, -1, 1), *mod = bo_in(be, r, B * 6 * C, -1, 1);
     float *x0 = bo_in(be, r, B * N * C, -1, 1);
-    SANA_OP_CALL(be, dit_add, x, x0, r2, B * N * C); /* x = x0 + r, then x += gate * r */
+    SANA_OP_CALL(be, add, x, x0, r2, B * N * C); /* x = x0 + r, then x += gate * r */
     SANA_OP_CALL(be, gated_residual, x, r2, mod, B, N, C, 6, 2);
     *n = B * N * C;
     return bo_result(be, x, *n);
-}
-
-static float *run_dit_add(const sana_backend *be, bo_rng *r, int64_t *n)
-{
-    int64_t len = 1031;
-    float *a = bo_in(be, r, len, -1, 1), *b = bo_in(be, r, len, -1, 1), *y = bo_out(be, len);
-    SANA_OP_CALL(be, dit_add, y, a, b, len);
-    *n = len;
-    return bo_result(be, y, *n);
 }
 
 static float *run_transpose_batched(const sana_backend *be, bo_rng *r, int64_t *n)
@@ -153,9 +142,9 @@ static float *run_glumbconv(const sana_backend *be, bo_rng *r, int64_t *n)
     int64_t B = 2, Cin = 24, H = 5, W = 9, Hd = 60, Cout = 24;
     float *x = bo_in(be, r, B * Cin * H * W, -1, 1), *y = bo_out(be, B * Cout * H * W);
     float *work = bo_out(be, ref_glumbconv_work(Hd, H, W));
-    SANA_OP_CALL(be, glumbconv, y, work, x, bo_wt(r, SANA_BF16, 4, SHAPE(2 * Hd, Cin, 1, 1), -0.3f, 0.3f),
-                 bo_wt(r, SANA_BF16, 1, SHAPE(2 * Hd), -0.5f, 0.5f), bo_wt(r, SANA_BF16, 4, SHAPE(2 * Hd, 1, 3, 3), -0.5f, 0.5f),
-                 bo_wt(r, SANA_BF16, 1, SHAPE(2 * Hd), -0.5f, 0.5f), bo_wt(r, SANA_BF16, 4, SHAPE(Cout, Hd, 1, 1), -0.3f, 0.3f),
+    SANA_OP_CALL(be, glumbconv, y, work, x, bo_wt(r, SANA_BF16, SHP(2 * Hd, Cin, 1, 1), -0.3f, 0.3f),
+                 bo_wt(r, SANA_BF16, SHP(2 * Hd), -0.5f, 0.5f), bo_wt(r, SANA_BF16, SHP(2 * Hd, 1, 3, 3), -0.5f, 0.5f),
+                 bo_wt(r, SANA_BF16, SHP(2 * Hd), -0.5f, 0.5f), bo_wt(r, SANA_BF16, SHP(Cout, Hd, 1, 1), -0.3f, 0.3f),
                  NULL, B, Cin, H, W, Hd, Cout);
     *n = B * Cout * H * W;
     return bo_result(be, y, *n);
@@ -173,7 +162,6 @@ const bo_case bo_cases_dit[] = {
     {"dit_modulation shared temb", SANA_OP_dit_modulation, run_dit_modulation_shared},
     {"modulated_layer_norm affine", SANA_OP_modulated_layer_norm, run_modulated_layer_norm},
     {"gated_residual 2x29x131", SANA_OP_gated_residual, run_gated_residual},
-    {"dit_add 1031", SANA_OP_dit_add, run_dit_add},
     {"transpose_batched 2x67x45", SANA_OP_transpose_batched, run_transpose_batched},
     {"linear_attn 2x77 3 heads of 32", SANA_OP_linear_attn, run_linear_attn},
     {"attn_mask_bias 300", SANA_OP_attn_mask_bias, run_attn_mask_bias},

@@ -3,8 +3,6 @@
 
 #include <stdlib.h>
 
-#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
-
 /* Device int32 buffer holding v[0..n) (the case frees it after the op). */
 static int32_t *dev_i32(const sana_backend *be, const int32_t *v, int64_t n)
 {
@@ -20,7 +18,7 @@ static float *run_embed(const sana_backend *be, bo_rng *r, int64_t *n, sana_dtyp
     for (int64_t i = 0; i < N; i++) ids[i] = (int32_t)(bo_uniform(r, 0, 1) * (float)V) % (int32_t)V;
     int32_t *d = dev_i32(be, ids, N);
     float *y = bo_out(be, N * C);
-    SANA_OP_CALL(be, gemma_embed, y, d, bo_wt(r, dt, 2, SHAPE(V, C), -1, 1), N, C, 8.185353f);
+    SANA_OP_CALL(be, gemma_embed, y, d, bo_wt(r, dt, SHP(V, C), -1, 1), N, C, 8.185353f);
     float *out = bo_result(be, y, N * C);
     be->free(be->ctx, d);
     *n = N * C;
@@ -34,7 +32,7 @@ static float *run_norm(const sana_backend *be, bo_rng *r, int64_t *n, int with_r
     int64_t rows = 21, C = 131;
     float *x = bo_in(be, r, rows * C, -3, 3), *res = with_res ? bo_in(be, r, rows * C, -1, 1) : NULL;
     float *y = bo_out(be, rows * C);
-    SANA_OP_CALL(be, gemma_rms_norm, y, x, bo_wt(r, SANA_BF16, 1, SHAPE(C), -0.5f, 0.5f), res, rows, C, 1e-6f);
+    SANA_OP_CALL(be, gemma_rms_norm, y, x, bo_wt(r, SANA_BF16, SHP(C), -0.5f, 0.5f), res, rows, C, 1e-6f);
     *n = rows * C;
     return bo_result(be, y, *n);
 }

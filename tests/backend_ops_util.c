@@ -61,12 +61,12 @@ float *bo_in(const sana_backend *be, bo_rng *r, int64_t n, float lo, float hi)
     return remember(be, d, 0);
 }
 
-const sana_wt *bo_wt(bo_rng *r, sana_dtype dt, int ndim, const int64_t *shape, float lo, float hi)
+const sana_wt *bo_wt(bo_rng *r, sana_dtype dt, sana_shape shape, float lo, float hi)
 {
     sana_wt *w = remember(NULL, calloc(1, sizeof *w), 1);
     w->dtype = dt;
-    w->ndim = ndim;
-    for (int i = 0; i < ndim; i++) w->shape[i] = shape[i];
+    w->ndim = shape.ndim;
+    for (int i = 0; i < shape.ndim; i++) w->shape[i] = shape.dim[i];
     int64_t n = sana_wt_numel(w);
     unsigned char *data = remember(NULL, malloc((size_t)(n > 0 ? n : 1) * sana_dtype_size(dt)), 1);
     for (int64_t i = 0; i < n; i++) {
@@ -90,6 +90,15 @@ float *bo_out(const sana_backend *be, int64_t n)
     be->upload(be->ctx, d, h, total * sizeof(float));
     free(h);
     return remember(be, d, 0);
+}
+
+float *bo_out_filled(const sana_backend *be, bo_rng *r, int64_t n)
+{
+    float *y = bo_out(be, n), *h = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) h[i] = bo_uniform(r, -1, 1);
+    be->upload(be->ctx, y, h, (size_t)n * sizeof(float));
+    free(h);
+    return y;
 }
 
 float *bo_result(const sana_backend *be, const float *dev, int64_t n)

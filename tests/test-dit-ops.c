@@ -70,7 +70,7 @@ static void test_time_embed(const char *pre, int guidance)
         SANA_OP_CALL(be, timestep_embedding, tp, gd, B, 256);
         SANA_OP_CALL(be, mlp2, ge, work, tp, wt("%s.linear_1.weight", p2), wt("%s.linear_1.bias", p2),
                      wt("%s.linear_2.weight", p2), wt("%s.linear_2.bias", p2), B, 256, D, D, SANA_ACT_SILU);
-        SANA_OP_CALL(be, dit_add, emb, emb, ge, B * D);
+        SANA_OP_CALL(be, add, emb, emb, ge, B * D);
         free(gd);
         free(ge);
     }

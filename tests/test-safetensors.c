@@ -194,14 +194,25 @@ static void sets(void)
     expect(st == SANA_OK && s->nfiles == 2, "sharded set through model.safetensors.index.json");
     if (st == SANA_OK) {
         const sana_wt *w;
-        expect(sana_st_get(s, "b.weight", 2, (const int64_t[]){2, 2}, &w) == SANA_OK, "tensor from the second shard");
+        expect(sana_st_weight(&st, s, &w, SHP(2, 2), "b.weight") == SANA_OK, "tensor from the second shard");
         sana_err_clear();
-        st = sana_st_get(s, "c.weight", 0, NULL, &w);
+        sana_st_weight(&st, s, &w, SHP(2, 2), "%s.weight", "c");
         expect(st == SANA_ERR_MISSING && strstr(sana_errmsg(), "missing tensor \"c.weight\"") &&
                    strstr(sana_errmsg(), dir), "missing tensor by name names it and the folder");
-        st = sana_st_get(s, "a.weight", 2, (const int64_t[]){4, 1}, &w);
-        expect(st == SANA_ERR_FORMAT && strstr(sana_errmsg(), "has shape [2, 2], expected [4, 1]"),
+        sana_status st2 = SANA_OK;
+        sana_st_weight(&st2, s, &w, SHP(4, 1), "a.weight");
+        expect(st2 == SANA_ERR_FORMAT && strstr(sana_errmsg(), "has shape [2, 2], expected [4, 1]"),
                "mis-shaped tensor names both shapes");
+        st2 = SANA_OK;
+        sana_st_weight(&st2, s, &w, SHP(2), "a.weight");
+        expect(st2 == SANA_ERR_FORMAT && strstr(sana_errmsg(), "has shape [2, 2], expected [2]"),
+               "tensor with another number of dims names both shapes");
+        sana_err_clear();
+        expect(sana_st_weight(&st2, s, &w, SHP(2, 2), "b.weight") == SANA_ERR_FORMAT && w == NULL &&
+                   !strcmp(sana_errmsg(), ""),
+               "a lookup after a failed one does nothing (the status is sticky)");
+        st = SANA_OK;
+        expect(sana_st_weight(&st, s, &w, SHP(2, 2), "a.weight") == SANA_OK && w && w->ndim == 2, "found tensor");
         sana_st_set_close(s);
     }
     /* variants: diffusion_pytorch_model.fp16.safetensors, .bf16. */
@@ -213,7 +224,8 @@ static void sets(void)
     for (int i = 0; i < 2; i++) {
         st = sana_st_set_open(&s, dir, "diffusion_pytorch_model", variants[i]);
         const sana_wt *w = NULL;
-        int ok = st == SANA_OK && sana_st_get(s, "proj.weight", 2, (const int64_t[]){2, 2}, &w) == SANA_OK &&
+        sana_status wst = SANA_OK;
+        int ok = st == SANA_OK && sana_st_weight(&wst, s, &w, SHP(2, 2), "proj.weight") == SANA_OK &&
                  w->dtype == want[i];
         float v[4] = {0};
         if (ok) sana_wt_rows_f32(v, w, 0, 2);

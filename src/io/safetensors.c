@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -486,22 +487,17 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
     if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-sana_status sana_st_get(const sana_st_set *s, const char *name, int ndim, const int64_t *shape,
-                        const sana_wt **out)
+static sana_status weight_lookup(const sana_st_set *s, const char *name, sana_shape shape, const sana_wt **out)
 {
-    *out = NULL;
     const sana_st_tensor *t = sana_st_set_find(s, name);
     if (!t) return sana_err(SANA_ERR_MISSING, "%s: missing tensor \"%s\"", s->desc, name);
-    if (shape) {
-        int ok = t->wt.ndim == ndim;
-        for (int i = 0; ok && i < ndim; i++) ok = t->wt.shape[i] == shape[i];
-        if (!ok) {
-            char want[256], got[256];
-            shape_str(want, sizeof want, ndim, shape);
-            shape_str(got, sizeof got, t->wt.ndim, t->wt.shape);
-            return sana_err(SANA_ERR_FORMAT, "%s: tensor \"%s\" has shape %s, expected %s", s->desc, name, got,
-                            want);
-        }
+    int ok = t->wt.ndim == shape.ndim;
+    for (int i = 0; ok && i < shape.ndim; i++) ok = t->wt.shape[i] == shape.dim[i];
+    if (!ok) {
+        char want[256], got[256];
+        shape_str(want, sizeof want, shape.ndim, shape.dim);
+        shape_str(got, sizeof got, t->wt.ndim, t->wt.shape);
+        return sana_err(SANA_ERR_FORMAT, "%s: tensor \"%s\" has shape %s, expected %s", s->desc, name, got, want);
     }
     if (t->wt.dtype != SANA_F32 && t->wt.dtype != SANA_F16 && t->wt.dtype != SANA_BF16)
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16",
@@ -510,15 +506,17 @@ sana_status sana_st_get(const sana_st_set *s, const char *name, int ndim, const 
     return SANA_OK;
 }
 
-sana_status sana_st_getf(const sana_st_set *s, const sana_wt **out, int ndim, const int64_t *shape,
-                         const char *fmt, ...)
+sana_status sana_st_weight(sana_status *st, const sana_st_set *s, const sana_wt **out, sana_shape shape,
+                           const char *fmt, ...)
 {
+    *out = NULL;
+    if (*st != SANA_OK) return *st;
     char name[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    return sana_st_get(s, name, ndim, shape, out);
+    return *st = weight_lookup(s, name, shape, out);
 }
 
 /* ------------------------------------------------------------------ writing */

@@ -67,17 +67,28 @@ sana_status sana_st_set_open(sana_st_set **out, const char *dir, const char *bas
 /* A set over one file. */
 sana_status sana_st_set_open_file(sana_st_set **out, const char *path);
 void sana_st_set_close(sana_st_set *s);
-/* Find a tensor in any file of the set; NULL when absent. */
+/* Find a tensor in any file of the set; NULL when absent (no message set). */
 const sana_st_tensor *sana_st_set_find(const sana_st_set *s, const char *name);
+
+/* The shape a weight must have, written SHP(d0, d1, ...): SHP(D, C, 3, 3) is {ndim 4, {D, C, 3, 3}}. */
+typedef struct {
+    int ndim;
+    int64_t dim[SANA_MAX_DIMS];
+} sana_shape;
+#define SHP(...) ((sana_shape){(int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}})
+
 /*
- * Look up a weight that must exist with exactly this shape (ndim dims).
- * Errors name the tensor, the folder, and the expected and found shapes.
+ * The one weight lookup of the models: the tensor under the checkpoint key printf(fmt, ...) in
+ * the set, which must exist with exactly `shape` (ndim included) and a float dtype (F32, F16,
+ * BF16). *out points into the mapping. Errors name the folder (or file) and the tensor:
+ *   "DIR: missing tensor \"KEY\"", "DIR: tensor \"KEY\" has shape [a, b], expected [c, d]".
+ * The status is sticky: when *st is not SANA_OK on entry nothing is looked up, so a loader makes
+ * its lookups one after another and checks *st once (the first error's message is kept).
+ * Returns *st.
+ *   sana_st_weight(&st, set, &w, SHP(D, C), "transformer_blocks.%d.attn1.to_q.weight", i);
  */
-sana_status sana_st_get(const sana_st_set *s, const char *name, int ndim, const int64_t *shape,
-                        const sana_wt **out);
-/* Like sana_st_get, printf-style name, shape given as ndim int64 varargs. */
-sana_status sana_st_getf(const sana_st_set *s, const sana_wt **out, int ndim, const int64_t *shape,
-                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+sana_status sana_st_weight(sana_status *st, const sana_st_set *s, const sana_wt **out, sana_shape shape,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
  * Write a safetensors file (float32 tensors or any dtype), to PATH.tmp then renamed.

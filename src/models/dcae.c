@@ -1,46 +1,23 @@
 /*
  * src/models/dcae.c -- AutoencoderDC (diffusers v0.35.2, models/autoencoders/autoencoder_dc.py):
- * blocks, decoder, encoder, and the tiled decode/encode of enable_tiling().
+ * decoder, encoder, and the tiled decode/encode of enable_tiling().
  *
  * Each forward function reads like the diffusers forward() it mirrors: a sequence of op
- * calls through the backend table on [B, C, H, W] activations. A pass (decoder or encoder,
- * one tile at a time when tiled) makes one be->alloc sized up front from its layer list:
- * two activation buffers used in turn and one scratch area for block temporaries.
- * Tiling (split, blend, crop) runs on the host between passes.
+ * calls through the backend table on [B, C, H, W] activations; the layers (blocks) are in
+ * src/models/dcae_blocks.c. A pass (decoder or encoder, one tile at a time when tiled) makes
+ * one be->alloc sized up front from its layer list: two activation buffers used in turn and
+ * one scratch area for block temporaries. Tiling (split, blend, crop) runs on the host between passes.
  * Weights are looked up by their checkpoint keys and stay in their file dtype.
  */
-#include "models/dcae.h"
+#include "models/dcae_blocks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* diffusers: normalization.get_normalization(eps=1e-5), RMSNorm(..., eps=1e-5) in GLUMBConv and
- * Decoder.norm_out: every norm of the DC-AE uses this epsilon. */
-#define DCAE_NORM_EPS 1e-5f
-/* diffusers: SanaMultiscaleLinearAttention.__init__(eps=1e-15), the attention denominator epsilon. */
-#define DCAE_ATTN_EPS 1e-15f
 /* diffusers: AutoencoderDC.__init__ tiling defaults: tile_sample_min 512, tile_sample_stride 448. */
 #define DCAE_TILE_MIN 512
 #define DCAE_TILE_STRIDE 448
-
-struct sana_dcae_layer {
-    sana_dcae_layer_desc d;
-    char name[96];                     /* key prefix, for messages */
-    /* ResBlock */
-    const sana_wt *conv1_w, *conv1_b, *conv2_w;
-    /* norm of ResBlock (norm.*) or of the attention (norm_out.*) */
-    const sana_wt *norm_w, *norm_b, *norm_mean, *norm_var;
-    /* SanaMultiscaleLinearAttention */
-    int64_t heads, inner;
-    const sana_wt *to_q, *to_k, *to_v, *to_out, *ms_in[SANA_DCAE_MAX_SCALES], *ms_out[SANA_DCAE_MAX_SCALES];
-    /* GLUMBConv */
-    int64_t hidden;
-    const sana_wt *inv_w, *inv_b, *dep_w, *dep_b, *pt_w, *mb_norm_w, *mb_norm_b;
-    /* DCUpBlock2d / DCDownBlock2d */
-    const sana_wt *conv_w, *conv_b;
-    int64_t conv_cout;
-};
 
 struct sana_dcae {
     sana_dcae_config cfg;
@@ -58,325 +35,24 @@ struct sana_dcae {
     int64_t enc_in_channels;           /* output channels of conv_in */
 };
 
-/* ------------------------------------------------------------------ loading */
-
-#define SHP(...) ((const int64_t[]){__VA_ARGS__})
-
-static sana_status wt(const sana_st_set *s, const sana_wt **out, const char *prefix, const char *name,
-                      int ndim, const int64_t *shape)
-{
-    return sana_st_getf(s, out, ndim, shape, "%s%s", prefix, name);
-}
-
-static sana_status norm_load(sana_dcae_layer *L, const sana_st_set *s, const char *prefix, const char *norm,
-                             sana_dcae_norm_type type, int64_t C)
-{
-    char p[512];
-    sana_status st;
-    snprintf(p, sizeof p, "%s%s.", prefix, norm);
-    if ((st = wt(s, &L->norm_w, p, "weight", 1, SHP(C))) != SANA_OK) return st;
-    if ((st = wt(s, &L->norm_b, p, "bias", 1, SHP(C))) != SANA_OK) return st;
-    if (type == SANA_DCAE_NORM_BATCH) {
-        if ((st = wt(s, &L->norm_mean, p, "running_mean", 1, SHP(C))) != SANA_OK) return st;
-        if ((st = wt(s, &L->norm_var, p, "running_var", 1, SHP(C))) != SANA_OK) return st;
-    }
-    return SANA_OK;
-}
-
-static sana_status msla_load(sana_dcae_layer *L, const sana_st_set *s, const char *prefix)
-{
-    const sana_dcae_layer_desc *d = &L->d;
-    sana_status st;
-    char p[512];
-    /* num_attention_heads = int(in_channels // attention_head_dim * mult), mult = 1.0 */
-    L->heads = d->cin / d->head_dim;
-    L->inner = L->heads * d->head_dim;
-    if (L->heads < 1)
-        return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s: %lld channels give no attention head of dim %lld", "dcae", prefix,
-                        (long long)d->cin, (long long)d->head_dim);
-    if ((st = wt(s, &L->to_q, prefix, "to_q.weight", 2, SHP(L->inner, d->cin))) != SANA_OK) return st;
-    if ((st = wt(s, &L->to_k, prefix, "to_k.weight", 2, SHP(L->inner, d->cin))) != SANA_OK) return st;
-    if ((st = wt(s, &L->to_v, prefix, "to_v.weight", 2, SHP(L->inner, d->cin))) != SANA_OK) return st;
-    for (int i = 0; i < d->n_scales; i++) {
-        int64_t k = d->scales[i], c3 = 3 * L->inner;
-        snprintf(p, sizeof p, "%sto_qkv_multiscale.%d.", prefix, i);
-        if ((st = wt(s, &L->ms_in[i], p, "proj_in.weight", 4, SHP(c3, 1, k, k))) != SANA_OK) return st;
-        if ((st = wt(s, &L->ms_out[i], p, "proj_out.weight", 4, SHP(c3, d->head_dim, 1, 1))) != SANA_OK) return st;
-    }
-    if ((st = wt(s, &L->to_out, prefix, "to_out.weight", 2, SHP(d->cin, L->inner * (1 + d->n_scales)))) != SANA_OK)
-        return st;
-    return norm_load(L, s, prefix, "norm_out", d->norm, d->cin);
-}
-
-static sana_status glumb_load(sana_dcae_layer *L, const sana_st_set *s, const char *prefix)
-{
-    int64_t C = L->d.cin, h = 4 * C; /* GLUMBConv expand_ratio = 4 */
-    sana_status st;
-    L->hidden = h;
-    if ((st = wt(s, &L->inv_w, prefix, "conv_inverted.weight", 4, SHP(2 * h, C, 1, 1))) != SANA_OK) return st;
-    if ((st = wt(s, &L->inv_b, prefix, "conv_inverted.bias", 1, SHP(2 * h))) != SANA_OK) return st;
-    if ((st = wt(s, &L->dep_w, prefix, "conv_depth.weight", 4, SHP(2 * h, 1, 3, 3))) != SANA_OK) return st;
-    if ((st = wt(s, &L->dep_b, prefix, "conv_depth.bias", 1, SHP(2 * h))) != SANA_OK) return st;
-    if ((st = wt(s, &L->pt_w, prefix, "conv_point.weight", 4, SHP(C, h, 1, 1))) != SANA_OK) return st;
-    if ((st = wt(s, &L->mb_norm_w, prefix, "norm.weight", 1, SHP(C))) != SANA_OK) return st;
-    return wt(s, &L->mb_norm_b, prefix, "norm.bias", 1, SHP(C));
-}
-
-/* Fill L from the checkpoint keys under prefix; checks every shape and the channel arithmetic. */
-static sana_status layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, const sana_st_set *s,
-                              const char *prefix)
-{
-    char p[512];
-    sana_status st;
-    memset(L, 0, sizeof *L);
-    L->d = *d;
-    snprintf(L->name, sizeof L->name, "%s", prefix);
-    size_t nl = strlen(L->name);
-    if (nl && L->name[nl - 1] == '.') L->name[nl - 1] = 0;
-    if (d->kind != SANA_DCAE_L_RESBLOCK && d->kind != SANA_DCAE_L_UP && d->kind != SANA_DCAE_L_DOWN)
-        L->d.cout = d->cin;
-    int64_t cin = d->cin, cout = L->d.cout;
-    switch (d->kind) {
-    case SANA_DCAE_L_RESBLOCK:
-        if (cin != cout)
-            return sana_err(SANA_ERR_UNSUPPORTED, "%s: ResBlock %lld -> %lld channels has no residual of that shape",
-                            prefix, (long long)cin, (long long)cout);
-        if ((st = wt(s, &L->conv1_w, prefix, "conv1.weight", 4, SHP(cin, cin, 3, 3))) != SANA_OK) return st;
-        if ((st = wt(s, &L->conv1_b, prefix, "conv1.bias", 1, SHP(cin))) != SANA_OK) return st;
-        if ((st = wt(s, &L->conv2_w, prefix, "conv2.weight", 4, SHP(cout, cin, 3, 3))) != SANA_OK) return st;
-        return norm_load(L, s, prefix, "norm", d->norm, cout);
-    case SANA_DCAE_L_MSLA:
-        return msla_load(L, s, prefix);
-    case SANA_DCAE_L_GLUMBCONV:
-        return glumb_load(L, s, prefix);
-    case SANA_DCAE_L_EFFICIENTVIT:
-        snprintf(p, sizeof p, "%sattn.", prefix);
-        if ((st = msla_load(L, s, p)) != SANA_OK) return st;
-        snprintf(p, sizeof p, "%sconv_out.", prefix);
-        return glumb_load(L, s, p);
-    case SANA_DCAE_L_UP:
-        /* repeats = out * 4 // in; conv makes out (interpolate) or out * 4 (pixel_shuffle) channels */
-        if (d->shortcut && (cout * 4 % cin != 0))
-            return sana_err(SANA_ERR_UNSUPPORTED, "%s: DCUpBlock2d %lld -> %lld: the shortcut needs in | 4 * out",
-                            prefix, (long long)cin, (long long)cout);
-        L->conv_cout = d->resample ? cout : cout * 4;
-        if ((st = wt(s, &L->conv_w, prefix, "conv.weight", 4, SHP(L->conv_cout, cin, 3, 3))) != SANA_OK) return st;
-        return wt(s, &L->conv_b, prefix, "conv.bias", 1, SHP(L->conv_cout));
-    case SANA_DCAE_L_DOWN:
-        /* group_size = in * 4 // out; with pixel_unshuffle the conv makes out / 4 channels */
-        if (d->shortcut && (cin * 4 % cout != 0))
-            return sana_err(SANA_ERR_UNSUPPORTED, "%s: DCDownBlock2d %lld -> %lld: the shortcut needs out | 4 * in",
-                            prefix, (long long)cin, (long long)cout);
-        if (d->resample && cout % 4 != 0)
-            return sana_err(SANA_ERR_UNSUPPORTED, "%s: DCDownBlock2d to %lld channels: pixel_unshuffle needs a multiple of 4",
-                            prefix, (long long)cout);
-        L->conv_cout = d->resample ? cout / 4 : cout;
-        if ((st = wt(s, &L->conv_w, prefix, "conv.weight", 4, SHP(L->conv_cout, cin, 3, 3))) != SANA_OK) return st;
-        return wt(s, &L->conv_b, prefix, "conv.bias", 1, SHP(L->conv_cout));
-    }
-    return sana_err(SANA_ERR_ARG, "dcae: unknown layer kind %d", (int)d->kind);
-}
-
-/* ------------------------------------------------------------------ forward: small helpers */
+/* ------------------------------------------------------------------ the arena of a pass */
 
 static sana_status nomem(void) { return sana_err(SANA_ERR_NOMEM, "dcae: out of memory for activations"); }
-
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-
-static void act(const sana_backend *be, sana_dcae_act a, float *x, int64_t n)
-{
-    switch (a) {
-    case SANA_DCAE_ACT_SILU: SANA_OP_CALL(be, silu, x, x, n); break;
-    case SANA_DCAE_ACT_RELU: SANA_OP_CALL(be, relu, x, x, n); break;
-    case SANA_DCAE_ACT_GELU: SANA_OP_CALL(be, gelu_erf, x, x, n); break;
-    case SANA_DCAE_ACT_MISH: SANA_OP_CALL(be, mish, x, x, n); break;
-    }
-}
-
-/* ResBlock / attention norm, in place: RMSNorm over channels (weight, bias) or BatchNorm2d. */
-static void norm(const sana_backend *be, const sana_dcae_layer *L, float *x, int64_t B, int64_t C, int64_t HW)
-{
-    if (L->d.norm == SANA_DCAE_NORM_RMS)
-        SANA_OP_CALL(be, rms_norm_2d, x, x, L->norm_w, L->norm_b, B, C, HW, DCAE_NORM_EPS);
-    else
-        SANA_OP_CALL(be, batch_norm_2d, x, x, L->norm_mean, L->norm_var, L->norm_w, L->norm_b, B, C, HW, DCAE_NORM_EPS);
-}
-
-/* 3x3 convolution, stride 1, padding 1. */
-static void conv3(const sana_backend *be, float *y, const float *x, const sana_wt *w, const sana_wt *b,
-                  int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t Cout)
-{
-    SANA_OP_CALL(be, conv2d, y, x, w, b, B, Cin, H, W, Cout, 3, 3, 1, 1, 1);
-}
-/* 1x1 convolution (also nn.Linear over the channels of an image: W [Cout, Cin]). */
-static void conv1(const sana_backend *be, float *y, const float *x, const sana_wt *w, const sana_wt *b,
-                  int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t Cout, int64_t groups)
-{
-    SANA_OP_CALL(be, conv2d, y, x, w, b, B, Cin, H, W, Cout, 1, 1, 1, 0, groups);
-}
-
-/* ------------------------------------------------------------------ forward: blocks
- * Each block writes y from x (distinct buffers) and uses `s`, a scratch area of at least
- * layer_scratch(L, B, H, W) floats. All three come from the pass's arena (see plan_layers). */
-
-static int64_t msla_scratch(const sana_dcae_layer *L, int64_t B, int64_t N)
-{
-    int64_t S = L->d.n_scales, c3 = 3 * L->inner;
-    return B * (1 + S) * c3 * N + (S ? c3 * N : 0) + B * (1 + S) * L->inner * N; /* all, tmp, att */
-}
-
-static int64_t layer_scratch(const sana_backend *be, const sana_dcae_layer *L, int64_t B, int64_t H, int64_t W)
-{
-    int64_t N = H * W;
-    switch (L->d.kind) {
-    case SANA_DCAE_L_RESBLOCK: return B * L->d.cin * N;
-    case SANA_DCAE_L_MSLA: return msla_scratch(L, B, N);
-    case SANA_DCAE_L_GLUMBCONV: return sana_backend_work(be, SANA_OP_glumbconv, L->hidden, H, W);
-    case SANA_DCAE_L_EFFICIENTVIT: return B * L->d.cin * N + max64(msla_scratch(L, B, N), sana_backend_work(be, SANA_OP_glumbconv, L->hidden, H, W));
-    case SANA_DCAE_L_UP: return B * (L->d.resample ? L->d.cin : L->d.cout) * 4 * N;
-    case SANA_DCAE_L_DOWN: return L->d.resample ? B * L->conv_cout * N : 0;
-    }
-    return 0;
-}
-
-/* diffusers: ResBlock.forward -- conv1, act, conv2, norm, + residual. */
-static void resblock(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
-                     int64_t B, int64_t H, int64_t W)
-{
-    int64_t C = L->d.cin, HW = H * W;
-    conv3(be, s, x, L->conv1_w, L->conv1_b, B, C, H, W, C);
-    act(be, L->d.act, s, B * C * HW);
-    conv3(be, y, s, L->conv2_w, NULL, B, C, H, W, C);
-    norm(be, L, y, B, C, HW);
-    SANA_OP_CALL(be, dcae_add, y, x, B * C * HW);
-}
-
-/*
- * diffusers: SanaMultiscaleLinearAttention + SanaMultiscaleAttnProcessor2_0 (residual_connection=True):
- *   qkv = cat(to_q(x), to_k(x), to_v(x)) over channels               [B, 3*inner, H, W]
- *   for each scale: qkv_s = proj_out(proj_in(qkv)) (depthwise kxk, then grouped 1x1 with 3*heads groups)
- *   all = cat(qkv, qkv_s...)                                           [B, (1+S)*3*inner, N]
- *   attention per head of 3d channels (linear if N > head_dim, else quadratic)
- *   y = norm_out(to_out(att)) + x
- */
-static void msla(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
-                 int64_t B, int64_t H, int64_t W)
-{
-    int64_t C = L->d.cin, N = H * W, d = L->d.head_dim, S = L->d.n_scales;
-    int64_t c3 = 3 * L->inner, ctot = (1 + S) * c3, inner_all = (1 + S) * L->inner;
-    float *all = s, *tmp = all + B * ctot * N, *att = tmp + (S ? c3 * N : 0);
-    for (int64_t b = 0; b < B; b++) {
-        float *ab = all + b * ctot * N;
-        const float *xb = x + b * C * N;
-        conv1(be, ab, xb, L->to_q, NULL, 1, C, H, W, L->inner, 1);
-        conv1(be, ab + L->inner * N, xb, L->to_k, NULL, 1, C, H, W, L->inner, 1);
-        conv1(be, ab + 2 * L->inner * N, xb, L->to_v, NULL, 1, C, H, W, L->inner, 1);
-        for (int64_t i = 0; i < S; i++) {
-            int64_t k = L->d.scales[i];
-            SANA_OP_CALL(be, conv2d, tmp, ab, L->ms_in[i], NULL, 1, c3, H, W, c3, k, k, 1, k / 2, c3);
-            conv1(be, ab + (1 + i) * c3 * N, tmp, L->ms_out[i], NULL, 1, c3, H, W, c3, 3 * L->heads);
-        }
-    }
-    if (N > d)
-        SANA_OP_CALL(be, ms_linear_attn, att, all, B, (1 + S) * L->heads, d, N, DCAE_ATTN_EPS);
-    else
-        SANA_OP_CALL(be, ms_quadratic_attn, att, all, B, (1 + S) * L->heads, d, N, DCAE_ATTN_EPS);
-    conv1(be, y, att, L->to_out, NULL, B, inner_all, H, W, C, 1);
-    norm(be, L, y, B, C, N);
-    SANA_OP_CALL(be, dcae_add, y, x, B * C * N);
-}
-
-/*
- * diffusers: GLUMBConv(C, C, expand_ratio=4, norm_type="rms_norm", residual_connection=True):
- *   t = silu(conv_inverted(x)); t = conv_depth(t) (3x3 depthwise); y = t[:h] * silu(t[h:]);
- *   y = RMSNorm(conv_point(y)) + x
- * The part up to conv_point is the glumbconv op shared with the DiT (ref/glumbconv.c).
- */
-static void glumbconv(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
-                      int64_t B, int64_t H, int64_t W)
-{
-    int64_t C = L->d.cin, h = L->hidden, N = H * W;
-    SANA_OP_CALL(be, glumbconv, y, s, x, L->inv_w, L->inv_b, L->dep_w, L->dep_b, L->pt_w, NULL, B, C, H, W, h, C);
-    SANA_OP_CALL(be, rms_norm_2d, y, y, L->mb_norm_w, L->mb_norm_b, B, C, N, DCAE_NORM_EPS);
-    SANA_OP_CALL(be, dcae_add, y, x, B * C * N);
-}
-
-/* diffusers: DCUpBlock2d.forward -- (nearest x2 + conv) or (conv + pixel_shuffle), + shortcut. */
-static void up(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
-               int64_t B, int64_t H, int64_t W)
-{
-    int64_t cin = L->d.cin, cout = L->d.cout;
-    if (L->d.resample) {
-        SANA_OP_CALL(be, upsample_nearest, s, x, B, cin, H, W, 2);
-        conv3(be, y, s, L->conv_w, L->conv_b, B, cin, 2 * H, 2 * W, cout);
-    } else {
-        conv3(be, s, x, L->conv_w, L->conv_b, B, cin, H, W, 4 * cout);
-        SANA_OP_CALL(be, pixel_shuffle, y, s, B, cout, H, W, 2);
-    }
-    if (L->d.shortcut) SANA_OP_CALL(be, dcae_shortcut_up, y, x, B, cin, H, W, cout * 4 / cin, 2);
-}
-
-/* diffusers: DCDownBlock2d.forward -- (conv + pixel_unshuffle) or stride-2 conv, + shortcut. */
-static sana_status down(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
-                        int64_t B, int64_t H, int64_t W)
-{
-    int64_t cin = L->d.cin, cout = L->d.cout;
-    if ((L->d.resample || L->d.shortcut) && (H % 2 || W % 2))
-        return sana_err(SANA_ERR_ARG, "dcae: DCDownBlock2d on a %lld x %lld image: pixel_unshuffle needs even sizes",
-                        (long long)H, (long long)W);
-    if (L->d.resample) {
-        conv3(be, s, x, L->conv_w, L->conv_b, B, cin, H, W, L->conv_cout);
-        SANA_OP_CALL(be, pixel_unshuffle, y, s, B, L->conv_cout, H, W, 2);
-    } else {
-        SANA_OP_CALL(be, conv2d, y, x, L->conv_w, L->conv_b, B, cin, H, W, cout, 3, 3, 2, 1, 1);
-    }
-    if (L->d.shortcut) SANA_OP_CALL(be, dcae_shortcut_down, y, x, B, cin, H, W, cin * 4 / cout, 2);
-    return SANA_OK;
-}
-
-static void out_shape(const sana_dcae_layer *L, int64_t H, int64_t W, int64_t *C, int64_t *Ho, int64_t *Wo)
-{
-    *C = L->d.cout;
-    *Ho = H;
-    *Wo = W;
-    if (L->d.kind == SANA_DCAE_L_UP) { *Ho = 2 * H; *Wo = 2 * W; }
-    if (L->d.kind == SANA_DCAE_L_DOWN) { *Ho = (H + 1) / 2; *Wo = (W + 1) / 2; } /* stride 2, padding 1 */
-}
-
-/* One layer: y = layer(x), scratch s (see layer_scratch). */
-static sana_status layer_run(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
-                             int64_t B, int64_t H, int64_t W)
-{
-    switch (L->d.kind) {
-    case SANA_DCAE_L_RESBLOCK: resblock(be, L, y, x, s, B, H, W); return SANA_OK;
-    case SANA_DCAE_L_MSLA: msla(be, L, y, x, s, B, H, W); return SANA_OK;
-    case SANA_DCAE_L_GLUMBCONV: glumbconv(be, L, y, x, s, B, H, W); return SANA_OK;
-    case SANA_DCAE_L_UP: up(be, L, y, x, s, B, H, W); return SANA_OK;
-    case SANA_DCAE_L_DOWN: return down(be, L, y, x, s, B, H, W);
-    case SANA_DCAE_L_EFFICIENTVIT: { /* diffusers: EfficientViTBlock.forward -- attn then conv_out */
-        float *t = s, *s2 = s + B * L->d.cin * H * W;
-        msla(be, L, t, x, s2, B, H, W);
-        glumbconv(be, L, y, t, s2, B, H, W);
-        return SANA_OK;
-    }
-    }
-    return sana_err(SANA_ERR_ARG, "dcae: unknown layer kind %d", (int)L->d.kind);
-}
 
 /*
  * The arena of one pass over a list of layers: two activation buffers used in turn (each as
  * large as the largest activation the list reads or writes) and one scratch area (the largest
- * layer_scratch). plan_layers grows *act and *scratch (in floats) for an input of C x H x W
+ * dcae_layer_scratch). plan_layers grows *act and *scratch (in floats) for an input of C x H x W
  * and leaves the output shape in C, H, W.
  */
 static void plan_layers(const sana_backend *be, const sana_dcae_layer *Ls, int n, int64_t B, int64_t *C, int64_t *H, int64_t *W,
                         int64_t *act_n, int64_t *scratch_n)
 {
-    *act_n = max64(*act_n, B * *C * *H * *W);
+    *act_n = dcae_max64(*act_n, B * *C * *H * *W);
     for (int i = 0; i < n; i++) {
-        *scratch_n = max64(*scratch_n, layer_scratch(be, &Ls[i], B, *H, *W));
-        out_shape(&Ls[i], *H, *W, C, H, W);
-        *act_n = max64(*act_n, B * *C * *H * *W);
+        *scratch_n = dcae_max64(*scratch_n, dcae_layer_scratch(be, &Ls[i], B, *H, *W));
+        dcae_layer_out_shape(&Ls[i], *H, *W, C, H, W);
+        *act_n = dcae_max64(*act_n, B * *C * *H * *W);
     }
 }
 
@@ -385,12 +61,12 @@ static sana_status run_layers(const sana_backend *be, const sana_dcae_layer *Ls,
                               float *s, int64_t B, int64_t *C, int64_t *H, int64_t *W)
 {
     for (int i = 0; i < n; i++) {
-        sana_status st = layer_run(be, &Ls[i], *other, *x, s, B, *H, *W);
+        sana_status st = dcae_layer_run(be, &Ls[i], *other, *x, s, B, *H, *W);
         if (st != SANA_OK) return st;
         float *t = *x;
         *x = *other;
         *other = t;
-        out_shape(&Ls[i], *H, *W, C, H, W);
+        dcae_layer_out_shape(&Ls[i], *H, *W, C, H, W);
     }
     return SANA_OK;
 }
@@ -417,7 +93,7 @@ sana_status sana_dcae_layer_load(sana_dcae_layer **out, const sana_dcae_layer_de
 {
     sana_dcae_layer *L = malloc(sizeof *L);
     if (!L) return nomem();
-    sana_status st = layer_init(L, d, s, prefix ? prefix : "");
+    sana_status st = dcae_layer_init(L, d, s, prefix ? prefix : "");
     if (st != SANA_OK) { free(L); return st; }
     *out = L;
     return SANA_OK;
@@ -425,19 +101,19 @@ sana_status sana_dcae_layer_load(sana_dcae_layer **out, const sana_dcae_layer_de
 
 void sana_dcae_layer_out_shape(const sana_dcae_layer *L, int64_t H, int64_t W, int64_t *C, int64_t *Ho, int64_t *Wo)
 {
-    out_shape(L, H, W, C, Ho, Wo);
+    dcae_layer_out_shape(L, H, W, C, Ho, Wo);
 }
 
 sana_status sana_dcae_layer_forward(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x,
                                     int64_t B, int64_t H, int64_t W)
 {
     int64_t C, Ho, Wo;
-    out_shape(L, H, W, &C, &Ho, &Wo);
-    int64_t sizes[3] = {B * L->d.cin * H * W, B * C * Ho * Wo, layer_scratch(be, L, B, H, W)};
+    dcae_layer_out_shape(L, H, W, &C, &Ho, &Wo);
+    int64_t sizes[3] = {B * L->d.cin * H * W, B * C * Ho * Wo, dcae_layer_scratch(be, L, B, H, W)};
     float *p[3], *base = arena_alloc(be, 3, sizes, p);
     if (!base) return nomem();
     be->upload(be->ctx, p[0], x, (size_t)sizes[0] * sizeof(float));
-    sana_status st = layer_run(be, L, p[1], p[0], p[2], B, H, W);
+    sana_status st = dcae_layer_run(be, L, p[1], p[0], p[2], B, H, W);
     if (st == SANA_OK) {
         if (be->synchronize) be->synchronize(be->ctx);
         be->download(be->ctx, y, p[1], (size_t)sizes[1] * sizeof(float));
@@ -480,13 +156,12 @@ static sana_status decoder_load(sana_dcae *m)
     int n = c->n_decoder_stages, k = 0;
     const int64_t *ch = c->decoder_block_out_channels, *nl = c->decoder_layers_per_block;
     int64_t Clast = ch[n - 1], total = 0;
-    sana_status st;
+    sana_status st = SANA_OK;
     char p[256];
     if (c->decoder_in_shortcut && Clast % c->latent_channels != 0)
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: decoder_in_shortcut needs latent_channels | %lld", s->desc, (long long)Clast);
-    if ((st = sana_st_getf(s, &m->dec_in_w, 4, SHP(Clast, c->latent_channels, 3, 3), "decoder.conv_in.weight")) ||
-        (st = sana_st_getf(s, &m->dec_in_b, 1, SHP(Clast), "decoder.conv_in.bias")))
-        return st;
+    sana_st_weight(&st, s, &m->dec_in_w, SHP(Clast, c->latent_channels, 3, 3), "decoder.conv_in.weight");
+    if (sana_st_weight(&st, s, &m->dec_in_b, SHP(Clast), "decoder.conv_in.bias") != SANA_OK) return st;
     for (int i = 0; i < n; i++) total += nl[i] + (i < n - 1 && nl[i] > 0);
     m->dec_layers = calloc((size_t)(total ? total : 1), sizeof *m->dec_layers);
     if (!m->dec_layers) return nomem();
@@ -498,7 +173,7 @@ static sana_status decoder_load(sana_dcae *m)
             sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_UP, .cin = ch[i + 1], .cout = ch[i],
                                       .resample = c->upsample_interpolate, .shortcut = 1};
             snprintf(p, sizeof p, "decoder.up_blocks.%d.%d.", i, j++);
-            if ((st = layer_init(&m->dec_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->dec_layers[k++], &d, s, p)) != SANA_OK) return st;
             m->dec_ratio *= 2;
         }
         for (int64_t l = 0; l < nl[i]; l++) {
@@ -508,23 +183,21 @@ static sana_status decoder_load(sana_dcae *m)
             d.kind = c->decoder_block_types[i] == SANA_DCAE_RESBLOCK ? SANA_DCAE_L_RESBLOCK : SANA_DCAE_L_EFFICIENTVIT;
             memcpy(d.scales, c->decoder_qkv_multiscales[i], sizeof d.scales);
             snprintf(p, sizeof p, "decoder.up_blocks.%d.%d.", i, j++);
-            if ((st = layer_init(&m->dec_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->dec_layers[k++], &d, s, p)) != SANA_OK) return st;
         }
     }
     m->n_dec_layers = k;
     /* channels = block_out_channels[0] if layers_per_block[0] > 0 else block_out_channels[1] */
     m->dec_channels = nl[0] > 0 || n < 2 ? ch[0] : ch[1];
-    if ((st = sana_st_getf(s, &m->dec_norm_w, 1, SHP(m->dec_channels), "decoder.norm_out.weight")) ||
-        (st = sana_st_getf(s, &m->dec_norm_b, 1, SHP(m->dec_channels), "decoder.norm_out.bias")))
-        return st;
+    sana_st_weight(&st, s, &m->dec_norm_w, SHP(m->dec_channels), "decoder.norm_out.weight");
+    if (sana_st_weight(&st, s, &m->dec_norm_b, SHP(m->dec_channels), "decoder.norm_out.bias") != SANA_OK) return st;
     if (nl[0] > 0) {
-        if ((st = sana_st_getf(s, &m->dec_out_w, 4, SHP(c->in_channels, m->dec_channels, 3, 3), "decoder.conv_out.weight")) ||
-            (st = sana_st_getf(s, &m->dec_out_b, 1, SHP(c->in_channels), "decoder.conv_out.bias")))
-            return st;
+        sana_st_weight(&st, s, &m->dec_out_w, SHP(c->in_channels, m->dec_channels, 3, 3), "decoder.conv_out.weight");
+        if (sana_st_weight(&st, s, &m->dec_out_b, SHP(c->in_channels), "decoder.conv_out.bias") != SANA_OK) return st;
     } else {
         sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_UP, .cin = m->dec_channels, .cout = c->in_channels,
                                   .resample = c->upsample_interpolate, .shortcut = 0};
-        if ((st = layer_init(&m->dec_out_up, &d, s, "decoder.conv_out.")) != SANA_OK) return st;
+        if ((st = dcae_layer_init(&m->dec_out_up, &d, s, "decoder.conv_out.")) != SANA_OK) return st;
         m->dec_out_is_up = 1;
         m->dec_ratio *= 2;
     }
@@ -539,17 +212,16 @@ static sana_status encoder_load(sana_dcae *m)
     int n = c->n_encoder_stages, k = 0;
     const int64_t *ch = c->encoder_block_out_channels, *nl = c->encoder_layers_per_block;
     int64_t total = 0;
-    sana_status st;
+    sana_status st = SANA_OK;
     char p[256];
     m->enc_in_channels = nl[0] > 0 || n < 2 ? ch[0] : ch[1];
     if (nl[0] > 0) {
-        if ((st = sana_st_getf(s, &m->enc_in_w, 4, SHP(m->enc_in_channels, c->in_channels, 3, 3), "encoder.conv_in.weight")) ||
-            (st = sana_st_getf(s, &m->enc_in_b, 1, SHP(m->enc_in_channels), "encoder.conv_in.bias")))
-            return st;
+        sana_st_weight(&st, s, &m->enc_in_w, SHP(m->enc_in_channels, c->in_channels, 3, 3), "encoder.conv_in.weight");
+        if (sana_st_weight(&st, s, &m->enc_in_b, SHP(m->enc_in_channels), "encoder.conv_in.bias") != SANA_OK) return st;
     } else {
         sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_DOWN, .cin = c->in_channels, .cout = m->enc_in_channels,
                                   .resample = c->downsample_pixel_unshuffle, .shortcut = 0};
-        if ((st = layer_init(&m->enc_in_down, &d, s, "encoder.conv_in.")) != SANA_OK) return st;
+        if ((st = dcae_layer_init(&m->enc_in_down, &d, s, "encoder.conv_in.")) != SANA_OK) return st;
         m->enc_in_is_down = 1;
     }
     for (int i = 0; i < n; i++) total += nl[i] + (i < n - 1 && nl[i] > 0);
@@ -565,22 +237,21 @@ static sana_status encoder_load(sana_dcae *m)
             d.kind = c->encoder_block_types[i] == SANA_DCAE_RESBLOCK ? SANA_DCAE_L_RESBLOCK : SANA_DCAE_L_EFFICIENTVIT;
             memcpy(d.scales, c->encoder_qkv_multiscales[i], sizeof d.scales);
             snprintf(p, sizeof p, "encoder.down_blocks.%d.%d.", i, j++);
-            if ((st = layer_init(&m->enc_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->enc_layers[k++], &d, s, p)) != SANA_OK) return st;
         }
         if (i < n - 1 && nl[i] > 0) {
             sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_DOWN, .cin = ch[i], .cout = ch[i + 1],
                                       .resample = c->downsample_pixel_unshuffle, .shortcut = 1};
             snprintf(p, sizeof p, "encoder.down_blocks.%d.%d.", i, j++);
-            if ((st = layer_init(&m->enc_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->enc_layers[k++], &d, s, p)) != SANA_OK) return st;
         }
     }
     m->n_enc_layers = k;
     int64_t Clast = ch[n - 1];
     if (c->encoder_out_shortcut && Clast % c->latent_channels != 0)
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: encoder_out_shortcut needs latent_channels | %lld", s->desc, (long long)Clast);
-    if ((st = sana_st_getf(s, &m->enc_out_w, 4, SHP(c->latent_channels, Clast, 3, 3), "encoder.conv_out.weight")) ||
-        (st = sana_st_getf(s, &m->enc_out_b, 1, SHP(c->latent_channels), "encoder.conv_out.bias")))
-        return st;
+    sana_st_weight(&st, s, &m->enc_out_w, SHP(c->latent_channels, Clast, 3, 3), "encoder.conv_out.weight");
+    if (sana_st_weight(&st, s, &m->enc_out_b, SHP(c->latent_channels), "encoder.conv_out.bias") != SANA_OK) return st;
     return check_chain(s, m->enc_layers, m->n_enc_layers, m->enc_in_channels, Clast, "encoder.conv_out");
 }
 
@@ -632,22 +303,22 @@ static sana_status decode_pass(sana_dcae *m, float *img, const float *z, int64_t
     int64_t Cp = C, Hp = h, Wp = w, Ho, Wo, act_n = 0, scratch_n = 0;
     plan_layers(be, m->dec_layers, m->n_dec_layers, B, &Cp, &Hp, &Wp, &act_n, &scratch_n);
     sana_dcae_decoded_size(m, h, w, &Ho, &Wo);
-    act_n = max64(act_n, B * c->in_channels * Ho * Wo);
-    if (m->dec_out_is_up) scratch_n = max64(scratch_n, layer_scratch(be, &m->dec_out_up, B, Hp, Wp));
+    act_n = dcae_max64(act_n, B * c->in_channels * Ho * Wo);
+    if (m->dec_out_is_up) scratch_n = dcae_max64(scratch_n, dcae_layer_scratch(be, &m->dec_out_up, B, Hp, Wp));
     int64_t sizes[4] = {B * lat * h * w, act_n, act_n, scratch_n};
     float *p[4], *base = arena_alloc(be, 4, sizes, p);
     if (!base) return nomem();
     float *dz = p[0], *x = p[1], *other = p[2], *s = p[3];
     be->upload(be->ctx, dz, z, (size_t)sizes[0] * sizeof(float));
-    conv3(be, x, dz, m->dec_in_w, m->dec_in_b, B, lat, h, w, C);
+    dcae_conv3(be, x, dz, m->dec_in_w, m->dec_in_b, B, lat, h, w, C);
     if (c->decoder_in_shortcut) SANA_OP_CALL(be, dcae_shortcut_up, x, dz, B, lat, h, w, C / lat, 1);
     sana_status st = run_layers(be, m->dec_layers, m->n_dec_layers, &x, &other, s, B, &C, &H, &W);
     if (st == SANA_OK) {
         /* norm_out (RMSNorm over channels, weight and bias), conv_act, conv_out */
         SANA_OP_CALL(be, rms_norm_2d, x, x, m->dec_norm_w, m->dec_norm_b, B, C, H * W, DCAE_NORM_EPS);
-        act(be, c->decoder_conv_act_fn, x, B * C * H * W);
-        if (m->dec_out_is_up) up(be, &m->dec_out_up, other, x, s, B, H, W);
-        else conv3(be, other, x, m->dec_out_w, m->dec_out_b, B, C, H, W, c->in_channels);
+        dcae_act(be, c->decoder_conv_act_fn, x, B * C * H * W);
+        if (m->dec_out_is_up) st = dcae_layer_run(be, &m->dec_out_up, other, x, s, B, H, W); /* DCUpBlock2d */
+        else dcae_conv3(be, other, x, m->dec_out_w, m->dec_out_b, B, C, H, W, c->in_channels);
         if (be->synchronize) be->synchronize(be->ctx);
         be->download(be->ctx, img, other, (size_t)(B * c->in_channels * Ho * Wo) * sizeof(float));
     }
@@ -663,27 +334,27 @@ static sana_status encode_pass(sana_dcae *m, float *z, const float *img, int64_t
     int64_t cin = c->in_channels, lat = c->latent_channels, C = m->enc_in_channels, H1 = H, W1 = W;
     int64_t act_n = 0, scratch_n = 0;
     if (m->enc_in_is_down) {
-        scratch_n = layer_scratch(be, &m->enc_in_down, B, H, W);
+        scratch_n = dcae_layer_scratch(be, &m->enc_in_down, B, H, W);
         H1 = (H + 1) / 2;
         W1 = (W + 1) / 2;
     }
     int64_t Cp = C, Hp = H1, Wp = W1;
     plan_layers(be, m->enc_layers, m->n_enc_layers, B, &Cp, &Hp, &Wp, &act_n, &scratch_n);
-    act_n = max64(act_n, B * lat * Hp * Wp); /* conv_out */
+    act_n = dcae_max64(act_n, B * lat * Hp * Wp); /* conv_out */
     int64_t sizes[4] = {B * cin * H * W, act_n, act_n, scratch_n};
     float *p[4], *base = arena_alloc(be, 4, sizes, p);
     if (!base) return nomem();
     float *dx = p[0], *x = p[1], *other = p[2], *s = p[3];
     sana_status st = SANA_OK;
     be->upload(be->ctx, dx, img, (size_t)sizes[0] * sizeof(float));
-    if (m->enc_in_is_down) st = down(be, &m->enc_in_down, x, dx, s, B, H, W);
-    else conv3(be, x, dx, m->enc_in_w, m->enc_in_b, B, cin, H, W, C);
+    if (m->enc_in_is_down) st = dcae_layer_run(be, &m->enc_in_down, x, dx, s, B, H, W); /* DCDownBlock2d */
+    else dcae_conv3(be, x, dx, m->enc_in_w, m->enc_in_b, B, cin, H, W, C);
     H = H1;
     W = W1;
     if (st == SANA_OK) st = run_layers(be, m->enc_layers, m->n_enc_layers, &x, &other, s, B, &C, &H, &W);
     if (st == SANA_OK) {
         /* conv_out + mean over groups of block_out_channels[-1] / latent channels (out_shortcut) */
-        conv3(be, other, x, m->enc_out_w, m->enc_out_b, B, C, H, W, lat);
+        dcae_conv3(be, other, x, m->enc_out_w, m->enc_out_b, B, C, H, W, lat);
         if (c->encoder_out_shortcut) SANA_OP_CALL(be, dcae_shortcut_down, other, x, B, C, H, W, C / lat, 1);
         if (be->synchronize) be->synchronize(be->ctx);
         be->download(be->ctx, z, other, (size_t)(B * lat * H * W) * sizeof(float));
@@ -847,3 +518,4 @@ sana_status sana_dcae_encode(sana_dcae *m, float *z, const float *img, int64_t B
     return tiled_run(m, encode_tile, z, img, B, m->cfg.in_channels, H, W, DCAE_TILE_MIN, DCAE_TILE_STRIDE,
                      m->cfg.latent_channels, H / r, W / r, lstride, lmin - lstride);
 }
+

@@ -10,7 +10,6 @@
 #include "core/json.h"
 #include "io/safetensors.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,18 +146,34 @@ sana_status sana_dit_config_load(sana_dit_config *c, const char *config_json_pat
 
 /* ------------------------------------------------------------------ weights */
 
-typedef const sana_wt *wptr;
+/*
+ * Weights, named after their checkpoint keys: the field path is the key, with "." inside a
+ * module name becoming "_" (to_out.0 -> to_out_0) and transformer_blocks.<i> an array.
+ * m->transformer_blocks[i].attn1.to_q.weight is "transformer_blocks.<i>.attn1.to_q.weight".
+ */
+typedef struct {
+    const sana_wt *weight, *bias;    /* NULL when the module has none */
+} dit_param;
 
 typedef struct {
-    wptr q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, nq, nk;
-} dit_attn_w;
+    dit_param to_q, to_k, to_v, to_out_0;
+    dit_param norm_q, norm_k;        /* qk_norm "rms_norm_across_heads" only */
+} dit_attention;
 
 typedef struct {
-    wptr scale_shift_table;      /* [6, D] */
-    dit_attn_w attn1, attn2;
-    wptr norm2_w, norm2_b;       /* norm_elementwise_affine only */
-    wptr ff_inv_w, ff_inv_b, ff_dep_w, ff_dep_b, ff_pt_w;
-} dit_block_w;
+    dit_param conv_inverted, conv_depth, conv_point;
+} dit_glumbconv;
+
+typedef struct {
+    const sana_wt *scale_shift_table; /* [6, D] */
+    dit_attention attn1, attn2;
+    dit_param norm2;                 /* norm_elementwise_affine only */
+    dit_glumbconv ff;
+} dit_block;
+
+typedef struct {
+    dit_param linear_1, linear_2;
+} dit_mlp;
 
 /* Activation arena of one (B, H, W, L) shape: one backend allocation cut into buffers. */
 typedef struct {
@@ -178,13 +193,18 @@ struct sana_dit {
     sana_st_set *st;
     char *dir;
     int64_t D, Dc, Hd, Cout, p;
-    wptr patch_w, patch_b;
-    wptr t1_w, t1_b, t2_w, t2_b;       /* timestep_embedder.linear_1/2 */
-    wptr g1_w, g1_b, g2_w, g2_b;       /* guidance_embedder.linear_1/2 (Sprint) */
-    wptr tlin_w, tlin_b;               /* time_embed.linear */
-    wptr cap1_w, cap1_b, cap2_w, cap2_b, cap_norm;
-    wptr sst, proj_w, proj_b;          /* scale_shift_table [2, D], proj_out */
-    dit_block_w *blocks;
+    struct { dit_param proj; } patch_embed;
+    struct {
+        /* time_embed.emb.timestep_embedder (AdaLayerNormSingle), or time_embed.timestep_embedder
+         * and time_embed.guidance_embedder (SanaCombinedTimestepGuidanceEmbeddings, Sprint) */
+        dit_mlp timestep_embedder, guidance_embedder;
+        dit_param linear;
+    } time_embed;
+    dit_mlp caption_projection;
+    dit_param caption_norm;
+    const sana_wt *scale_shift_table; /* [2, D] */
+    dit_param proj_out;
+    dit_block *transformer_blocks;
     dit_arena a;
     /* The caption a->ekv was computed from (host copy, [B, L, caption_channels]); kv_valid: every
      * block's slot holds it. A denoising loop passes the same caption at every step. */
@@ -192,93 +212,94 @@ struct sana_dit {
     int kv_valid;
 };
 
-#define SHP(...) ((const int64_t[]){__VA_ARGS__})
-
-static sana_status get(const sana_dit *m, wptr *out, int ndim, const int64_t *shape, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static sana_status get(const sana_dit *m, wptr *out, int ndim, const int64_t *shape, const char *fmt, ...)
+/* transformer_blocks.<i>.attn<n>: q from qdim, k and v from kvdim channels, inner channels. */
+static sana_status load_attn(const sana_dit *m, dit_attention *a, int i, int n, int64_t qdim, int64_t kvdim,
+                             int64_t inner, int bias)
 {
-    char name[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    return sana_st_get(m->st, name, ndim, shape, out);
+    const sana_st_set *s = m->st;
+    sana_status st = SANA_OK;
+    sana_st_weight(&st, s, &a->to_q.weight, SHP(inner, qdim), "transformer_blocks.%d.attn%d.to_q.weight", i, n);
+    sana_st_weight(&st, s, &a->to_k.weight, SHP(inner, kvdim), "transformer_blocks.%d.attn%d.to_k.weight", i, n);
+    sana_st_weight(&st, s, &a->to_v.weight, SHP(inner, kvdim), "transformer_blocks.%d.attn%d.to_v.weight", i, n);
+    if (bias) {
+        sana_st_weight(&st, s, &a->to_q.bias, SHP(inner), "transformer_blocks.%d.attn%d.to_q.bias", i, n);
+        sana_st_weight(&st, s, &a->to_k.bias, SHP(inner), "transformer_blocks.%d.attn%d.to_k.bias", i, n);
+        sana_st_weight(&st, s, &a->to_v.bias, SHP(inner), "transformer_blocks.%d.attn%d.to_v.bias", i, n);
+    }
+    sana_st_weight(&st, s, &a->to_out_0.weight, SHP(qdim, inner), "transformer_blocks.%d.attn%d.to_out.0.weight", i,
+                   n);
+    /* out_bias=True */
+    sana_st_weight(&st, s, &a->to_out_0.bias, SHP(qdim), "transformer_blocks.%d.attn%d.to_out.0.bias", i, n);
+    if (m->cfg.qk_norm == SANA_QK_NORM_RMS_ACROSS_HEADS) {
+        sana_st_weight(&st, s, &a->norm_q.weight, SHP(inner), "transformer_blocks.%d.attn%d.norm_q.weight", i, n);
+        sana_st_weight(&st, s, &a->norm_k.weight, SHP(inner), "transformer_blocks.%d.attn%d.norm_k.weight", i, n);
+    }
+    return st;
 }
 
-#define GET(dst, ndim, shape, ...) do { if ((st = get(m, &(dst), ndim, shape, __VA_ARGS__)) != SANA_OK) return st; } while (0)
-
-static sana_status load_attn(sana_dit *m, dit_attn_w *a, int i, int n, int64_t qdim, int64_t kvdim, int64_t inner,
-                             int bias)
+/* transformer_blocks.<i> (SanaTransformerBlock). */
+static sana_status load_block(const sana_dit *m, dit_block *b, int i)
 {
-    sana_status st;
-    const char *pre = "transformer_blocks";
-    GET(a->q_w, 2, SHP(inner, qdim), "%s.%d.attn%d.to_q.weight", pre, i, n);
-    GET(a->k_w, 2, SHP(inner, kvdim), "%s.%d.attn%d.to_k.weight", pre, i, n);
-    GET(a->v_w, 2, SHP(inner, kvdim), "%s.%d.attn%d.to_v.weight", pre, i, n);
-    if (bias) {
-        GET(a->q_b, 1, SHP(inner), "%s.%d.attn%d.to_q.bias", pre, i, n);
-        GET(a->k_b, 1, SHP(inner), "%s.%d.attn%d.to_k.bias", pre, i, n);
-        GET(a->v_b, 1, SHP(inner), "%s.%d.attn%d.to_v.bias", pre, i, n);
+    const sana_dit_config *c = &m->cfg;
+    const sana_st_set *s = m->st;
+    const int64_t D = m->D, Hd = m->Hd;
+    sana_status st = SANA_OK;
+    sana_st_weight(&st, s, &b->scale_shift_table, SHP(6, D), "transformer_blocks.%d.scale_shift_table", i);
+    if (st == SANA_OK) st = load_attn(m, &b->attn1, i, 1, D, D, D, c->attention_bias);
+    if (st == SANA_OK) st = load_attn(m, &b->attn2, i, 2, D, c->cross_attention_dim, m->Dc, 1);
+    if (c->norm_elementwise_affine) {
+        sana_st_weight(&st, s, &b->norm2.weight, SHP(D), "transformer_blocks.%d.norm2.weight", i);
+        sana_st_weight(&st, s, &b->norm2.bias, SHP(D), "transformer_blocks.%d.norm2.bias", i);
     }
-    GET(a->o_w, 2, SHP(qdim, inner), "%s.%d.attn%d.to_out.0.weight", pre, i, n);
-    GET(a->o_b, 1, SHP(qdim), "%s.%d.attn%d.to_out.0.bias", pre, i, n); /* out_bias=True */
-    if (m->cfg.qk_norm == SANA_QK_NORM_RMS_ACROSS_HEADS) {
-        GET(a->nq, 1, SHP(inner), "%s.%d.attn%d.norm_q.weight", pre, i, n);
-        GET(a->nk, 1, SHP(inner), "%s.%d.attn%d.norm_k.weight", pre, i, n);
-    }
-    return SANA_OK;
+    dit_glumbconv *ff = &b->ff;
+    sana_st_weight(&st, s, &ff->conv_inverted.weight, SHP(2 * Hd, D, 1, 1),
+                   "transformer_blocks.%d.ff.conv_inverted.weight", i);
+    sana_st_weight(&st, s, &ff->conv_inverted.bias, SHP(2 * Hd), "transformer_blocks.%d.ff.conv_inverted.bias", i);
+    sana_st_weight(&st, s, &ff->conv_depth.weight, SHP(2 * Hd, 1, 3, 3), "transformer_blocks.%d.ff.conv_depth.weight",
+                   i);
+    sana_st_weight(&st, s, &ff->conv_depth.bias, SHP(2 * Hd), "transformer_blocks.%d.ff.conv_depth.bias", i);
+    sana_st_weight(&st, s, &ff->conv_point.weight, SHP(D, Hd, 1, 1), "transformer_blocks.%d.ff.conv_point.weight", i);
+    return st;
+}
+
+/* A TimestepEmbedding(256, D) under `key` (linear_1, SiLU, linear_2). */
+static void load_timestep_mlp(const sana_dit *m, sana_status *st, dit_mlp *t, const char *key)
+{
+    const int64_t D = m->D;
+    sana_st_weight(st, m->st, &t->linear_1.weight, SHP(D, DIT_TPROJ_DIM), "%s.linear_1.weight", key);
+    sana_st_weight(st, m->st, &t->linear_1.bias, SHP(D), "%s.linear_1.bias", key);
+    sana_st_weight(st, m->st, &t->linear_2.weight, SHP(D, D), "%s.linear_2.weight", key);
+    sana_st_weight(st, m->st, &t->linear_2.bias, SHP(D), "%s.linear_2.bias", key);
 }
 
 static sana_status load_weights(sana_dit *m)
 {
-    sana_status st;
     const sana_dit_config *c = &m->cfg;
-    const int64_t D = m->D, p = m->p;
-    GET(m->patch_w, 4, SHP(D, c->in_channels, p, p), "patch_embed.proj.weight");
-    GET(m->patch_b, 1, SHP(D), "patch_embed.proj.bias");
+    const sana_st_set *s = m->st;
+    const int64_t D = m->D, p = m->p, Cproj = p * p * m->Cout;
+    sana_status st = SANA_OK;
+    sana_st_weight(&st, s, &m->patch_embed.proj.weight, SHP(D, c->in_channels, p, p), "patch_embed.proj.weight");
+    sana_st_weight(&st, s, &m->patch_embed.proj.bias, SHP(D), "patch_embed.proj.bias");
     if (c->guidance_embeds) {
-        GET(m->t1_w, 2, SHP(D, DIT_TPROJ_DIM), "time_embed.timestep_embedder.linear_1.weight");
-        GET(m->t1_b, 1, SHP(D), "time_embed.timestep_embedder.linear_1.bias");
-        GET(m->t2_w, 2, SHP(D, D), "time_embed.timestep_embedder.linear_2.weight");
-        GET(m->t2_b, 1, SHP(D), "time_embed.timestep_embedder.linear_2.bias");
-        GET(m->g1_w, 2, SHP(D, DIT_TPROJ_DIM), "time_embed.guidance_embedder.linear_1.weight");
-        GET(m->g1_b, 1, SHP(D), "time_embed.guidance_embedder.linear_1.bias");
-        GET(m->g2_w, 2, SHP(D, D), "time_embed.guidance_embedder.linear_2.weight");
-        GET(m->g2_b, 1, SHP(D), "time_embed.guidance_embedder.linear_2.bias");
+        load_timestep_mlp(m, &st, &m->time_embed.timestep_embedder, "time_embed.timestep_embedder");
+        load_timestep_mlp(m, &st, &m->time_embed.guidance_embedder, "time_embed.guidance_embedder");
     } else {
-        GET(m->t1_w, 2, SHP(D, DIT_TPROJ_DIM), "time_embed.emb.timestep_embedder.linear_1.weight");
-        GET(m->t1_b, 1, SHP(D), "time_embed.emb.timestep_embedder.linear_1.bias");
-        GET(m->t2_w, 2, SHP(D, D), "time_embed.emb.timestep_embedder.linear_2.weight");
-        GET(m->t2_b, 1, SHP(D), "time_embed.emb.timestep_embedder.linear_2.bias");
+        load_timestep_mlp(m, &st, &m->time_embed.timestep_embedder, "time_embed.emb.timestep_embedder");
     }
-    GET(m->tlin_w, 2, SHP(6 * D, D), "time_embed.linear.weight");
-    GET(m->tlin_b, 1, SHP(6 * D), "time_embed.linear.bias");
-    GET(m->cap1_w, 2, SHP(D, c->caption_channels), "caption_projection.linear_1.weight");
-    GET(m->cap1_b, 1, SHP(D), "caption_projection.linear_1.bias");
-    GET(m->cap2_w, 2, SHP(D, D), "caption_projection.linear_2.weight");
-    GET(m->cap2_b, 1, SHP(D), "caption_projection.linear_2.bias");
-    GET(m->cap_norm, 1, SHP(D), "caption_norm.weight");
-    GET(m->sst, 2, SHP(2, D), "scale_shift_table");
-    GET(m->proj_w, 2, SHP(p * p * m->Cout, D), "proj_out.weight");
-    GET(m->proj_b, 1, SHP(p * p * m->Cout), "proj_out.bias");
-    for (int i = 0; i < (int)c->num_layers; i++) {
-        dit_block_w *b = &m->blocks[i];
-        const char *pre = "transformer_blocks";
-        GET(b->scale_shift_table, 2, SHP(6, D), "%s.%d.scale_shift_table", pre, i);
-        if ((st = load_attn(m, &b->attn1, i, 1, D, D, D, c->attention_bias)) != SANA_OK) return st;
-        if ((st = load_attn(m, &b->attn2, i, 2, D, c->cross_attention_dim, m->Dc, 1)) != SANA_OK) return st;
-        if (c->norm_elementwise_affine) {
-            GET(b->norm2_w, 1, SHP(D), "%s.%d.norm2.weight", pre, i);
-            GET(b->norm2_b, 1, SHP(D), "%s.%d.norm2.bias", pre, i);
-        }
-        GET(b->ff_inv_w, 4, SHP(2 * m->Hd, D, 1, 1), "%s.%d.ff.conv_inverted.weight", pre, i);
-        GET(b->ff_inv_b, 1, SHP(2 * m->Hd), "%s.%d.ff.conv_inverted.bias", pre, i);
-        GET(b->ff_dep_w, 4, SHP(2 * m->Hd, 1, 3, 3), "%s.%d.ff.conv_depth.weight", pre, i);
-        GET(b->ff_dep_b, 1, SHP(2 * m->Hd), "%s.%d.ff.conv_depth.bias", pre, i);
-        GET(b->ff_pt_w, 4, SHP(D, m->Hd, 1, 1), "%s.%d.ff.conv_point.weight", pre, i);
-    }
-    return SANA_OK;
+    sana_st_weight(&st, s, &m->time_embed.linear.weight, SHP(6 * D, D), "time_embed.linear.weight");
+    sana_st_weight(&st, s, &m->time_embed.linear.bias, SHP(6 * D), "time_embed.linear.bias");
+    dit_mlp *cp = &m->caption_projection;
+    sana_st_weight(&st, s, &cp->linear_1.weight, SHP(D, c->caption_channels), "caption_projection.linear_1.weight");
+    sana_st_weight(&st, s, &cp->linear_1.bias, SHP(D), "caption_projection.linear_1.bias");
+    sana_st_weight(&st, s, &cp->linear_2.weight, SHP(D, D), "caption_projection.linear_2.weight");
+    sana_st_weight(&st, s, &cp->linear_2.bias, SHP(D), "caption_projection.linear_2.bias");
+    sana_st_weight(&st, s, &m->caption_norm.weight, SHP(D), "caption_norm.weight");
+    sana_st_weight(&st, s, &m->scale_shift_table, SHP(2, D), "scale_shift_table");
+    sana_st_weight(&st, s, &m->proj_out.weight, SHP(Cproj, D), "proj_out.weight");
+    sana_st_weight(&st, s, &m->proj_out.bias, SHP(Cproj), "proj_out.bias");
+    for (int i = 0; i < (int)c->num_layers && st == SANA_OK; i++)
+        st = load_block(m, &m->transformer_blocks[i], i);
+    return st;
 }
 
 sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const char *variant,
@@ -299,8 +320,9 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
         m->Hd = (int64_t)(c->mlp_ratio * (double)m->D); /* GLUMBConv: int(expand_ratio * in_channels) */
         m->Cout = c->out_channels;
         m->p = c->patch_size;
-        m->blocks = calloc((size_t)(c->num_layers > 0 ? c->num_layers : 1), sizeof *m->blocks);
-        if (!m->blocks) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
+        size_t nblocks = (size_t)(c->num_layers > 0 ? c->num_layers : 1);
+        m->transformer_blocks = calloc(nblocks, sizeof *m->transformer_blocks);
+        if (!m->transformer_blocks) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
     }
     if (st == SANA_OK) st = sana_st_set_open(&m->st, transformer_dir, "diffusion_pytorch_model", variant);
     if (st == SANA_OK) st = load_weights(m);
@@ -328,7 +350,7 @@ void sana_dit_free(sana_dit *m)
     if (!m) return;
     arena_free(m);
     sana_st_set_close(m->st);
-    free(m->blocks);
+    free(m->transformer_blocks);
     free(m->dir);
     free(m);
 }
@@ -423,6 +445,13 @@ static int pag_layer(const sana_dit_pag *pag, int i)
     return 0;
 }
 
+/* nn.Linear of a dit_param: x [M, K] -> y [M, N] (the linear op). */
+static void linear(const sana_backend *be, float *y, const float *x, const dit_param *w, int64_t M, int64_t K,
+                   int64_t N)
+{
+    SANA_OP_CALL(be, linear, y, x, w->weight, w->bias, M, K, N);
+}
+
 /*
  * SanaTransformerBlock.forward on m->a.hs [B, N, D], with enc [B, L, D], bias [B, L] or NULL,
  * temb6 [B, 6D]. pag_from >= 0: identity self-attention for items b >= pag_from.
@@ -434,7 +463,7 @@ static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_fro
     const sana_backend *be = m->be;
     const sana_dit_config *c = &m->cfg;
     dit_arena *a = &m->a;
-    const dit_block_w *bw = &m->blocks[i];
+    const dit_block *bw = &m->transformer_blocks[i];
     const int64_t B = a->B, L = a->L, D = m->D, Dc = m->Dc;
     const int64_t h = a->H / m->p, w = a->W / m->p, N = h * w, BN = B * N;
     const float eps = (float)c->norm_eps;
@@ -443,47 +472,82 @@ static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_fro
     SANA_OP_CALL(be, dit_modulation, a->mod, bw->scale_shift_table, a->temb6, B, 6, D, 1);
 
     /* 2. Self-attention (linear): norm1 + modulation, q k v, [q/k RMSNorm], ReLU attention, to_out */
-    const dit_attn_w *s = &bw->attn1;
+    const dit_attention *s = &bw->attn1;
     SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, NULL, NULL, a->mod, B, N, D, 6, 0, 1, eps);
-    SANA_OP_CALL(be, linear, a->q, a->nrm, s->q_w, s->q_b, BN, D, D);
-    SANA_OP_CALL(be, linear, a->k, a->nrm, s->k_w, s->k_b, BN, D, D);
-    SANA_OP_CALL(be, linear, a->v, a->nrm, s->v_w, s->v_b, BN, D, D);
+    linear(be, a->q, a->nrm, &s->to_q, BN, D, D);
+    linear(be, a->k, a->nrm, &s->to_k, BN, D, D);
+    linear(be, a->v, a->nrm, &s->to_v, BN, D, D);
     const int64_t Borg = pag_from >= 0 && pag_from < B ? pag_from : B; /* items with real attention */
-    if (s->nq && pag_from < 0) {
+    if (s->norm_q.weight && pag_from < 0) {
         /* PAG processors of diffusers skip norm_q / norm_k: so do we in PAG layers */
-        SANA_OP_CALL(be, rms_norm, a->q, a->q, s->nq, BN, D, DIT_QK_NORM_EPS);
-        SANA_OP_CALL(be, rms_norm, a->k, a->k, s->nk, BN, D, DIT_QK_NORM_EPS);
+        SANA_OP_CALL(be, rms_norm, a->q, a->q, s->norm_q.weight, BN, D, DIT_QK_NORM_EPS);
+        SANA_OP_CALL(be, rms_norm, a->k, a->k, s->norm_k.weight, BN, D, DIT_QK_NORM_EPS);
     }
     if (Borg > 0)
         SANA_OP_CALL(be, linear_attn, a->att, a->lin_work, a->q, a->k, a->v, Borg, N, c->num_attention_heads,
                      c->attention_head_dim);
-    if (Borg > 0) SANA_OP_CALL(be, linear, a->tmp, a->att, s->o_w, s->o_b, Borg * N, D, D);
+    if (Borg > 0) linear(be, a->tmp, a->att, &s->to_out_0, Borg * N, D, D);
     if (Borg < B) /* identity attention: to_out(to_v(x)) */
-        SANA_OP_CALL(be, linear, a->tmp + Borg * N * D, a->v + Borg * N * D, s->o_w, s->o_b, (B - Borg) * N, D, D);
+        linear(be, a->tmp + Borg * N * D, a->v + Borg * N * D, &s->to_out_0, (B - Borg) * N, D, D);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, a->mod, B, N, D, 6, 2);
 
     /* 3. Cross-attention (softmax) over the caption, on the un-normalised hidden states; plain residual */
-    const dit_attn_w *x = &bw->attn2;
+    const dit_attention *x = &bw->attn2;
     float *ek = a->ekv + (int64_t)i * 2 * B * L * Dc, *ev = ek + B * L * Dc;
-    SANA_OP_CALL(be, linear, a->q, a->hs, x->q_w, x->q_b, BN, D, Dc);
-    if (x->nq) SANA_OP_CALL(be, rms_norm, a->q, a->q, x->nq, BN, Dc, DIT_QK_NORM_EPS);
+    linear(be, a->q, a->hs, &x->to_q, BN, D, Dc);
+    if (x->norm_q.weight) SANA_OP_CALL(be, rms_norm, a->q, a->q, x->norm_q.weight, BN, Dc, DIT_QK_NORM_EPS);
     if (new_caption) {
-        SANA_OP_CALL(be, linear, ek, a->enc, x->k_w, x->k_b, B * L, D, Dc);
-        SANA_OP_CALL(be, linear, ev, a->enc, x->v_w, x->v_b, B * L, D, Dc);
-        if (x->nk) SANA_OP_CALL(be, rms_norm, ek, ek, x->nk, B * L, Dc, DIT_QK_NORM_EPS);
+        linear(be, ek, a->enc, &x->to_k, B * L, D, Dc);
+        linear(be, ev, a->enc, &x->to_v, B * L, D, Dc);
+        if (x->norm_k.weight) SANA_OP_CALL(be, rms_norm, ek, ek, x->norm_k.weight, B * L, Dc, DIT_QK_NORM_EPS);
     }
     SANA_OP_CALL(be, softmax_attn, a->att, a->soft_work, a->q, ek, ev, bias, B, N, L,
                  c->num_cross_attention_heads, c->cross_attention_head_dim);
-    SANA_OP_CALL(be, linear, a->tmp, a->att, x->o_w, x->o_b, BN, Dc, D);
+    linear(be, a->tmp, a->att, &x->to_out_0, BN, Dc, D);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, NULL, B, N, D, 6, 0);
 
     /* 4. Feed-forward: norm2 + modulation, tokens -> [B, D, h, w], GLUMBConv, back, gated residual */
-    SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, bw->norm2_w, bw->norm2_b, a->mod, B, N, D, 6, 3, 4, eps);
+    const dit_glumbconv *ff = &bw->ff;
+    SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, bw->norm2.weight, bw->norm2.bias, a->mod, B, N, D, 6, 3, 4,
+                 eps);
     SANA_OP_CALL(be, transpose_batched, a->q, a->nrm, B, N, D);
-    SANA_OP_CALL(be, glumbconv, a->k, a->glu_work, a->q, bw->ff_inv_w, bw->ff_inv_b, bw->ff_dep_w, bw->ff_dep_b,
-                 bw->ff_pt_w, NULL, B, D, h, w, m->Hd, D);
+    SANA_OP_CALL(be, glumbconv, a->k, a->glu_work, a->q, ff->conv_inverted.weight, ff->conv_inverted.bias,
+                 ff->conv_depth.weight, ff->conv_depth.bias, ff->conv_point.weight, NULL, B, D, h, w, m->Hd, D);
     SANA_OP_CALL(be, transpose_batched, a->tmp, a->k, B, D, N);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, a->mod, B, N, D, 6, 5);
+}
+
+/* A dit_mlp (linear_1, act, linear_2) through the mlp2 op: x [M, K] -> y [M, N], hidden Hd. */
+static void mlp2(const sana_backend *be, float *y, float *work, const float *x, const dit_mlp *w, int64_t M,
+                 int64_t K, int64_t Hd, int64_t N, int act)
+{
+    SANA_OP_CALL(be, mlp2, y, work, x, w->linear_1.weight, w->linear_1.bias, w->linear_2.weight, w->linear_2.bias,
+                 M, K, Hd, N, act);
+}
+
+/*
+ * time_embed: timestep [B] (and guidance [B] for Sprint) -> a->temb [B, D] (the embedded
+ * timestep) and a->temb6 [B, 6D] (the blocks' modulation input).
+ * diffusers: AdaLayerNormSingle.forward, SanaCombinedTimestepGuidanceEmbeddings.forward
+ * (timesteps_emb + guidance_emb), then linear(silu(.)).
+ */
+static void time_embed_forward(sana_dit *m, const float *timestep, const float *guidance)
+{
+    const sana_backend *be = m->be;
+    dit_arena *a = &m->a;
+    const int64_t B = a->B, D = m->D;
+    upload(m, a->t, timestep, B);
+    SANA_OP_CALL(be, timestep_embedding, a->tproj, a->t, B, DIT_TPROJ_DIM);
+    mlp2(be, a->temb, a->temb_work, a->tproj, &m->time_embed.timestep_embedder, B, DIT_TPROJ_DIM, D, D, SANA_ACT_SILU);
+    if (m->cfg.guidance_embeds) {
+        upload(m, a->g, guidance, B);
+        SANA_OP_CALL(be, timestep_embedding, a->tproj, a->g, B, DIT_TPROJ_DIM);
+        mlp2(be, a->gemb, a->temb_work, a->tproj, &m->time_embed.guidance_embedder, B, DIT_TPROJ_DIM, D, D,
+             SANA_ACT_SILU);
+        SANA_OP_CALL(be, add, a->temb, a->temb, a->gemb, B * D);
+    }
+    SANA_OP_CALL(be, silu, a->temb_work, a->temb, B * D);
+    linear(be, a->temb6, a->temb_work, &m->time_embed.linear, B, D, 6 * D);
 }
 
 static sana_status check_shape(const sana_dit *m, int64_t B, int64_t H, int64_t W, int64_t L)
@@ -524,22 +588,10 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
     }
     /* 1. Input: patch embedding (+ sin-cos position table when interpolation_scale is set) */
     upload(m, a->xin, x, B * c->in_channels * H * W);
-    SANA_OP_CALL(be, patch_embed, a->hs, a->xin, m->patch_w, m->patch_b, c->has_interpolation_scale ? a->pos : NULL,
-                 B, c->in_channels, H, W, D, p);
+    SANA_OP_CALL(be, patch_embed, a->hs, a->xin, m->patch_embed.proj.weight, m->patch_embed.proj.bias,
+                 c->has_interpolation_scale ? a->pos : NULL, B, c->in_channels, H, W, D, p);
     /* time_embed: AdaLayerNormSingle, or SanaCombinedTimestepGuidanceEmbeddings (Sprint) */
-    upload(m, a->t, timestep, B);
-    SANA_OP_CALL(be, timestep_embedding, a->tproj, a->t, B, DIT_TPROJ_DIM);
-    SANA_OP_CALL(be, mlp2, a->temb, a->temb_work, a->tproj, m->t1_w, m->t1_b, m->t2_w, m->t2_b, B, DIT_TPROJ_DIM, D,
-                 D, SANA_ACT_SILU);
-    if (c->guidance_embeds) {
-        upload(m, a->g, guidance, B);
-        SANA_OP_CALL(be, timestep_embedding, a->tproj, a->g, B, DIT_TPROJ_DIM);
-        SANA_OP_CALL(be, mlp2, a->gemb, a->temb_work, a->tproj, m->g1_w, m->g1_b, m->g2_w, m->g2_b, B,
-                     DIT_TPROJ_DIM, D, D, SANA_ACT_SILU);
-        SANA_OP_CALL(be, dit_add, a->temb, a->temb, a->gemb, B * D);
-    }
-    SANA_OP_CALL(be, silu, a->temb_work, a->temb, B * D);
-    SANA_OP_CALL(be, linear, a->temb6, a->temb_work, m->tlin_w, m->tlin_b, B, D, 6 * D);
+    time_embed_forward(m, timestep, guidance);
     /* caption_projection (linear, GELU tanh, linear) then caption_norm (RMSNorm, eps 1e-5), and
      * from it attn2's k and v in every block: they depend on the caption only, so while the
      * caption repeats (every step of a denoising loop) a->enc and a->ekv are kept, not recomputed
@@ -549,9 +601,9 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
     if (new_caption) {
         m->kv_valid = 0;
         upload(m, a->enc_in, enc, ncap);
-        SANA_OP_CALL(be, mlp2, a->enc, a->enc_work, a->enc_in, m->cap1_w, m->cap1_b, m->cap2_w, m->cap2_b, B * L,
-                     c->caption_channels, D, D, SANA_ACT_GELU_TANH);
-        SANA_OP_CALL(be, rms_norm, a->enc, a->enc, m->cap_norm, B * L, D, DIT_CAPTION_NORM_EPS);
+        mlp2(be, a->enc, a->enc_work, a->enc_in, &m->caption_projection, B * L, c->caption_channels, D, D,
+             SANA_ACT_GELU_TANH);
+        SANA_OP_CALL(be, rms_norm, a->enc, a->enc, m->caption_norm.weight, B * L, D, DIT_CAPTION_NORM_EPS);
     }
 
     /* 2. Transformer blocks */
@@ -563,9 +615,9 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
     }
 
     /* 3. norm_out (SanaModulatedNorm with scale_shift_table [2, D] + embedded timestep), proj_out */
-    SANA_OP_CALL(be, dit_modulation, a->mod2, m->sst, a->temb, B, 2, D, 0);
+    SANA_OP_CALL(be, dit_modulation, a->mod2, m->scale_shift_table, a->temb, B, 2, D, 0);
     SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, NULL, NULL, a->mod2, B, N, D, 2, 0, 1, DIT_NORM_OUT_EPS);
-    SANA_OP_CALL(be, linear, a->proj, a->nrm, m->proj_w, m->proj_b, B * N, D, p * p * m->Cout);
+    linear(be, a->proj, a->nrm, &m->proj_out, B * N, D, p * p * m->Cout);
     /* 4. Unpatchify */
     SANA_OP_CALL(be, unpatchify, a->out, a->proj, B, h, w, p, m->Cout);
     if (be->synchronize) be->synchronize(be->ctx);

@@ -18,6 +18,7 @@
 #include "models/gemma2.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,116 @@ void sana_gemma2_config_free(sana_gemma2_config *c)
     c->sliding = NULL;
 }
 
+/* The numeric keys of Gemma2Config with their defaults (Gemma2Config.__init__ of transformers 4.57). */
+#define FIELD(f) offsetof(sana_gemma2_config, f)
+static const struct { const char *key; int64_t def; size_t off; } int_keys[] = {
+    {"vocab_size", 256000, FIELD(vocab_size)},
+    {"hidden_size", 2304, FIELD(hidden_size)},
+    {"intermediate_size", 9216, FIELD(intermediate_size)},
+    {"num_hidden_layers", 26, FIELD(num_hidden_layers)},
+    {"num_attention_heads", 8, FIELD(num_attention_heads)},
+    {"num_key_value_heads", 4, FIELD(num_key_value_heads)},
+    {"head_dim", 256, FIELD(head_dim)},
+    {"sliding_window", 4096, FIELD(sliding_window)},
+    {"pad_token_id", 0, FIELD(pad_token_id)},
+};
+static const struct { const char *key; double def; size_t off; } double_keys[] = {
+    {"rms_norm_eps", 1e-6, FIELD(rms_norm_eps)},
+    {"rope_theta", 10000.0, FIELD(rope_theta)},
+    {"query_pre_attn_scalar", 256, FIELD(query_pre_attn_scalar)},
+};
+#undef FIELD
+
+/* A string key that must be `want` (its default): "KEY": "\"VALUE\" WHY" otherwise. */
+static sana_status json_string_is(const sana_json *j, const char *key, const char *want, const char *why)
+{
+    char *s = NULL;
+    sana_status st = sana_json_string(j, key, want, &s);
+    if (st == SANA_OK && strcmp(s, want) != 0)
+        st = sana_json_bad(j, key, "\"%s\" %s", s, why);
+    free(s);
+    return st;
+}
+
+/* Every key of config.json, in the order of Gemma2Config.__init__, with its default. */
+static sana_status config_read(sana_gemma2_config *c, const sana_json *j)
+{
+    sana_status st = json_string_is(j, "model_type", "gemma2", "is not a Gemma-2 model (\"gemma2\")");
+    for (size_t i = 0; st == SANA_OK && i < sizeof int_keys / sizeof int_keys[0]; i++)
+        st = sana_json_int(j, int_keys[i].key, int_keys[i].def, (int64_t *)((char *)c + int_keys[i].off));
+    for (size_t i = 0; st == SANA_OK && i < sizeof double_keys / sizeof double_keys[0]; i++)
+        st = sana_json_double(j, double_keys[i].key, double_keys[i].def, (double *)((char *)c + double_keys[i].off));
+    if (st != SANA_OK)
+        return st;
+    /* attn_logit_softcapping: null means none (the eager path tests `is not None`). */
+    json_object *o = NULL;
+    if (json_object_object_get_ex(j->root, "attn_logit_softcapping", &o) && !o)
+        c->attn_logit_softcapping = 0.0;
+    else if ((st = sana_json_double(j, "attn_logit_softcapping", 50.0, &c->attn_logit_softcapping)) != SANA_OK)
+        return st;
+    if ((st = sana_json_bool(j, "attention_bias", 0, &c->attention_bias)) != SANA_OK)
+        return st;
+    if ((st = json_string_is(j, "hidden_activation", "gelu_pytorch_tanh",
+                             "is not supported (only \"gelu_pytorch_tanh\")")) != SANA_OK)
+        return st;
+    if (sana_json_has(j, "rope_scaling"))
+        return sana_json_bad(j, "rope_scaling", "only the default rope (rope_scaling null) is supported");
+    return SANA_OK;
+}
+
+/* Sizes and numbers that the forward pass needs to make sense. */
+static sana_status config_check(const sana_gemma2_config *c, const sana_json *j, const char *path)
+{
+    if (c->vocab_size <= 0 || c->hidden_size <= 0 || c->intermediate_size <= 0 || c->head_dim <= 0 ||
+        c->head_dim % 2 != 0 || c->num_hidden_layers <= 0 || c->num_hidden_layers > MAX_LAYERS ||
+        c->num_attention_heads <= 0 || c->num_key_value_heads <= 0 ||
+        c->num_attention_heads % c->num_key_value_heads != 0)
+        return sana_err(SANA_ERR_FORMAT, "%s: inconsistent sizes (vocab %lld, hidden %lld, intermediate %lld, "
+                        "layers %lld, heads %lld/%lld, head_dim %lld)", path, (long long)c->vocab_size,
+                        (long long)c->hidden_size, (long long)c->intermediate_size, (long long)c->num_hidden_layers,
+                        (long long)c->num_attention_heads, (long long)c->num_key_value_heads, (long long)c->head_dim);
+    if (c->sliding_window <= 0)
+        return sana_json_bad(j, "sliding_window", "must be positive");
+    if (!(c->query_pre_attn_scalar > 0) || !(c->rms_norm_eps >= 0) || !(c->rope_theta > 0) ||
+        !(c->attn_logit_softcapping >= 0))
+        return sana_err(SANA_ERR_FORMAT, "%s: query_pre_attn_scalar, rope_theta must be positive, "
+                        "rms_norm_eps and attn_logit_softcapping non-negative", path);
+    return SANA_OK;
+}
+
+/* c->sliding from "layer_types" (one entry per layer), or Gemma2Config's default alternation. */
+static sana_status config_layer_types(sana_gemma2_config *c, const sana_json *j, const char *path)
+{
+    c->sliding = calloc((size_t)c->num_hidden_layers, sizeof(int));
+    if (!c->sliding)
+        return sana_err(SANA_ERR_NOMEM, "%s: out of memory", path);
+    char *types[MAX_LAYERS];
+    int nt = -1;
+    sana_status st = sana_json_string_array(j, "layer_types", types, MAX_LAYERS, &nt);
+    if (st != SANA_OK)
+        return st;
+    if (nt < 0) {
+        /* Gemma2Config default: "sliding_attention" when (i + 1) % 2, else "full_attention". */
+        for (int64_t i = 0; i < c->num_hidden_layers; i++)
+            c->sliding[i] = (int)((i + 1) % 2);
+        return SANA_OK;
+    }
+    for (int i = 0; i < nt; i++) {
+        if (st == SANA_OK && i < c->num_hidden_layers) {
+            if (strcmp(types[i], "sliding_attention") == 0)
+                c->sliding[i] = 1;
+            else if (strcmp(types[i], "full_attention") == 0)
+                c->sliding[i] = 0;
+            else
+                st = sana_json_bad(j, "layer_types", "unknown layer type \"%s\"", types[i]);
+        }
+        free(types[i]);
+    }
+    if (st == SANA_OK && nt != c->num_hidden_layers)
+        st = sana_json_bad(j, "layer_types", "%d entries for %lld layers", nt, (long long)c->num_hidden_layers);
+    return st;
+}
+
 sana_status sana_gemma2_config_load(sana_gemma2_config *c, const char *path)
 {
     memset(c, 0, sizeof *c);
@@ -59,102 +170,11 @@ sana_status sana_gemma2_config_load(sana_gemma2_config *c, const char *path)
     sana_status st = sana_json_load(&j, path);
     if (st != SANA_OK)
         return st;
-    char *s = NULL;
-#define TRY(x) do { if ((st = (x)) != SANA_OK) goto done; } while (0)
-    /* Defaults: Gemma2Config.__init__ of transformers 4.57. */
-    TRY(sana_json_string(&j, "model_type", "gemma2", &s));
-    if (strcmp(s, "gemma2") != 0) {
-        st = sana_json_bad(&j, "model_type", "\"%s\" is not a Gemma-2 model (\"gemma2\")", s);
-        goto done;
-    }
-    free(s);
-    s = NULL;
-    TRY(sana_json_int(&j, "vocab_size", 256000, &c->vocab_size));
-    TRY(sana_json_int(&j, "hidden_size", 2304, &c->hidden_size));
-    TRY(sana_json_int(&j, "intermediate_size", 9216, &c->intermediate_size));
-    TRY(sana_json_int(&j, "num_hidden_layers", 26, &c->num_hidden_layers));
-    TRY(sana_json_int(&j, "num_attention_heads", 8, &c->num_attention_heads));
-    TRY(sana_json_int(&j, "num_key_value_heads", 4, &c->num_key_value_heads));
-    TRY(sana_json_int(&j, "head_dim", 256, &c->head_dim));
-    TRY(sana_json_int(&j, "sliding_window", 4096, &c->sliding_window));
-    TRY(sana_json_int(&j, "pad_token_id", 0, &c->pad_token_id));
-    TRY(sana_json_double(&j, "rms_norm_eps", 1e-6, &c->rms_norm_eps));
-    TRY(sana_json_double(&j, "rope_theta", 10000.0, &c->rope_theta));
-    TRY(sana_json_double(&j, "query_pre_attn_scalar", 256, &c->query_pre_attn_scalar));
-    /* attn_logit_softcapping: null means none (the eager path tests `is not None`). */
-    {
-        json_object *o = NULL;
-        if (json_object_object_get_ex(j.root, "attn_logit_softcapping", &o) && !o)
-            c->attn_logit_softcapping = 0.0;
-        else
-            TRY(sana_json_double(&j, "attn_logit_softcapping", 50.0, &c->attn_logit_softcapping));
-    }
-    TRY(sana_json_bool(&j, "attention_bias", 0, &c->attention_bias));
-
-    TRY(sana_json_string(&j, "hidden_activation", "gelu_pytorch_tanh", &s));
-    if (strcmp(s, "gelu_pytorch_tanh") != 0) {
-        st = sana_json_bad(&j, "hidden_activation", "\"%s\" is not supported (only \"gelu_pytorch_tanh\")", s);
-        goto done;
-    }
-    free(s);
-    s = NULL;
-    if (sana_json_has(&j, "rope_scaling")) {
-        st = sana_json_bad(&j, "rope_scaling", "only the default rope (rope_scaling null) is supported");
-        goto done;
-    }
-    if (c->vocab_size <= 0 || c->hidden_size <= 0 || c->intermediate_size <= 0 || c->head_dim <= 0 ||
-        c->head_dim % 2 != 0 || c->num_hidden_layers <= 0 || c->num_hidden_layers > MAX_LAYERS ||
-        c->num_attention_heads <= 0 || c->num_key_value_heads <= 0 ||
-        c->num_attention_heads % c->num_key_value_heads != 0) {
-        st = sana_err(SANA_ERR_FORMAT, "%s: inconsistent sizes (vocab %lld, hidden %lld, intermediate %lld, "
-                      "layers %lld, heads %lld/%lld, head_dim %lld)", path, (long long)c->vocab_size,
-                      (long long)c->hidden_size, (long long)c->intermediate_size, (long long)c->num_hidden_layers,
-                      (long long)c->num_attention_heads, (long long)c->num_key_value_heads, (long long)c->head_dim);
-        goto done;
-    }
-    if (c->sliding_window <= 0) {
-        st = sana_json_bad(&j, "sliding_window", "must be positive");
-        goto done;
-    }
-    if (!(c->query_pre_attn_scalar > 0) || !(c->rms_norm_eps >= 0) || !(c->rope_theta > 0) ||
-        !(c->attn_logit_softcapping >= 0)) {
-        st = sana_err(SANA_ERR_FORMAT, "%s: query_pre_attn_scalar, rope_theta must be positive, "
-                      "rms_norm_eps and attn_logit_softcapping non-negative", path);
-        goto done;
-    }
-    c->sliding = calloc((size_t)c->num_hidden_layers, sizeof(int));
-    if (!c->sliding) {
-        st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    {
-        char *types[MAX_LAYERS];
-        int nt = -1;
-        TRY(sana_json_string_array(&j, "layer_types", types, MAX_LAYERS, &nt));
-        if (nt < 0) {
-            /* Gemma2Config default: "sliding_attention" when (i + 1) % 2, else "full_attention". */
-            for (int64_t i = 0; i < c->num_hidden_layers; i++)
-                c->sliding[i] = (int)((i + 1) % 2);
-        } else {
-            for (int i = 0; i < nt; i++) {
-                if (st == SANA_OK && i < c->num_hidden_layers) {
-                    if (strcmp(types[i], "sliding_attention") == 0)
-                        c->sliding[i] = 1;
-                    else if (strcmp(types[i], "full_attention") == 0)
-                        c->sliding[i] = 0;
-                    else
-                        st = sana_json_bad(&j, "layer_types", "unknown layer type \"%s\"", types[i]);
-                }
-                free(types[i]);
-            }
-            if (st == SANA_OK && nt != c->num_hidden_layers)
-                st = sana_json_bad(&j, "layer_types", "%d entries for %lld layers", nt,
-                                   (long long)c->num_hidden_layers);
-        }
-    }
-done:
-#undef TRY
-    free(s);
+    st = config_read(c, &j);
+    if (st == SANA_OK)
+        st = config_check(c, &j, path);
+    if (st == SANA_OK)
+        st = config_layer_types(c, &j, path);
     sana_json_free(&j);
     if (st != SANA_OK)
         sana_gemma2_config_free(c);
@@ -175,6 +195,43 @@ void sana_gemma2_free(sana_gemma2 *m)
 
 const sana_gemma2_config *sana_gemma2_get_config(const sana_gemma2 *m) { return &m->cfg; }
 void sana_gemma2_set_attn(sana_gemma2 *m, sana_gemma2_attn attn) { m->attn = attn; }
+
+/* Every tensor of Gemma2Model under its checkpoint key (pre: "" or "model."), shapes checked. */
+static sana_status load_weights(sana_gemma2 *m, const char *pre)
+{
+    const sana_gemma2_config *c = &m->cfg;
+    sana_status st = SANA_OK;
+    int64_t C = c->hidden_size, I = c->intermediate_size;
+    int64_t QD = c->num_attention_heads * c->head_dim, KD = c->num_key_value_heads * c->head_dim;
+    const sana_st_set *set = m->st;
+    sana_st_weight(&st, set, &m->embed_tokens, SHP(c->vocab_size, C), "%sembed_tokens.weight", pre);
+    sana_st_weight(&st, set, &m->norm, SHP(C), "%snorm.weight", pre);
+    for (int64_t l = 0; l < c->num_hidden_layers && st == SANA_OK; l++) {
+        gemma2_layer *L = &m->layers[l];
+        long long li = (long long)l;
+        sana_st_weight(&st, set, &L->input_layernorm, SHP(C), "%slayers.%lld.input_layernorm.weight", pre, li);
+        sana_st_weight(&st, set, &L->post_attention_layernorm, SHP(C), "%slayers.%lld.post_attention_layernorm.weight",
+                       pre, li);
+        sana_st_weight(&st, set, &L->pre_feedforward_layernorm, SHP(C),
+                       "%slayers.%lld.pre_feedforward_layernorm.weight", pre, li);
+        sana_st_weight(&st, set, &L->post_feedforward_layernorm, SHP(C),
+                       "%slayers.%lld.post_feedforward_layernorm.weight", pre, li);
+        sana_st_weight(&st, set, &L->q_proj, SHP(QD, C), "%slayers.%lld.self_attn.q_proj.weight", pre, li);
+        sana_st_weight(&st, set, &L->k_proj, SHP(KD, C), "%slayers.%lld.self_attn.k_proj.weight", pre, li);
+        sana_st_weight(&st, set, &L->v_proj, SHP(KD, C), "%slayers.%lld.self_attn.v_proj.weight", pre, li);
+        sana_st_weight(&st, set, &L->o_proj, SHP(C, QD), "%slayers.%lld.self_attn.o_proj.weight", pre, li);
+        if (c->attention_bias) {
+            sana_st_weight(&st, set, &L->q_bias, SHP(QD), "%slayers.%lld.self_attn.q_proj.bias", pre, li);
+            sana_st_weight(&st, set, &L->k_bias, SHP(KD), "%slayers.%lld.self_attn.k_proj.bias", pre, li);
+            sana_st_weight(&st, set, &L->v_bias, SHP(KD), "%slayers.%lld.self_attn.v_proj.bias", pre, li);
+            sana_st_weight(&st, set, &L->o_bias, SHP(C), "%slayers.%lld.self_attn.o_proj.bias", pre, li);
+        }
+        sana_st_weight(&st, set, &L->gate_proj, SHP(I, C), "%slayers.%lld.mlp.gate_proj.weight", pre, li);
+        sana_st_weight(&st, set, &L->up_proj, SHP(I, C), "%slayers.%lld.mlp.up_proj.weight", pre, li);
+        sana_st_weight(&st, set, &L->down_proj, SHP(C, I), "%slayers.%lld.mlp.down_proj.weight", pre, li);
+    }
+    return st;
+}
 
 sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be)
 {
@@ -205,41 +262,12 @@ sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *var
         return sana_err(SANA_ERR_MISSING, "%s: missing tensor \"embed_tokens.weight\" (or \"model.embed_tokens.weight\")",
                         dir);
     }
-    int64_t C = c->hidden_size, I = c->intermediate_size;
-    int64_t QD = c->num_attention_heads * c->head_dim, KD = c->num_key_value_heads * c->head_dim;
     m->layers = calloc((size_t)c->num_hidden_layers, sizeof *m->layers);
     if (!m->layers) {
         sana_gemma2_free(m);
         return sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
     }
-#define GET(dst, nd, shp, ...) \
-    do { if (st == SANA_OK) st = sana_st_getf(m->st, &(dst), nd, (const int64_t[])shp, __VA_ARGS__); } while (0)
-#define SHP(...) {__VA_ARGS__}
-    GET(m->embed_tokens, 2, SHP(c->vocab_size, C), "%sembed_tokens.weight", pre);
-    GET(m->norm, 1, SHP(C), "%snorm.weight", pre);
-    for (int64_t l = 0; l < c->num_hidden_layers && st == SANA_OK; l++) {
-        gemma2_layer *L = &m->layers[l];
-        long long li = (long long)l;
-        GET(L->input_layernorm, 1, SHP(C), "%slayers.%lld.input_layernorm.weight", pre, li);
-        GET(L->post_attention_layernorm, 1, SHP(C), "%slayers.%lld.post_attention_layernorm.weight", pre, li);
-        GET(L->pre_feedforward_layernorm, 1, SHP(C), "%slayers.%lld.pre_feedforward_layernorm.weight", pre, li);
-        GET(L->post_feedforward_layernorm, 1, SHP(C), "%slayers.%lld.post_feedforward_layernorm.weight", pre, li);
-        GET(L->q_proj, 2, SHP(QD, C), "%slayers.%lld.self_attn.q_proj.weight", pre, li);
-        GET(L->k_proj, 2, SHP(KD, C), "%slayers.%lld.self_attn.k_proj.weight", pre, li);
-        GET(L->v_proj, 2, SHP(KD, C), "%slayers.%lld.self_attn.v_proj.weight", pre, li);
-        GET(L->o_proj, 2, SHP(C, QD), "%slayers.%lld.self_attn.o_proj.weight", pre, li);
-        if (c->attention_bias) {
-            GET(L->q_bias, 1, SHP(QD), "%slayers.%lld.self_attn.q_proj.bias", pre, li);
-            GET(L->k_bias, 1, SHP(KD), "%slayers.%lld.self_attn.k_proj.bias", pre, li);
-            GET(L->v_bias, 1, SHP(KD), "%slayers.%lld.self_attn.v_proj.bias", pre, li);
-            GET(L->o_bias, 1, SHP(C), "%slayers.%lld.self_attn.o_proj.bias", pre, li);
-        }
-        GET(L->gate_proj, 2, SHP(I, C), "%slayers.%lld.mlp.gate_proj.weight", pre, li);
-        GET(L->up_proj, 2, SHP(I, C), "%slayers.%lld.mlp.up_proj.weight", pre, li);
-        GET(L->down_proj, 2, SHP(C, I), "%slayers.%lld.mlp.down_proj.weight", pre, li);
-    }
-#undef GET
-#undef SHP
+    st = load_weights(m, pre);
     if (st != SANA_OK) {
         sana_gemma2_free(m);
         return st;
