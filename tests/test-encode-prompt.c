@@ -100,93 +100,102 @@ static void check_i32(golden *g, const char *what, const int32_t *got, int64_t n
     free(v);
 }
 
-static void test_cases(void)
-{
-    golden *g = golden_open("text/encode-prompt.safetensors");
-    char tokdir[4200], tedir[4200];
-    snprintf(tokdir, sizeof tokdir, "%s/ckpt/text-encode/tokenizer", golden_dir());
-    snprintf(tedir, sizeof tedir, "%s/ckpt/text-encode/text_encoder", golden_dir());
-    sana_text_encoder *te = NULL;
-    if (sana_text_encoder_load(&te, tokdir, tedir, "bf16", be) != SANA_OK) {
-        golden_fail("load: %s", sana_errmsg());
-        golden_close(g);
-        return;
-    }
-    int64_t C = sana_text_encoder_hidden_size(te);
-    json_object *cases = json_tokener_parse(golden_meta(g, "cases"));
-    size_t ncases = json_object_array_length(cases);
-    for (size_t ci = 0; ci < ncases; ci++) {
-        json_object *c = json_object_array_get_idx(cases, ci), *o;
-        json_object_object_get_ex(c, "name", &o);
-        const char *name = json_object_get_string(o);
-        json_object_object_get_ex(c, "prompt", &o);
-        const char *prompt = json_object_get_string(o);
-        json_object_object_get_ex(c, "max_sequence_length", &o);
-        int M = json_object_get_int(o);
-        json_object_object_get_ex(c, "eager", &o);
-        int eager = json_object_get_boolean(o);
-        int chi_null;
-        const char **chi = case_chi(c, &chi_null);
-        char key[128], what[256];
-        snprintf(key, sizeof key, "%s_embeds", name);
-        float *want = golden_f32(g, key, NULL);
-        float *emb = malloc((size_t)M * (size_t)C * sizeof(float));
-        int32_t *mask = malloc((size_t)M * sizeof(int32_t));
-        /* full = 0/1, cache = 1/0 */
-        for (int mode = 0; mode < 4; mode++) {
-            int full = mode & 1, cache = !(mode & 2);
-            sana_text_encoder_set_full(te, full);
-            sana_text_encoder_set_chi_cache(te, cache);
-            int32_t *ids = NULL, *fmask = NULL;
-            int L = 0;
-            if (sana_encode_prompt_ex(te, prompt, chi, M, emb, mask, &ids, &fmask, &L) != SANA_OK) {
-                golden_fail("%s: encode_prompt: %s", name, sana_errmsg());
-                continue;
-            }
-            snprintf(what, sizeof what, "%s: prompt_embeds (%s, instruction cache %s)", name,
-                     full ? "padding encoded" : "padding skipped", cache ? "on" : "off");
-            check_embeds(g, what, emb, want, mask, M, C, full);
-            if (mode == 0) {
-                snprintf(key, sizeof key, "%s_ids", name);
-                snprintf(what, sizeof what, "%s: input_ids (L = %d)", name, L);
-                check_i32(g, what, ids, L, key);
-                snprintf(key, sizeof key, "%s_full_mask", name);
-                snprintf(what, sizeof what, "%s: attention_mask before select_index", name);
-                check_i32(g, what, fmask, L, key);
-                snprintf(key, sizeof key, "%s_mask", name);
-                snprintf(what, sizeof what, "%s: prompt_attention_mask", name);
-                check_i32(g, what, mask, M, key);
-            }
-            free(ids);
-            free(fmask);
-        }
-        if (eager) {
-            snprintf(key, sizeof key, "%s_eager_embeds", name);
-            float *want_e = golden_f32(g, key, NULL);
-            sana_text_encoder_set_attn(te, SANA_GEMMA2_EAGER);
-            for (int full = 0; full < 2; full++) {
-                sana_text_encoder_set_full(te, full);
-                sana_text_encoder_set_chi_cache(te, 1);
-                if (sana_encode_prompt(te, prompt, chi, M, emb, mask) != SANA_OK) {
-                    golden_fail("%s eager: %s", name, sana_errmsg());
-                    continue;
-                }
-                snprintf(what, sizeof what, "%s: prompt_embeds, eager attention (%s)", name,
-                         full ? "padding encoded" : "padding skipped");
-                check_embeds(g, what, emb, want_e, mask, M, C, full);
-            }
-            sana_text_encoder_set_attn(te, SANA_GEMMA2_SDPA);
-            free(want_e);
-        }
-        (void)chi_null;
-        free(chi);
-        free(want);
-        free(emb);
-        free(mask);
-    }
-    json_object_put(cases);
+/* One case of the golden's "cases" metadata, and its buffers. */
+typedef struct {
+    const char *name, *prompt;
+    int M, eager;
+    const char **chi;
+    float *want, *emb;
+    int32_t *mask;
+} enc_case;
 
-    /* The same prompt twice through the cache: the same bits. */
+/* The four modes: padding encoded or skipped (full = 0/1), instruction cache on or off; the ids
+ * and the masks are checked once. */
+static void check_modes(golden *g, sana_text_encoder *te, enc_case *k, int64_t C)
+{
+    char key[128], what[256];
+    for (int mode = 0; mode < 4; mode++) {
+        int full = mode & 1, cache = !(mode & 2);
+        sana_text_encoder_set_full(te, full);
+        sana_text_encoder_set_chi_cache(te, cache);
+        int32_t *ids = NULL, *fmask = NULL;
+        int L = 0;
+        if (sana_encode_prompt_ex(te, k->prompt, k->chi, k->M, k->emb, k->mask, &ids, &fmask, &L) != SANA_OK) {
+            golden_fail("%s: encode_prompt: %s", k->name, sana_errmsg());
+            continue;
+        }
+        snprintf(what, sizeof what, "%s: prompt_embeds (%s, instruction cache %s)", k->name,
+                 full ? "padding encoded" : "padding skipped", cache ? "on" : "off");
+        check_embeds(g, what, k->emb, k->want, k->mask, k->M, C, full);
+        if (mode == 0) {
+            snprintf(key, sizeof key, "%s_ids", k->name);
+            snprintf(what, sizeof what, "%s: input_ids (L = %d)", k->name, L);
+            check_i32(g, what, ids, L, key);
+            snprintf(key, sizeof key, "%s_full_mask", k->name);
+            snprintf(what, sizeof what, "%s: attention_mask before select_index", k->name);
+            check_i32(g, what, fmask, L, key);
+            snprintf(key, sizeof key, "%s_mask", k->name);
+            snprintf(what, sizeof what, "%s: prompt_attention_mask", k->name);
+            check_i32(g, what, k->mask, k->M, key);
+        }
+        free(ids);
+        free(fmask);
+    }
+}
+
+/* Eager attention (the case's "eager" flag): against its own golden, padding encoded and skipped. */
+static void check_eager(golden *g, sana_text_encoder *te, enc_case *k, int64_t C)
+{
+    char key[128], what[256];
+    snprintf(key, sizeof key, "%s_eager_embeds", k->name);
+    float *want_e = golden_f32(g, key, NULL);
+    sana_text_encoder_set_attn(te, SANA_GEMMA2_EAGER);
+    for (int full = 0; full < 2; full++) {
+        sana_text_encoder_set_full(te, full);
+        sana_text_encoder_set_chi_cache(te, 1);
+        if (sana_encode_prompt(te, k->prompt, k->chi, k->M, k->emb, k->mask) != SANA_OK) {
+            golden_fail("%s eager: %s", k->name, sana_errmsg());
+            continue;
+        }
+        snprintf(what, sizeof what, "%s: prompt_embeds, eager attention (%s)", k->name,
+                 full ? "padding encoded" : "padding skipped");
+        check_embeds(g, what, k->emb, want_e, k->mask, k->M, C, full);
+    }
+    sana_text_encoder_set_attn(te, SANA_GEMMA2_SDPA);
+    free(want_e);
+}
+
+static void test_case(golden *g, sana_text_encoder *te, json_object *c, int64_t C)
+{
+    enc_case k;
+    json_object *o;
+    json_object_object_get_ex(c, "name", &o);
+    k.name = json_object_get_string(o);
+    json_object_object_get_ex(c, "prompt", &o);
+    k.prompt = json_object_get_string(o);
+    json_object_object_get_ex(c, "max_sequence_length", &o);
+    k.M = json_object_get_int(o);
+    json_object_object_get_ex(c, "eager", &o);
+    k.eager = json_object_get_boolean(o);
+    int chi_null;
+    k.chi = case_chi(c, &chi_null);
+    char key[128];
+    snprintf(key, sizeof key, "%s_embeds", k.name);
+    k.want = golden_f32(g, key, NULL);
+    k.emb = malloc((size_t)k.M * (size_t)C * sizeof(float));
+    k.mask = malloc((size_t)k.M * sizeof(int32_t));
+    check_modes(g, te, &k, C);
+    if (k.eager) check_eager(g, te, &k, C);
+    (void)chi_null;
+    free(k.chi);
+    free(k.want);
+    free(k.emb);
+    free(k.mask);
+}
+
+/* The same prompt twice through the cache gives the same bits; bad arguments are errors. */
+static void test_repeat_and_errors(sana_text_encoder *te, int64_t C)
+{
     int M = 300;
     float *e1 = malloc((size_t)M * (size_t)C * sizeof(float)), *e2 = malloc((size_t)M * (size_t)C * sizeof(float));
     int32_t *m1 = malloc((size_t)M * sizeof(int32_t)), *m2 = malloc((size_t)M * sizeof(int32_t));
@@ -209,6 +218,26 @@ static void test_cases(void)
     else
         printf("ok  : %s\n", sana_errmsg());
     free(e1); free(e2); free(m1); free(m2);
+}
+
+static void test_cases(void)
+{
+    golden *g = golden_open("text/encode-prompt.safetensors");
+    char tokdir[4200], tedir[4200];
+    snprintf(tokdir, sizeof tokdir, "%s/ckpt/text-encode/tokenizer", golden_dir());
+    snprintf(tedir, sizeof tedir, "%s/ckpt/text-encode/text_encoder", golden_dir());
+    sana_text_encoder *te = NULL;
+    if (sana_text_encoder_load(&te, tokdir, tedir, "bf16", be) != SANA_OK) {
+        golden_fail("load: %s", sana_errmsg());
+        golden_close(g);
+        return;
+    }
+    int64_t C = sana_text_encoder_hidden_size(te);
+    json_object *cases = json_tokener_parse(golden_meta(g, "cases"));
+    size_t ncases = json_object_array_length(cases);
+    for (size_t ci = 0; ci < ncases; ci++) test_case(g, te, json_object_array_get_idx(cases, ci), C);
+    json_object_put(cases);
+    test_repeat_and_errors(te, C);
     sana_text_encoder_free(te);
     golden_close(g);
 }

@@ -64,6 +64,142 @@ static void check_image(golden *g, const char *what, const uint8_t *got, int64_t
     free(want);
 }
 
+/* The call of a case, as golden/dump_pipeline.py records it in the golden's "config" metadata. */
+typedef struct {
+    char *cls, *ckpt, *prompt, *neg, *sched, *chi, *variant;
+    int64_t steps, h, w, seed, nimg, maxseq;
+    double cfg, pag_scale, pag_ada;
+    int bin, latent_only, given;
+    char *layers[8];
+    int nlayers;
+    int inter_none; /* intermediate_timesteps=None */
+} e2e_case;
+
+static void case_read(sana_json *j, e2e_case *c)
+{
+    memset(c, 0, sizeof *c);
+    sana_json_string(j, "pipeline", "SanaPipeline", &c->cls);
+    sana_json_string(j, "checkpoint", "sana-tiny", &c->ckpt);
+    sana_json_string(j, "prompt", NULL, &c->prompt);
+    sana_json_string(j, "negative_prompt", "", &c->neg);
+    sana_json_string(j, "scheduler", "", &c->sched);
+    sana_json_string(j, "chi", "", &c->chi);
+    sana_json_string(j, "variant", "", &c->variant);
+    sana_json_int(j, "num_inference_steps", 20, &c->steps);
+    sana_json_int(j, "height", 0, &c->h);
+    sana_json_int(j, "width", 0, &c->w);
+    sana_json_int(j, "seed", 0, &c->seed);
+    sana_json_int(j, "num_images_per_prompt", 1, &c->nimg);
+    sana_json_int(j, "max_sequence_length", 300, &c->maxseq);
+    sana_json_double(j, "guidance_scale", 4.5, &c->cfg);
+    sana_json_double(j, "pag_scale", 3.0, &c->pag_scale);
+    sana_json_double(j, "pag_adaptive_scale", 0.0, &c->pag_ada);
+    sana_json_bool(j, "use_resolution_binning", 1, &c->bin);
+    sana_json_bool(j, "latent_only", 0, &c->latent_only);
+    sana_json_bool(j, "given", 0, &c->given);
+    sana_json_string_array(j, "pag_applied_layers", c->layers, 8, &c->nlayers);
+    /* intermediate_timesteps=None is recorded as a null entry */
+    c->inter_none = json_object_object_get_ex(j->root, "intermediate_timesteps", NULL) &&
+                    !sana_json_has(j, "intermediate_timesteps");
+}
+
+static void case_free(e2e_case *c)
+{
+    for (int i = 0; i < c->nlayers; i++) free(c->layers[i]);
+    free(c->cls);
+    free(c->ckpt);
+    free(c->prompt);
+    free(c->neg);
+    free(c->sched);
+    free(c->chi);
+    free(c->variant);
+}
+
+/* The arguments of sana_generate for a case; layer_list [256] receives the joined PAG layers. */
+static void case_params(const e2e_case *c, sana_pipeline *p, sana_generate_params *gp, char *layer_list)
+{
+    sana_generate_params_default(gp, p);
+    gp->prompt = c->prompt;
+    gp->negative_prompt = c->neg;
+    gp->num_inference_steps = (int)c->steps;
+    gp->guidance_scale = c->cfg;
+    gp->height = (int)c->h;
+    gp->width = (int)c->w;
+    gp->seed = (uint64_t)c->seed;
+    gp->num_images_per_prompt = (int)c->nimg;
+    gp->max_sequence_length = (int)c->maxseq;
+    gp->use_resolution_binning = c->bin;
+    gp->scheduler = *c->sched ? c->sched : NULL;
+    if (!strcmp(c->chi, "none")) gp->chi_mode = SANA_CHI_NONE;
+    gp->pag_scale = c->pag_scale;
+    gp->pag_adaptive_scale = c->pag_ada;
+    layer_list[0] = 0;
+    for (int i = 0; i < c->nlayers; i++) {
+        if (i) strcat(layer_list, ",");
+        strncat(layer_list, c->layers[i], 256 - strlen(layer_list) - 2);
+    }
+    if (c->nlayers > 0) gp->pag_applied_layers = layer_list;
+    gp->intermediate_unset = c->inter_none;
+}
+
+/* The given latents and prompt embeddings of the golden ("given" case); given[3] receives the buffers. */
+static void case_given(golden *g, sana_generate_params *gp, float *given[3])
+{
+    int64_t n = 0, L = 0;
+    given[0] = golden_f32(g, "given_latents", &n);
+    gp->latents = given[0];
+    gp->latents_numel = n;
+    given[1] = golden_f32(g, "given_prompt_embeds", NULL);
+    given[2] = golden_f32(g, "given_prompt_attention_mask", &L);
+    gp->prompt_embeds = given[1];
+    gp->prompt_attention_mask = given[2];
+    gp->prompt_embeds_len = (int)L;
+    gp->prompt_embeds_dim = (int)golden_get(g, "given_prompt_embeds")->wt.shape[2];
+}
+
+/* pass 0: output_type="latent" against the golden latents; pass 1: the uint8 image. */
+static void case_generate(golden *g, const char *name, sana_pipeline *p, sana_generate_params *gp, int pass)
+{
+    gp->output_latent = pass == 0;
+    sana_result r;
+    char what[128];
+    snprintf(what, sizeof what, "%s %s", name, pass == 0 ? "latents" : "image");
+    if (sana_generate(p, gp, &r) != 0) {
+        golden_fail("%s: sana_generate: %s", what, sana_last_error());
+        return;
+    }
+    if (pass == 0) {
+        int64_t n = (int64_t)r.batch * r.lat_channels * r.lat_height * r.lat_width;
+        golden_check(g, what, r.latents, n, "latents", "pipeline_latents");
+    } else {
+        const sana_st_tensor *t = golden_get(g, "image");
+        if (t->wt.shape[0] != r.batch || t->wt.shape[1] != r.height || t->wt.shape[2] != r.width)
+            golden_fail("%s: image %dx%dx%d, want %lldx%lldx%lld", what, r.batch, r.height, r.width,
+                        (long long)t->wt.shape[0], (long long)t->wt.shape[1], (long long)t->wt.shape[2]);
+        else
+            check_image(g, name, r.images, (int64_t)r.batch * r.height * r.width * 3);
+    }
+    sana_result_free(&r);
+}
+
+/* encode_prompt as diffusers returns it (padded rows included). */
+static void check_encode(golden *g, sana_pipeline *p, const char *prompt)
+{
+    float *e = NULL, *m = NULL;
+    int L = 0, D = 0;
+    if (sana_encode(p, prompt, SANA_CHI_DEFAULT, NULL, 0, 300, &e, &m, &L, &D) != 0) {
+        golden_fail("sana_encode: %s", sana_last_error());
+    } else {
+        golden_check(g, "encode prompt_embeds", e, (int64_t)L * D, "prompt_embeds", "pipeline_embeds");
+        int64_t *mi = malloc(sizeof(int64_t) * (size_t)L);
+        for (int i = 0; i < L; i++) mi[i] = (int64_t)m[i];
+        golden_check_i64(g, "encode prompt_attention_mask", mi, L, "prompt_attention_mask");
+        free(mi);
+    }
+    free(e);
+    free(m);
+}
+
 static void run_case(const char *name)
 {
     char file[256];
@@ -76,123 +212,20 @@ static void run_case(const char *name)
         golden_close(g);
         return;
     }
-    char *cls = NULL, *ckpt = NULL, *prompt = NULL, *neg = NULL, *sched = NULL, *chi = NULL, *variant = NULL;
-    int64_t steps, h, w, seed, nimg, maxseq;
-    double cfg, pag_scale, pag_ada;
-    int bin, latent_only, given;
-    sana_json_string(&j, "pipeline", "SanaPipeline", &cls);
-    sana_json_string(&j, "checkpoint", "sana-tiny", &ckpt);
-    sana_json_string(&j, "prompt", NULL, &prompt);
-    sana_json_string(&j, "negative_prompt", "", &neg);
-    sana_json_string(&j, "scheduler", "", &sched);
-    sana_json_string(&j, "chi", "", &chi);
-    sana_json_string(&j, "variant", "", &variant);
-    sana_json_int(&j, "num_inference_steps", 20, &steps);
-    sana_json_int(&j, "height", 0, &h);
-    sana_json_int(&j, "width", 0, &w);
-    sana_json_int(&j, "seed", 0, &seed);
-    sana_json_int(&j, "num_images_per_prompt", 1, &nimg);
-    sana_json_int(&j, "max_sequence_length", 300, &maxseq);
-    sana_json_double(&j, "guidance_scale", 4.5, &cfg);
-    sana_json_double(&j, "pag_scale", 3.0, &pag_scale);
-    sana_json_double(&j, "pag_adaptive_scale", 0.0, &pag_ada);
-    sana_json_bool(&j, "use_resolution_binning", 1, &bin);
-    sana_json_bool(&j, "latent_only", 0, &latent_only);
-    sana_json_bool(&j, "given", 0, &given);
-    char *layers[8] = {0};
-    int nlayers = 0;
-    sana_json_string_array(&j, "pag_applied_layers", layers, 8, &nlayers);
-    /* intermediate_timesteps=None is recorded as a null entry */
-    int inter_none = json_object_object_get_ex(j.root, "intermediate_timesteps", NULL) &&
-                     !sana_json_has(&j, "intermediate_timesteps");
-
-    sana_pipeline *p = pipeline_for(cls, ckpt, variant);
-    float *glat = NULL, *gemb = NULL, *gmask = NULL;
-    char layer_list[256] = "";
-    if (!p) goto out;
-    sana_generate_params gp;
-    sana_generate_params_default(&gp, p);
-    gp.prompt = prompt;
-    gp.negative_prompt = neg;
-    gp.num_inference_steps = (int)steps;
-    gp.guidance_scale = cfg;
-    gp.height = (int)h;
-    gp.width = (int)w;
-    gp.seed = (uint64_t)seed;
-    gp.num_images_per_prompt = (int)nimg;
-    gp.max_sequence_length = (int)maxseq;
-    gp.use_resolution_binning = bin;
-    gp.scheduler = *sched ? sched : NULL;
-    if (!strcmp(chi, "none")) gp.chi_mode = SANA_CHI_NONE;
-    gp.pag_scale = pag_scale;
-    gp.pag_adaptive_scale = pag_ada;
-    for (int i = 0; i < nlayers; i++) {
-        if (i) strcat(layer_list, ",");
-        strncat(layer_list, layers[i], sizeof layer_list - strlen(layer_list) - 2);
+    e2e_case c;
+    case_read(&j, &c);
+    sana_pipeline *p = pipeline_for(c.cls, c.ckpt, c.variant);
+    float *given[3] = {NULL, NULL, NULL};
+    char layer_list[256];
+    if (p) {
+        sana_generate_params gp;
+        case_params(&c, p, &gp, layer_list);
+        if (c.given) case_given(g, &gp, given);
+        for (int pass = 0; pass < (c.latent_only ? 1 : 2); pass++) case_generate(g, name, p, &gp, pass);
+        if (!strcmp(name, "cfg")) check_encode(g, p, c.prompt);
     }
-    if (nlayers > 0) gp.pag_applied_layers = layer_list;
-    gp.intermediate_unset = inter_none;
-    if (given) {
-        int64_t n = 0, L = 0;
-        glat = golden_f32(g, "given_latents", &n);
-        gp.latents = glat;
-        gp.latents_numel = n;
-        gemb = golden_f32(g, "given_prompt_embeds", NULL);
-        gmask = golden_f32(g, "given_prompt_attention_mask", &L);
-        gp.prompt_embeds = gemb;
-        gp.prompt_attention_mask = gmask;
-        gp.prompt_embeds_len = (int)L;
-        gp.prompt_embeds_dim = (int)golden_get(g, "given_prompt_embeds")->wt.shape[2];
-    }
-    for (int pass = 0; pass < (latent_only ? 1 : 2); pass++) {
-        gp.output_latent = pass == 0;
-        sana_result r;
-        char what[128];
-        snprintf(what, sizeof what, "%s %s", name, pass == 0 ? "latents" : "image");
-        if (sana_generate(p, &gp, &r) != 0) {
-            golden_fail("%s: sana_generate: %s", what, sana_last_error());
-            continue;
-        }
-        if (pass == 0) {
-            int64_t n = (int64_t)r.batch * r.lat_channels * r.lat_height * r.lat_width;
-            golden_check(g, what, r.latents, n, "latents", "pipeline_latents");
-        } else {
-            const sana_st_tensor *t = golden_get(g, "image");
-            if (t->wt.shape[0] != r.batch || t->wt.shape[1] != r.height || t->wt.shape[2] != r.width)
-                golden_fail("%s: image %dx%dx%d, want %lldx%lldx%lld", what, r.batch, r.height, r.width,
-                            (long long)t->wt.shape[0], (long long)t->wt.shape[1], (long long)t->wt.shape[2]);
-            else
-                check_image(g, name, r.images, (int64_t)r.batch * r.height * r.width * 3);
-        }
-        sana_result_free(&r);
-    }
-    if (!strcmp(name, "cfg")) { /* encode_prompt as diffusers returns it (padded rows included) */
-        float *e = NULL, *m = NULL;
-        int L = 0, D = 0;
-        if (sana_encode(p, prompt, SANA_CHI_DEFAULT, NULL, 0, 300, &e, &m, &L, &D) != 0) {
-            golden_fail("sana_encode: %s", sana_last_error());
-        } else {
-            golden_check(g, "encode prompt_embeds", e, (int64_t)L * D, "prompt_embeds", "pipeline_embeds");
-            int64_t *mi = malloc(sizeof(int64_t) * (size_t)L);
-            for (int i = 0; i < L; i++) mi[i] = (int64_t)m[i];
-            golden_check_i64(g, "encode prompt_attention_mask", mi, L, "prompt_attention_mask");
-            free(mi);
-        }
-        free(e);
-        free(m);
-    }
-out:
-    for (int i = 0; i < nlayers; i++) free(layers[i]);
-    free(glat);
-    free(gemb);
-    free(gmask);
-    free(cls);
-    free(ckpt);
-    free(prompt);
-    free(neg);
-    free(sched);
-    free(chi);
-    free(variant);
+    for (int i = 0; i < 3; i++) free(given[i]);
+    case_free(&c);
     sana_json_free(&j);
     golden_close(g);
 }

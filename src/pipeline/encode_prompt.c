@@ -263,6 +263,99 @@ static sana_status chi_build(sana_text_encoder *te, const char *chi_text, const 
     return st;
 }
 
+/* The work of one encode_prompt call. */
+typedef struct {
+    char *chi_text, *full_text; /* "\n".join(chi); the text to tokenize */
+    int32_t *chi_ids;           /* tokenizer.encode(chi_text), with <bos> */
+    int n_chi, L;               /* its length; the length of the padded sequence */
+    int32_t *ids, *mask;        /* [L] */
+    float *hidden;              /* [L, C] */
+    sana_gemma2_kv kv;
+} encode_work;
+
+static void encode_work_free(encode_work *w, char *text)
+{
+    if (w->kv.k) sana_gemma2_kv_free(&w->kv);
+    free(text);
+    free(w->chi_text);
+    free(w->full_text);
+    free(w->chi_ids);
+    free(w->ids);
+    free(w->mask);
+    free(w->hidden);
+}
+
+/* The text to tokenize and L: chi + text with L = num_chi_prompt_tokens + M - 2, or the text alone
+ * (taken from *text) with L = M. */
+static sana_status encode_text(sana_text_encoder *te, const char *const *chi, char **text, int M, encode_work *w)
+{
+    /* `if not complex_human_instruction`: None, False and [] mean no instruction. */
+    if (!(chi && chi[0])) {
+        w->L = M;
+        w->full_text = *text;
+        *text = NULL;
+        return SANA_OK;
+    }
+    w->chi_text = join_lines(chi);
+    if (!w->chi_text) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
+    /* num_chi_prompt_tokens = len(tokenizer.encode(chi_prompt)): with the special tokens (<bos>). */
+    sana_status st = sana_tokenize(te->tok, w->chi_text, strlen(w->chi_text), 1, &w->chi_ids, &w->n_chi);
+    if (st != SANA_OK) return st;
+    w->L = w->n_chi + M - 2;
+    size_t a = strlen(w->chi_text), b = strlen(*text);
+    w->full_text = malloc(a + b + 1);
+    if (!w->full_text) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
+    memcpy(w->full_text, w->chi_text, a);
+    memcpy(w->full_text + a, *text, b + 1);
+    return SANA_OK;
+}
+
+/* tokenizer(text, padding="max_length", max_length=L, truncation=True); *R: the tokens [0, R) before
+ * the right padding. */
+static sana_status encode_tokenize(sana_text_encoder *te, encode_work *w, int *R)
+{
+    const int L = w->L;
+    w->ids = malloc((size_t)L * sizeof(int32_t));
+    w->mask = malloc((size_t)L * sizeof(int32_t));
+    if (!w->ids || !w->mask) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
+    sana_status st = sana_tokenize_padded(te->tok, w->full_text, strlen(w->full_text), L, w->ids, w->mask, NULL);
+    if (st != SANA_OK) return st;
+    *R = 0;
+    while (*R < L && w->mask[*R]) (*R)++;
+    for (int i = *R; i < L; i++)
+        if (w->mask[i]) return sana_err(SANA_ERR_FORMAT, "encode_prompt: the tokenizer did not pad on the right");
+    return SANA_OK;
+}
+
+/* Gemma2Model(ids, attention_mask=mask).last_hidden_state into hidden [L, C]: the positions [0, R)
+ * only unless `full`, the CHI prefix taken from the cache. */
+static sana_status encode_hidden(sana_text_encoder *te, encode_work *w, int use_chi, int R)
+{
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    const int L = w->L, E = te->full ? L : R;
+    w->hidden = calloc((size_t)L * (size_t)C, sizeof(float));
+    if (!w->hidden) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
+    sana_status st;
+    /* The CHI prefix: positions [0, P) where CHI + prompt has the same ids as CHI alone. */
+    int P = 0;
+    if (use_chi && te->chi_cache) {
+        if (!te->chi_text || strcmp(te->chi_text, w->chi_text) != 0 || te->n_chi != w->n_chi ||
+            memcmp(te->chi_ids, w->chi_ids, (size_t)w->n_chi * sizeof(int32_t)) != 0) {
+            st = chi_build(te, w->chi_text, w->chi_ids, w->n_chi);
+            if (st != SANA_OK) return st;
+        }
+        while (P < w->n_chi && P < R && w->ids[P] == te->chi_ids[P]) P++;
+    }
+    st = sana_gemma2_kv_init(&w->kv, te->gemma, E > 0 ? E : 1);
+    if (st != SANA_OK) return st;
+    if (P > 0) {
+        sana_gemma2_kv_copy_prefix(&w->kv, &te->chi_kv, P);
+        if (w->kv.n != P) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory copying the cache");
+        memcpy(w->hidden, te->chi_hidden, (size_t)P * (size_t)C * sizeof(float));
+    }
+    return sana_gemma2_forward(te->gemma, &w->kv, w->ids + P, P, E - P, w->mask, w->hidden + (size_t)P * (size_t)C);
+}
+
 sana_status sana_encode_prompt_ex(sana_text_encoder *te, const char *prompt, const char *const *chi,
                                   int max_sequence_length, float *embeds, int32_t *mask_sel,
                                   int32_t **ids_out, int32_t **mask_out, int *len_out)
@@ -276,92 +369,34 @@ sana_status sana_encode_prompt_ex(sana_text_encoder *te, const char *prompt, con
         return sana_err(SANA_ERR_ARG, "encode_prompt: no prompt");
     const int64_t C = sana_text_encoder_hidden_size(te);
     const int M = max_sequence_length;
-    char *text = NULL, *chi_text = NULL, *full_text = NULL;
-    int32_t *chi_ids = NULL, *ids = NULL, *mask = NULL;
-    float *hidden = NULL;
-    int n_chi = 0, L;
-    sana_gemma2_kv kv = {0};
+    char *text = NULL;
+    encode_work w;
+    memset(&w, 0, sizeof w);
     sana_status st = sana_text_preprocess(prompt, &text);
     if (st != SANA_OK)
         return st;
-
-    /* `if not complex_human_instruction`: None, False and [] mean no instruction. */
-    int use_chi = chi && chi[0];
-    if (use_chi) {
-        chi_text = join_lines(chi);
-        if (!chi_text) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
-        /* num_chi_prompt_tokens = len(tokenizer.encode(chi_prompt)): with the special tokens (<bos>). */
-        st = sana_tokenize(te->tok, chi_text, strlen(chi_text), 1, &chi_ids, &n_chi);
-        if (st != SANA_OK) goto done;
-        L = n_chi + M - 2;
-        size_t a = strlen(chi_text), b = strlen(text);
-        full_text = malloc(a + b + 1);
-        if (!full_text) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
-        memcpy(full_text, chi_text, a);
-        memcpy(full_text + a, text, b + 1);
-    } else {
-        L = M;
-        full_text = text;
-        text = NULL;
-    }
-    if (L < 1 || L - M + 1 < 0) {
+    const int use_chi = chi && chi[0];
+    int R = 0;
+    if ((st = encode_text(te, chi, &text, M, &w)) != SANA_OK) goto done;
+    if (w.L < 1 || w.L - M + 1 < 0) {
         st = sana_err(SANA_ERR_ARG, "encode_prompt: sequence length %d (instruction of %d tokens, max_sequence_length %d)",
-                      L, n_chi, M);
+                      w.L, w.n_chi, M);
         goto done;
     }
-    ids = malloc((size_t)L * sizeof(int32_t));
-    mask = malloc((size_t)L * sizeof(int32_t));
-    if (!ids || !mask) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
-    st = sana_tokenize_padded(te->tok, full_text, strlen(full_text), L, ids, mask, NULL);
-    if (st != SANA_OK) goto done;
-
-    /* Right padding: positions [0, R) are tokens. Only they need the encoder unless `full`. */
-    int R = 0;
-    while (R < L && mask[R]) R++;
-    for (int i = R; i < L; i++)
-        if (mask[i]) { st = sana_err(SANA_ERR_FORMAT, "encode_prompt: the tokenizer did not pad on the right"); goto done; }
-    int E = te->full ? L : R;
-    hidden = calloc((size_t)L * (size_t)C, sizeof(float));
-    if (!hidden) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory"); goto done; }
-
-    /* The CHI prefix: positions [0, P) where CHI + prompt has the same ids as CHI alone. */
-    int P = 0;
-    if (use_chi && te->chi_cache) {
-        if (!te->chi_text || strcmp(te->chi_text, chi_text) != 0 || te->n_chi != n_chi ||
-            memcmp(te->chi_ids, chi_ids, (size_t)n_chi * sizeof(int32_t)) != 0) {
-            st = chi_build(te, chi_text, chi_ids, n_chi);
-            if (st != SANA_OK) goto done;
-        }
-        while (P < n_chi && P < R && ids[P] == te->chi_ids[P]) P++;
-    }
-    st = sana_gemma2_kv_init(&kv, te->gemma, E > 0 ? E : 1);
-    if (st != SANA_OK) goto done;
-    if (P > 0) {
-        sana_gemma2_kv_copy_prefix(&kv, &te->chi_kv, P);
-        if (kv.n != P) { st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory copying the cache"); goto done; }
-        memcpy(hidden, te->chi_hidden, (size_t)P * (size_t)C * sizeof(float));
-    }
-    st = sana_gemma2_forward(te->gemma, &kv, ids + P, P, E - P, mask, hidden + (size_t)P * (size_t)C);
-    if (st != SANA_OK) goto done;
+    if ((st = encode_tokenize(te, &w, &R)) != SANA_OK) goto done;
+    if ((st = encode_hidden(te, &w, use_chi, R)) != SANA_OK) goto done;
 
     /* select_index = [0] + list(range(-M + 1, 0)): position 0, then the last M - 1 positions. */
     for (int i = 0; i < M; i++) {
-        int pos = i == 0 ? 0 : L - (M - i);
-        memcpy(embeds + (size_t)i * (size_t)C, hidden + (size_t)pos * (size_t)C, (size_t)C * sizeof(float));
-        mask_sel[i] = mask[pos];
+        int pos = i == 0 ? 0 : w.L - (M - i);
+        memcpy(embeds + (size_t)i * (size_t)C, w.hidden + (size_t)pos * (size_t)C, (size_t)C * sizeof(float));
+        mask_sel[i] = w.mask[pos];
     }
-    if (ids_out) { *ids_out = ids; ids = NULL; }
-    if (mask_out) { *mask_out = mask; mask = NULL; }
-    if (len_out) *len_out = L;
+    if (ids_out) { *ids_out = w.ids; w.ids = NULL; }
+    if (mask_out) { *mask_out = w.mask; w.mask = NULL; }
+    if (len_out) *len_out = w.L;
 done:
-    if (kv.k) sana_gemma2_kv_free(&kv);
-    free(text);
-    free(chi_text);
-    free(full_text);
-    free(chi_ids);
-    free(ids);
-    free(mask);
-    free(hidden);
+    encode_work_free(&w, text);
     return st;
 }
 

@@ -1,0 +1,139 @@
+/* src/pipeline/pipeline_encode.c -- the encode_prompt phase of SanaPipeline.__call__ (diffusers v0.35.2):
+ * the prompt with the complex human instruction (CHI), or the given prompt_embeds, and with CFG the
+ * negative prompt without it, each repeated num_images_per_prompt times into the rows of the batch
+ * (CFG [neg, pos], PAG [pos, pos], CFG + PAG [neg, pos, pos]). Also sana_encode (`sana encode`).
+ */
+#include "pipeline/pipeline_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The NULL-terminated CHI list of the arguments (chi_buf holds a copy of a custom list). */
+static const char *const *chi_list(sana_chi_mode mode, const char *const *chi, int nchi, const char **chi_buf)
+{
+    if (mode == SANA_CHI_NONE) return NULL;
+    if (mode == SANA_CHI_CUSTOM) {
+        for (int i = 0; i < nchi; i++) chi_buf[i] = chi[i];
+        chi_buf[nchi] = NULL;
+        return nchi > 0 ? chi_buf : NULL;
+    }
+    return sana_default_chi;
+}
+
+/* encode_prompt of one prompt into embeds [L, D], mask [L] as float 1/0. full: also encode the
+ * padded positions (for `sana encode`, which writes what diffusers returns). */
+static sana_status encode_one(comps *c, const char *prompt, const char *const *chi, int max_len, float *embeds,
+                              float *maskf, int full)
+{
+    sana_status st = sana_comps_load_text_encoder(c);
+    if (st != SANA_OK) return st;
+    int32_t *m = malloc(sizeof(int32_t) * (size_t)max_len);
+    if (!m) return sana_err(SANA_ERR_NOMEM, "out of memory");
+    sana_text_encoder_set_full(c->te, full);
+    st = sana_encode_prompt(c->te, prompt, chi, max_len, embeds, m);
+    sana_text_encoder_set_full(c->te, 0);
+    for (int i = 0; st == SANA_OK && i < max_len; i++) maskf[i] = (float)m[i];
+    free(m);
+    return st;
+}
+
+int sana_encode(sana_pipeline *p, const char *prompt, sana_chi_mode chi_mode, const char *const *chi, int nchi,
+                int max_sequence_length, float **embeds, float **mask, int *L, int *D)
+{
+    *embeds = NULL;
+    *mask = NULL;
+    if (max_sequence_length < 1 || max_sequence_length > 100000)
+        return sana_err(SANA_ERR_ARG, "max_sequence_length must be at least 1, not %d", max_sequence_length);
+    if (chi_mode == SANA_CHI_CUSTOM && (nchi < 0 || nchi > 1000)) return sana_err(SANA_ERR_ARG, "bad CHI list");
+    comps *c = p->c;
+    sana_status st = sana_comps_load_text_encoder(c);
+    if (st != SANA_OK) return st;
+    int64_t d = sana_text_encoder_hidden_size(c->te);
+    const char **buf = malloc(sizeof(char *) * (size_t)(nchi + 1 > 1 ? nchi + 1 : 1));
+    float *e = malloc(sizeof(float) * (size_t)(max_sequence_length * d));
+    float *m = malloc(sizeof(float) * (size_t)max_sequence_length);
+    if (!buf || !e || !m) {
+        free(buf);
+        free(e);
+        free(m);
+        return sana_err(SANA_ERR_NOMEM, "out of memory");
+    }
+    st = encode_one(c, prompt, chi_list(chi_mode, chi, nchi, buf), max_sequence_length, e, m, 1);
+    free(buf);
+    sana_comps_release_text_encoder(c);
+    if (st != SANA_OK) {
+        free(e);
+        free(m);
+        return st;
+    }
+    *embeds = e;
+    *mask = m;
+    *L = max_sequence_length;
+    *D = (int)d;
+    return SANA_OK;
+}
+
+/* The text encoder must give caption_channels values per token. */
+static sana_status check_text_encoder(sana_gen *s)
+{
+    sana_status st = sana_comps_load_text_encoder(s->c);
+    if (st != SANA_OK) return st;
+    if (sana_text_encoder_hidden_size(s->c->te) != s->D)
+        return sana_err(SANA_ERR_FORMAT, "%s: the text encoder's hidden size %lld is not the transformer's "
+                        "caption_channels %lld", s->c->dir, (long long)sana_text_encoder_hidden_size(s->c->te),
+                        (long long)s->D);
+    return SANA_OK;
+}
+
+/* Rows 1..nimg-1 of [nimg, L, D] embeds and [nimg, L] mask from row 0. */
+static void repeat_rows(const sana_gen *s, float *embeds, float *mask)
+{
+    const int64_t L = s->L, D = s->D;
+    for (int64_t i = 1; i < s->nimg; i++) {
+        memcpy(embeds + i * L * D, embeds, sizeof(float) * (size_t)(L * D));
+        memcpy(mask + i * L, mask, sizeof(float) * (size_t)L);
+    }
+}
+
+/* The positive prompt (with its CHI), or the given prompt_embeds, into pos [L, D] and posm [L]. */
+static sana_status encode_positive(sana_gen *s, float *pos, float *posm)
+{
+    const sana_generate_params *g = s->g;
+    if (g->prompt_embeds) {
+        memcpy(pos, g->prompt_embeds, sizeof(float) * (size_t)(s->L * s->D));
+        memcpy(posm, g->prompt_attention_mask, sizeof(float) * (size_t)s->L);
+        return SANA_OK;
+    }
+    const char *buf[1024];
+    if (g->chi_mode == SANA_CHI_CUSTOM && (g->nchi < 0 || g->nchi > 1000))
+        return sana_err(SANA_ERR_ARG, "bad CHI list (%d lines)", g->nchi);
+    const char *const *chi = chi_list(g->chi_mode, g->chi, g->nchi, buf);
+    return encode_one(s->c, g->prompt, chi, (int)s->L, pos, posm, 0);
+}
+
+/* encode_prompt: rows [copy][image] of enc/mask; the positive prompt fills its copies. */
+sana_status sana_gen_encode_prompt(sana_gen *s)
+{
+    const sana_generate_params *g = s->g;
+    const int64_t nimg = s->nimg, L = s->L, D = s->D;
+    sana_status st;
+    if ((!g->prompt_embeds || s->do_cfg) && (st = check_text_encoder(s)) != SANA_OK) return st;
+    double t0 = sana_gen_now();
+    float *pos = s->enc + (s->do_cfg ? nimg : 0) * L * D, *posm = s->mask + (s->do_cfg ? nimg : 0) * L;
+    if ((st = encode_positive(s, pos, posm)) != SANA_OK) return st;
+    repeat_rows(s, pos, posm);
+    if (s->do_pag) { /* the perturbed copy after the positive one */
+        memcpy(pos + nimg * L * D, pos, sizeof(float) * (size_t)(nimg * L * D));
+        memcpy(posm + nimg * L, posm, sizeof(float) * (size_t)(nimg * L));
+    }
+    if (s->do_cfg) {
+        /* the negative prompt: no CHI, max_sequence_length tokens (no select needed: it is the identity) */
+        if ((st = encode_one(s->c, g->negative_prompt ? g->negative_prompt : "", NULL, (int)L, s->enc, s->mask, 0)) !=
+            SANA_OK)
+            return st;
+        repeat_rows(s, s->enc, s->mask);
+    }
+    sana_comps_release_text_encoder(s->c);
+    sana_gen_report(s, SANA_PHASE_ENCODE, 0, 0, t0);
+    return SANA_OK;
+}
