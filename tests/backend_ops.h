@@ -13,7 +13,6 @@
 
 #include <stdint.h>
 #include "backend/backend.h"
-#include "io/safetensors.h" /* SHP(...) */
 #include "ref.h"
 
 typedef struct { uint64_t s; } bo_rng;

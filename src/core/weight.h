@@ -46,6 +46,13 @@ typedef struct {
     int64_t shape[SANA_MAX_DIMS];
 } sana_wt;
 
+/* The shape a weight must have, written SHP(d0, d1, ...): SHP(D, C, 3, 3) is {ndim 4, {D, C, 3, 3}}. */
+typedef struct {
+    int ndim;
+    int64_t dim[SANA_MAX_DIMS];
+} sana_shape;
+#define SHP(...) ((sana_shape){(int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}})
+
 /* Number of elements of a weight. */
 int64_t sana_wt_numel(const sana_wt *w);
 /* A sana_wt over a float32 host array (for tests and activations used as weights). */

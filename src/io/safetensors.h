@@ -70,12 +70,6 @@ void sana_st_set_close(sana_st_set *s);
 /* Find a tensor in any file of the set; NULL when absent (no message set). */
 const sana_st_tensor *sana_st_set_find(const sana_st_set *s, const char *name);
 
-/* The shape a weight must have, written SHP(d0, d1, ...): SHP(D, C, 3, 3) is {ndim 4, {D, C, 3, 3}}. */
-typedef struct {
-    int ndim;
-    int64_t dim[SANA_MAX_DIMS];
-} sana_shape;
-#define SHP(...) ((sana_shape){(int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}})
 
 /*
  * The one weight lookup of the models: the tensor under the checkpoint key printf(fmt, ...) in
