@@ -10,10 +10,11 @@
  * SanaPipeline.__call__, SanaPAGPipeline.__call__ or SanaSprintPipeline.__call__,
  * chosen by the pipeline's kind. See doc/pipeline.md.
  *
- * Errors: functions return 0 on success or a non-zero status (the values of
- * sana_status in status.h: 1 I/O, 2 format, 3 unsupported, 4 argument,
- * 5 out of memory, 6 missing) and set a message, read with sana_last_error().
- * Nothing is printed and nothing exits.
+ * Errors: functions return 0 on success or a non-zero status (1 I/O, 2 format,
+ * 3 unsupported, 4 argument, 5 out of memory, 6 missing) and set a message that
+ * names the file and the problem, read with sana_last_error() (thread-local, valid
+ * until the next failing call on the thread). Nothing is printed and nothing exits;
+ * strings and arrays the library returns are malloc'd and released with free().
  */
 #ifndef SANA_H
 #define SANA_H
@@ -159,6 +160,97 @@ SANA_API int sana_encode(sana_pipeline *p, const char *prompt, sana_chi_mode chi
  * images [B, H, W, 3]; *H, *W receive the image size. */
 SANA_API int sana_decode(sana_pipeline *p, const float *latents, int B, int C, int h, int w, int tiled,
                 uint8_t **images, int *H, int *W);
+
+/* ------------------------------------------------------------------ limits */
+
+/* Limits of height and width (pixels). diffusers only asks for multiples of 32 (check_inputs of
+ * pipeline_sana.py); the upper bound keeps sizes far from integer overflow and above the largest
+ * published model (4096 px). */
+#define SANA_MIN_SIZE 32
+#define SANA_MAX_SIZE 16384
+#define SANA_SIZE_MULTIPLE 32
+/* The largest num_images_per_prompt (and batch of latents given to sana_decode). */
+#define SANA_MAX_IMAGES 64
+
+/* ------------------------------------------------------------------ threads */
+
+/* Threads of the library's parallel parts (OpenMP, and OpenBLAS when the library was built with it)
+ * for the whole process. n <= 0 leaves the default (every core, or OMP_NUM_THREADS). */
+SANA_API void sana_threads_set(int n);
+
+/* ------------------------------------------------------------------ tensor files */
+
+/* Tensors of safetensors files (what `sana encode` and latent output write, what --latents and
+ * --prompt-embeds read). */
+#define SANA_TENSOR_MAX_DIMS 8
+
+typedef enum {
+    SANA_TENSOR_F32 = 0, /* float32 ("F32") */
+    SANA_TENSOR_I64      /* int64 ("I64"), e.g. an attention mask as transformers returns it */
+} sana_tensor_type;
+
+/* One tensor to write: data holds prod(shape) elements of type, row-major. */
+typedef struct {
+    const char *name;
+    sana_tensor_type type;
+    int ndim;
+    int64_t shape[SANA_TENSOR_MAX_DIMS];
+    const void *data;
+} sana_tensor;
+
+/* The tensor NAME of the safetensors file PATH as float32 (any numeric dtype is converted).
+ * *data (malloc'd, free() it) receives the values, *ndim and shape[0 .. *ndim-1] the shape.
+ * Errors: the file cannot be opened or is not a valid safetensors file; it has no tensor NAME
+ * (the message says "PATH: no tensor "NAME""). */
+SANA_API int sana_tensor_read_f32(const char *path, const char *name, float **data, int *ndim,
+                                  int64_t shape[SANA_TENSOR_MAX_DIMS]);
+
+/* Write n tensors to the safetensors file PATH with string metadata (__metadata__): meta_kv holds
+ * nmeta key/value pairs, keys at even indices. The file is written to a temporary name in the same
+ * folder and renamed when complete: a failed write leaves no partial file. */
+SANA_API int sana_tensor_write(const char *path, const sana_tensor *t, int n, const char *const *meta_kv,
+                               int nmeta);
+
+/* ------------------------------------------------------------------ images */
+
+/* Write rgb [height, width, 3] (8-bit RGB, rows top to bottom) as a PNG file. parameters, when not
+ * NULL, is stored in a text chunk "parameters" (tEXt, or iTXt for non-ASCII text), as
+ * AUTOMATIC1111-style UIs read it. Written to a temporary name and renamed when complete. */
+SANA_API int sana_image_write_png(const char *path, const uint8_t *rgb, int width, int height,
+                                  const char *parameters);
+/* The "parameters" text of a PNG file, without decoding its pixels: *parameters is malloc'd
+ * (free() it), or NULL when the image has none (that is not an error). */
+SANA_API int sana_image_read_parameters(const char *path, char **parameters);
+/* 1 when the file at path starts with the PNG signature, 0 otherwise (also when it cannot be read). */
+SANA_API int sana_image_is_png(const char *path);
+/* Remove the temporary file of a PNG write in progress, if any. Async-signal-safe: meant for a
+ * program's SIGINT/SIGTERM handler, so that an interrupted run leaves no partial file. */
+SANA_API void sana_image_abort_cleanup(void);
+
+/* The A1111 name of a sampler ("dpm" -> "DPM++ 2M", "euler" -> "Euler", "scm" -> "SCM"; any other
+ * string is returned as it is). */
+SANA_API const char *sana_sampler_display_name(const char *sampler);
+/* The "parameters" text of an image (malloc'd, free() it; NULL when out of memory), in the A1111 format:
+ *     PROMPT
+ *     Negative prompt: NEGATIVE                     (the line only when negative is not NULL or "")
+ *     Steps: N, Sampler: S, CFG scale: G, Seed: N, Size: WxH, Model: M[, EXTRA]
+ * prompt, model and extra may be NULL. */
+SANA_API char *sana_parameters_format(const char *prompt, const char *negative, int steps, const char *sampler,
+                                      double cfg, uint64_t seed, int width, int height, const char *model,
+                                      const char *extra);
+
+/* ------------------------------------------------------------------ text, checkpoints */
+
+/* Token ids of UTF-8 text with the tokenizer of the pipeline folder DIR (DIR/tokenizer/tokenizer.json
+ * and its tokenizer_config.json), as tokenizer(text).input_ids: special tokens added (Gemma: <bos>
+ * first), no padding or truncation. No model is loaded. *ids is malloc'd (free() it), *n its length. */
+SANA_API int sana_text_tokenize(const char *dir, const char *text, int32_t **ids, int *n);
+
+/* A report of the pipeline folder DIR, what `sana info DIR` prints: the pipeline class and diffusers
+ * version, then for each component of model_index.json its library and class, size on disk, the
+ * keys of its config and, for the models, parameter counts and dtypes of each weight variant present.
+ * *text is malloc'd (free() it); nothing is printed. Errors: DIR has no readable model_index.json. */
+SANA_API int sana_checkpoint_describe(const char *dir, char **text);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
-/* src/pipeline/pipeline_args.c -- argument checks and formatting shared by the pipelines and the command:
- * sizes, PAG layer patterns (as diffusers' PAGMixin matches them), the A1111 "parameters" text. */
+/* src/pipeline/pipeline_args.c -- argument checks of the pipelines: sizes, and PAG layer patterns (as
+ * diffusers' PAGMixin matches them). The A1111 "parameters" text is in src/api/parameters.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/pipeline.h"
 
@@ -78,28 +78,3 @@ sana_status sana_pag_layers(const char *patterns, int num_layers, int *layers, i
     free(all);
     return st;
 }
-
-const char *sana_sampler_display_name(const char *kind)
-{
-    if (!strcmp(kind, "dpm")) return "DPM++ 2M";
-    if (!strcmp(kind, "euler")) return "Euler";
-    if (!strcmp(kind, "scm")) return "SCM";
-    return kind;
-}
-
-char *sana_format_parameters(const char *prompt, const char *negative, int steps, const char *sampler,
-                             double cfg, uint64_t seed, int width, int height, const char *model,
-                             const char *extra)
-{
-    size_t n = strlen(prompt ? prompt : "") + strlen(negative ? negative : "") + strlen(model ? model : "") +
-               strlen(extra ? extra : "") + 256;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    int k = snprintf(s, n, "%s\n", prompt ? prompt : "");
-    if (negative && *negative) k += snprintf(s + k, n - (size_t)k, "Negative prompt: %s\n", negative);
-    k += snprintf(s + k, n - (size_t)k, "Steps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, Model: %s",
-                  steps, sampler, cfg, (unsigned long long)seed, width, height, model ? model : "");
-    if (extra && *extra) snprintf(s + k, n - (size_t)k, ", %s", extra);
-    return s;
-}
-
