@@ -10,8 +10,7 @@
  * SanaPipeline.__call__, SanaPAGPipeline.__call__ or SanaSprintPipeline.__call__,
  * chosen by the pipeline's kind. See doc/pipeline.md.
  *
- * Errors: functions return 0 on success or a non-zero status (1 I/O, 2 format,
- * 3 unsupported, 4 argument, 5 out of memory, 6 missing) and set a message that
+ * Errors: functions return 0 (SANA_OK) on success or a non-zero sana_status and set a message that
  * names the file and the problem, read with sana_last_error() (thread-local, valid
  * until the next failing call on the thread). Nothing is printed and nothing exits;
  * strings and arrays the library returns are malloc'd and released with free().
@@ -32,10 +31,23 @@
 extern "C" {
 #endif
 
+/* What a call returns: 0 on success, else the kind of failure (the message says which file and what). */
+typedef enum {
+    SANA_OK = 0,
+    SANA_ERR_IO,          /* 1: a file could not be opened, read, mapped or written */
+    SANA_ERR_FORMAT,      /* 2: a file is broken or holds something we cannot read */
+    SANA_ERR_UNSUPPORTED, /* 3: a valid value that libsana does not implement */
+    SANA_ERR_ARG,         /* 4: a bad argument from the caller (size, option, prompt) */
+    SANA_ERR_NOMEM,       /* 5: out of memory */
+    SANA_ERR_MISSING      /* 6: a tensor, key or file that must be there is not */
+} sana_status;
+
 /* The library version ("0.1.0"). */
 SANA_API const char *sana_version(void);
 /* The message of the last failed call on this thread ("" when none). */
 SANA_API const char *sana_last_error(void);
+/* A short name of a status ("I/O error", "format error", ...). */
+SANA_API const char *sana_status_name(sana_status st);
 
 /* 1 when the NUL-terminated s is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF):
  * what prompts must be. */

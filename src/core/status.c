@@ -71,3 +71,5 @@ const char *sana_status_name(sana_status st)
     }
     return "unknown status";
 }
+
+const char *sana_last_error(void) { return sana_errmsg(); }

@@ -9,15 +9,8 @@
 
 #include <stdarg.h>
 
-typedef enum {
-    SANA_OK = 0,
-    SANA_ERR_IO,          /* a file could not be opened, read, mapped or written */
-    SANA_ERR_FORMAT,      /* a file is broken or holds something we cannot read */
-    SANA_ERR_UNSUPPORTED, /* a valid value that libsana does not implement */
-    SANA_ERR_ARG,         /* a bad argument from the caller (size, option, prompt) */
-    SANA_ERR_NOMEM,       /* out of memory */
-    SANA_ERR_MISSING      /* a tensor, key or file that must be there is not */
-} sana_status;
+/* sana_status (SANA_OK, SANA_ERR_IO, ...) is public: include/sana.h. */
+#include "sana.h"
 
 /* Set the message (printf format) and return st, so that `return sana_err(...)` reads well. */
 sana_status sana_err(sana_status st, const char *fmt, ...)
@@ -27,8 +20,6 @@ sana_status sana_err_prefix(sana_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The last message set on this thread ("" when none). */
 const char *sana_errmsg(void);
-/* A short name of a status ("I/O error", "format error", ...). */
-const char *sana_status_name(sana_status st);
 /* Clear the message. */
 void sana_err_clear(void);
 

@@ -12,7 +12,6 @@
 
 const char *const sana_kind_class[3] = {"SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline"};
 
-const char *sana_last_error(void) { return sana_errmsg(); }
 
 static char *path_join(const char *a, const char *b)
 {
