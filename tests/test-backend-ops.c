@@ -55,7 +55,7 @@ int main(void)
             failures += fail;
             for (int k = 1; k < sana_backend_count(); k++) {
                 const sana_backend *be = sana_backend_get(k);
-                if (!be->supports_op(be->ctx, c->op)) {
+                if (!be->supports_op(be->ctx, c->op, SANA_F32)) {
                     printf("skip: %-4s %-12s %s (not supported)\n", be->name, sana_op_name(c->op), c->name);
                     continue;
                 }

@@ -2,6 +2,7 @@
 #include "backend/backend.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char *const op_names[SANA_OP_COUNT] = {
 #define SANA_OP(op, params, args) #op,
@@ -17,12 +18,12 @@ const char *sana_op_name(sana_op op) { return (unsigned)op < SANA_OP_COUNT ? op_
  * a device backend must support every op the model code calls, or stage the
  * data itself (seam for later: a copying fallback).
  */
-void sana_backend_resolve(sana_backend *be)
+void sana_backend_resolve(sana_backend *be, int quiet)
 {
     const sana_backend *ref = sana_backend_ref();
 #define SANA_OP(op, params, args)                                                        \
-    if (!be->op || !be->supports_op || !be->supports_op(be->ctx, SANA_OP_##op)) {        \
-        if (be->op != ref->op)                                                           \
+    if (!be->op || !be->supports_op || !be->supports_op(be->ctx, SANA_OP_##op, SANA_F32)) { \
+        if (be->op != ref->op && !quiet)                                                 \
             fprintf(stderr, "sana: backend %s: op %s runs on ref\n", be->name, #op);     \
         be->op = ref->op;                                                                \
     }
@@ -31,6 +32,21 @@ void sana_backend_resolve(sana_backend *be)
     if (!be->work_size) be->work_size = ref->work_size;
 }
 
-int sana_backend_count(void) { return 1; }
+/* The compiled backends, ref first (the oracle), then the default. */
+static const sana_backend *(*const backends[])(void) = {
+    sana_backend_ref,
+    sana_backend_cpu,
+};
 
-const sana_backend *sana_backend_get(int i) { return i == 0 ? sana_backend_ref() : NULL; }
+int sana_backend_count(void) { return (int)(sizeof backends / sizeof backends[0]); }
+
+const sana_backend *sana_backend_get(int i) { return i >= 0 && i < sana_backend_count() ? backends[i]() : NULL; }
+
+const sana_backend *sana_backend_find(const char *name)
+{
+    for (int i = 0; i < sana_backend_count(); i++)
+        if (!strcmp(sana_backend_get(i)->name, name)) return sana_backend_get(i);
+    return NULL;
+}
+
+const sana_backend *sana_backend_default(void) { return sana_backend_cpu(); }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include "core/weight.h"
 #include "backend/ops/types.h"
+#include "core/status.h"
 
 #define SANA_UNPAREN(...) __VA_ARGS__
 
@@ -39,19 +40,33 @@ typedef enum {
 typedef struct sana_backend sana_backend;
 struct sana_backend {
     const char *name;
+    const char *description; /* one line for `sana --list-backends` */
     void *ctx;
-    /* Memory: device buffers of nbytes; upload host->device, download device->host. */
+    /* Memory: device buffers of nbytes; upload host->device, download device->host, copy
+     * device->device (the buffers may overlap only when dst == src). */
     void *(*alloc)(void *ctx, size_t nbytes);
     void (*free)(void *ctx, void *p);
     void (*upload)(void *ctx, void *dst, const void *src, size_t nbytes);
     void (*download)(void *ctx, void *dst, const void *src, size_t nbytes);
-    /* Wait until all queued work is done (NULL: synchronous backend). */
-    void (*synchronize)(void *ctx);
-    /* 1 when this backend runs op itself, 0 when it falls back to ref. */
-    int (*supports_op)(void *ctx, sana_op op);
+    void (*copy)(void *ctx, void *dst, const void *src, size_t nbytes);
+    /* Wait until all queued work is done and return the first failure of an op since the last
+     * call (sticky until read; SANA_OK when none). Ops return nothing: a backend that cannot run
+     * one (out of memory, device error) records it here. NULL: synchronous and infallible. */
+    sana_status (*synchronize)(void *ctx);
+    /* 1 exactly when this backend runs op itself for a main weight of dtype wdtype (the weight
+     * as prepare_weight left it; SANA_F32 for ops without a weight), 0 when ref must run it. */
+    int (*supports_op)(void *ctx, sana_op op, sana_dtype wdtype);
     /* Floats of the `work` scratch buffer op needs for sizes dims (the op's own meaning, see
      * sana_backend_work); 0 for ops without one. */
     int64_t (*work_size)(void *ctx, sana_op op, const int64_t dims[3]);
+    /* Weights, once at load: *out receives the weight in the form this backend's ops read
+     * (converted, packed, uploaded) and *bytes the memory that costs (0 when out only aliases
+     * in, which stays mapped). use: the op that will read it. NULL: weights stay as in the file. */
+    sana_status (*prepare_weight)(void *ctx, const sana_wt *in, sana_op use, sana_wt *out, size_t *bytes);
+    /* Release what prepare_weight allocated for w (NULL: nothing to release). */
+    void (*release_weight)(void *ctx, sana_wt *w);
+    /* Threads this backend computes with (n <= 0: all cores); NULL: it has no threads. */
+    void (*set_threads)(void *ctx, int n);
     /* One slot per operator. */
 #define SANA_OP(name, params, args) void (*name)(void *ctx, SANA_UNPAREN params);
 #include "backend/ops/all.def"
@@ -71,14 +86,27 @@ static inline int64_t sana_backend_work(const sana_backend *be, sana_op op, int6
     return be->work_size(be->ctx, op, dims);
 }
 
+/* Wait for a backend's queued work and collect its sticky error (SANA_OK when none). */
+static inline sana_status sana_backend_sync(const sana_backend *be)
+{
+    return be->synchronize ? be->synchronize(be->ctx) : SANA_OK;
+}
+
 /* The reference backend: host memory, ref/ operators. Always present. */
 const sana_backend *sana_backend_ref(void);
+/* The cpu backend (accel/cpu): tuned kernels, ref for the rest. Always built. */
+const sana_backend *sana_backend_cpu(void);
 /* Name of an op ("linear", ...). */
 const char *sana_op_name(sana_op op);
-/* Fill NULL slots of a backend from ref (the caller's copy), logging each fallback once to stderr. */
-void sana_backend_resolve(sana_backend *be);
+/* Fill NULL slots of a backend from ref (the caller's copy), logging each fallback once to
+ * stderr unless quiet. Only valid for backends whose memory is host memory. */
+void sana_backend_resolve(sana_backend *be, int quiet);
 /* Compiled backends: n and the list (ref first). */
 int sana_backend_count(void);
 const sana_backend *sana_backend_get(int i);
+/* The backend called name, or NULL. */
+const sana_backend *sana_backend_find(const char *name);
+/* The default backend: "cpu" where it is built, else "ref". */
+const sana_backend *sana_backend_default(void);
 
 #endif
