@@ -71,6 +71,7 @@ const sana_backend *sana_backend_cpu(void)
     cpu.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #endif
     cpu_fill_core(be, &cpu);
+    cpu_fill_conv(be, &cpu);
     cpu_fill_dit(be, &cpu);
     cpu_fill_dcae(be, &cpu);
     cpu_fill_gemma(be, &cpu);

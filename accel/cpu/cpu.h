@@ -1,5 +1,5 @@
 /* accel/cpu/cpu.h -- internals of the cpu backend: its context, and how each family of kernels
- * (cpu_core.c, cpu_dit.c, cpu_dcae.c, cpu_gemma.c) takes over slots of the table.
+ * (cpu_core.c, cpu_conv.c, cpu_dit.c, cpu_dcae.c, cpu_gemma.c) takes over slots of the table.
  *
  * The cpu backend is the ref backend with faster kernels in the slots they fill: host memory,
  * weights prepared once at load (prepare_weight), one OpenMP thread pool shared with OpenBLAS
@@ -28,6 +28,7 @@ void cpu_fail(cpu_ctx *c, sana_status st);
 void cpu_fill_core(sana_backend *be, cpu_ctx *c);
 void cpu_fill_dit(sana_backend *be, cpu_ctx *c);
 void cpu_fill_dcae(sana_backend *be, cpu_ctx *c);
+void cpu_fill_conv(sana_backend *be, cpu_ctx *c); /* conv2d (core.def), in cpu_conv.c */
 void cpu_fill_gemma(sana_backend *be, cpu_ctx *c);
 
 /* Set a slot and mark it as this backend's. */

@@ -37,6 +37,10 @@ typedef enum {
     SANA_OP_COUNT
 } sana_op;
 
+/* prepare_weight flags. COMPACT: the weight is read once per prompt, not at every step (the text
+ * encoder): keep it small (its file dtype) rather than convert it for speed. */
+#define SANA_PREP_COMPACT 1u
+
 typedef struct sana_backend sana_backend;
 struct sana_backend {
     const char *name;
@@ -61,8 +65,10 @@ struct sana_backend {
     int64_t (*work_size)(void *ctx, sana_op op, const int64_t dims[3]);
     /* Weights, once at load: *out receives the weight in the form this backend's ops read
      * (converted, packed, uploaded) and *bytes the memory that costs (0 when out only aliases
-     * in, which stays mapped). use: the op that will read it. NULL: weights stay as in the file. */
-    sana_status (*prepare_weight)(void *ctx, const sana_wt *in, sana_op use, sana_wt *out, size_t *bytes);
+     * in, which stays mapped). use: the op that will read it; flags: SANA_PREP_*. NULL: weights
+     * stay as in the file. */
+    sana_status (*prepare_weight)(void *ctx, const sana_wt *in, sana_op use, unsigned flags, sana_wt *out,
+                                  size_t *bytes);
     /* Release what prepare_weight allocated for w (NULL: nothing to release). */
     void (*release_weight)(void *ctx, sana_wt *w);
     /* Threads this backend computes with (n <= 0: all cores); NULL: it has no threads. */
