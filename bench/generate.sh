@@ -35,5 +35,5 @@ print(f"sana total: {time.time() - t0:.2f} s, peak RSS {rss:.0f} MiB", flush=Tru
 PY
 if [ "${DIFFUSERS:-1}" = 1 ] && python3 -c "import diffusers" 2>/dev/null; then
     echo "== diffusers $(python3 -c 'import diffusers, torch; print(diffusers.__version__, "torch", torch.__version__)')"
-    OMP_NUM_THREADS=$threads python3 "$here/bench/generate_diffusers.py" "$ckpt" "$prompt" 42 20 512
+    OMP_NUM_THREADS=$threads python3 "$here/bench/generate_diffusers.py" "$ckpt" "$prompt" 42 20 512 ${FP32:+--fp32}
 fi

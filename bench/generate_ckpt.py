@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""bench/generate_ckpt.py DIR -- a random-weight checkpoint shaped like
-Efficient-Large-Model/Sana_600M_512px_diffusers, for bench/generate.sh. Not a test; never committed.
+"""bench/generate_ckpt.py DIR [CONFIG] -- a random-weight checkpoint shaped like a published one, for
+bench/generate.sh and bench/compare.py. Not a test; never committed. CONFIG (default 600m-512):
+  600m-512    Efficient-Large-Model/Sana_600M_512px_diffusers
+  600m-1024   Efficient-Large-Model/Sana_600M_1024px_diffusers
+  1600m-1024  Efficient-Large-Model/Sana_1600M_1024px_diffusers
 
 Same folder layout and configs as the published checkpoint (save_pretrained): transformer (590 M
 parameters, float32), vae (dc-ae-f32c32-sana-1.0 config of golden/dump_dcae.py, float32), text_encoder
@@ -21,6 +24,13 @@ TRANSFORMER = dict(attention_bias=False, attention_head_dim=32, caption_channels
                    cross_attention_head_dim=72, dropout=0.0, in_channels=32, mlp_ratio=2.5,
                    norm_elementwise_affine=False, norm_eps=1e-6, num_attention_heads=36,
                    num_cross_attention_heads=16, num_layers=28, out_channels=32, patch_size=1, sample_size=16)
+# the transformer config of each published checkpoint that differs from the 600M 512px one
+TRANSFORMERS = {
+    "600m-512": TRANSFORMER,
+    "600m-1024": dict(TRANSFORMER, sample_size=32),
+    "1600m-1024": dict(TRANSFORMER, num_attention_heads=70, cross_attention_dim=2240, num_cross_attention_heads=20,
+                       cross_attention_head_dim=112, num_layers=20, sample_size=32),
+}
 # google/gemma-2-2b-it (the Sana text encoder)
 GEMMA = dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
              num_attention_heads=8, num_key_value_heads=4, head_dim=256, query_pre_attn_scalar=256,
@@ -28,7 +38,7 @@ GEMMA = dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hi
              max_position_embeddings=8192, pad_token_id=0, bos_token_id=2, eos_token_id=1)
 
 
-def main(out):
+def main(out, config="600m-512"):
     from diffusers import AutoencoderDC, DPMSolverMultistepScheduler, SanaPipeline, SanaTransformer2DModel
     from transformers import Gemma2Config, Gemma2Model, GemmaTokenizerFast
     from make_tokenizer import make_tokenizer
@@ -39,7 +49,7 @@ def main(out):
     make_tokenizer(tok_dir, CORPUS, vocab_size=420)
     tok = GemmaTokenizerFast.from_pretrained(tok_dir)
     te = Gemma2Model._from_config(Gemma2Config(**GEMMA), torch_dtype=torch.bfloat16).eval()
-    tr = SanaTransformer2DModel(**TRANSFORMER).eval()
+    tr = SanaTransformer2DModel(**TRANSFORMERS[config]).eval()
     vae = AutoencoderDC(**{k: v for k, v in REAL_SANA_CONFIG.items() if not k.startswith("_")}).eval()
     pipe = SanaPipeline(tokenizer=tok, text_encoder=te, vae=vae, transformer=tr,
                         scheduler=DPMSolverMultistepScheduler(**DPM_CONFIG))
@@ -50,4 +60,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/sana-600m-random")
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/sana-600m-random", sys.argv[2] if len(sys.argv) > 2 else "600m-512")

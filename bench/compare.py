@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""bench/compare.py -- libsana (each backend) against diffusers float32 on the same full-size
+random-weight checkpoint, in the same run, phase by phase, with the matrix-multiply bound measured
+in that run. Not a test: it takes minutes and gigabytes; doc/performance.md holds its output.
+
+    bench/compare.py BUILD_DIR [--config 600m-512|600m-1024|1600m-1024] [--ckpt DIR] [--size PX]
+                     [--steps N] [--threads N] [--backends ref,cpu] [--no-diffusers] [--low-memory]
+
+What it does, in order (one process at a time, so nothing shares the cores):
+  1. makes the checkpoint once (bench/generate_ckpt.py) unless it exists;
+  2. measures cblas_sgemm GFLOP/s at SANA's shapes (bench/sgemm_bench, the same BLAS libsana links);
+  3. runs `sana generate` for each backend on two prompts (--prompt-file: the model is loaded once,
+     so the second prompt shows the per-prompt cost of a serving process), then once more with
+     --low-memory on the last backend when asked;
+  4. runs diffusers' SanaPipeline in float32 (bench/generate_diffusers.py --fp32);
+  5. prints each phase's seconds, the ratio against diffusers, the FLOPs of the phase, the time
+     those FLOPs take at the measured sgemm rate (the bound) and the share of the bound reached.
+Peak RSS is each process's own (wait4).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROMPTS = ["a lighthouse on a cliff at sunset, oil painting", "a red fox in the snow, watercolor"]
+
+
+def run(cmd, env=None):
+    """Run cmd; return (combined output, seconds, peak RSS in MiB of that process)."""
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode:
+        sys.exit(f"compare.py: {' '.join(cmd)} failed ({p.returncode}):\n{out[-3000:]}")
+    return out, time.time() - t0, ru.ru_maxrss / 1024
+
+
+def sgemm_bound(build, threads):
+    subprocess.run(["make", "-s", "-C", build, "bench/sgemm_bench"], check=True)
+    out, _, _ = run([os.path.join(build, "bench", "sgemm_bench"), str(threads)])
+    print(out, end="")
+    return float(re.search(r"sgemm bound: ([0-9.]+)", out).group(1))
+
+
+def sana(build, ckpt, backend, size, steps, threads, prompt_file, low_memory):
+    cmd = [os.path.join(build, "src", "sana"), "generate", "-m", ckpt, "--prompt-file", prompt_file, "-s", "42",
+           "--steps", str(steps), "-H", str(size), "-W", str(size), "--threads", str(threads), "--backend", backend,
+           "-o", os.path.join(tempfile.gettempdir(), f"sana-compare-{backend}.png")]
+    if low_memory:
+        cmd.append("--low-memory")
+    out, total, rss = run(cmd, dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    enc = [float(x) for x in re.findall(r"encode: ([0-9.]+) s", out)]
+    # the last progress line of each prompt holds its mean s/it
+    steps_per = [float(m[2]) for m in re.findall(r"step (\d+)/(\d+): ([0-9.]+) s/it", out) if m[0] == m[1]]
+    dec = [float(x) for x in re.findall(r"decode: ([0-9.]+) s", out)]
+    load = float(re.search(r"load: .*: ([0-9.]+) s", out).group(1))
+    return dict(load=load, encode=enc[0], encode_next=enc[-1], step=steps_per[0], decode=dec[0], total=total,
+                rss=rss, log=out)
+
+
+def diffusers(ckpt, size, steps, threads):
+    cmd = [sys.executable, os.path.join(HERE, "generate_diffusers.py"), ckpt, PROMPTS[0], "42", str(steps),
+           str(size), "--fp32", "--second-prompt", PROMPTS[1]]
+    out, total, rss = run(cmd, dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    num = lambda pat: float(re.search(pat, out).group(1))
+    return dict(load=num(r"diffusers load: ([0-9.]+)"), encode=num(r"diffusers encode .*?: ([0-9.]+) s"),
+                encode_next=num(r"diffusers encode, second prompt: ([0-9.]+) s"),
+                step=num(r"x ([0-9.]+) s/it"), decode=num(r"decode\+postprocess: ([0-9.]+)"),
+                total=total, rss=rss, tokens=int(num(r"prompt tokens: ([0-9]+)")), log=out)
+
+
+def dit_flops(cfg, size):
+    """FLOPs of one CFG step (batch 2) that must be computed: every matrix product of the blocks,
+    the caption's k and v excluded (the same at every step)."""
+    D = cfg["num_attention_heads"] * cfg["attention_head_dim"]
+    N = (size // 32 // cfg["patch_size"]) ** 2
+    Hd = int(cfg["mlp_ratio"] * D)
+    L = 300
+    Dc = cfg["num_cross_attention_heads"] * cfg["cross_attention_head_dim"]
+    d = cfg["attention_head_dim"]
+    block = 2 * N * D * D * 4                      # attn1 q, k, v, out
+    block += 4 * N * D * (d + 1)                   # linear attention: k^T v and q (k^T v), padded
+    block += 2 * N * D * Dc * 2 + 4 * N * L * Dc   # attn2 q, out; q k^T and p v over 300 keys
+    block += 2 * N * D * 2 * Hd + 2 * 9 * N * 2 * Hd + 2 * N * Hd * D  # GLUMBConv
+    return 2 * cfg["num_layers"] * block
+
+
+def gemma_flops(cfg, tokens):
+    """FLOPs of the text encoder on the real tokens only (prompt with the instruction, and the
+    1-token negative prompt): 2 x parameters x tokens plus causal attention."""
+    H, I, nl = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    q, kv = cfg["num_attention_heads"] * cfg["head_dim"], cfg["num_key_value_heads"] * cfg["head_dim"]
+    per_tok = nl * (2 * H * (q + 2 * kv) + 2 * q * H + 2 * 3 * H * I)
+    att = nl * 2 * cfg["num_attention_heads"] * cfg["head_dim"] * tokens * tokens  # causal: half of 4 T^2
+    return per_tok * (tokens + 1) + att
+
+
+def dcae_flops(cfg, size):
+    sys.path.insert(0, HERE)
+    from dcae_flops import decode_flops
+    return sum(f for _, _, f in decode_flops(cfg, size, size))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--config", default="600m-512")
+    ap.add_argument("--ckpt")
+    ap.add_argument("--size", type=int)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--backends", default="ref,cpu")
+    ap.add_argument("--no-diffusers", action="store_true")
+    ap.add_argument("--low-memory", action="store_true")
+    a = ap.parse_args()
+    build = os.path.abspath(a.build)
+    ckpt = a.ckpt or f"/tmp/sana-{a.config}-random"
+    size = a.size or int(a.config.split("-")[1])
+    if not os.path.exists(os.path.join(ckpt, "model_index.json")):
+        print(f"making the random {a.config} checkpoint in {ckpt} (once)", flush=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "generate_ckpt.py"), ckpt, a.config], check=True)
+    cpu = open("/proc/cpuinfo").read()
+    model = re.search(r"model name\s*: (.*)", cpu).group(1)
+    flags = [f for f in ("avx2", "fma", "avx512f") if re.search(rf"\b{f}\b", cpu)]
+    print(f"== {model}, {os.cpu_count()} cores, flags {' '.join(flags)}; {a.threads} threads; "
+          f"{a.config} at {size}x{size}, {a.steps} steps, CFG 4.5", flush=True)
+    bound = sgemm_bound(build, a.threads)
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(PROMPTS) + "\n")
+        prompt_file = f.name
+    res = {}
+    for b in a.backends.split(","):
+        print(f"== libsana --backend {b}", flush=True)
+        res[b] = sana(build, ckpt, b, size, a.steps, a.threads, prompt_file, False)
+    if a.low_memory:
+        b = a.backends.split(",")[-1]
+        print(f"== libsana --backend {b} --low-memory", flush=True)
+        res[b + " low-mem"] = sana(build, ckpt, b, size, a.steps, a.threads, prompt_file, True)
+    ref = None
+    if not a.no_diffusers:
+        print("== diffusers float32", flush=True)
+        ref = res["diffusers f32"] = diffusers(ckpt, size, a.steps, a.threads)
+    os.unlink(prompt_file)
+
+    cfg = lambda c: json.load(open(os.path.join(ckpt, c, "config.json")))
+    tokens = ref["tokens"] if ref else 220
+    fl = dict(encode=gemma_flops(cfg("text_encoder"), tokens), step=dit_flops(cfg("transformer"), size),
+              decode=dcae_flops(cfg("vae"), size))
+    fl["encode_next"] = fl["encode"]
+    phases = [("encode", "encode, first prompt (s)"), ("encode_next", "encode, next prompt (s)"),
+              ("step", "denoising step (s/it)"), ("decode", "DC-AE decode (s)"), ("total", "whole process (s)"),
+              ("rss", "peak RSS (MiB)")]
+    names = list(res)
+    print(f"\nsgemm bound {bound:.1f} GFLOP/s; prompt tokens (with the instruction) {tokens}\n")
+    print("| phase | " + " | ".join(names) + (" | ratio " + " | ratio ".join(n for n in names if n != "diffusers f32")
+                                                 if ref else "") + " | GFLOP | bound (s) | best share of bound |")
+    print("|---" * (len(names) + (len(names) - 1 if ref else 0) + 4) + "|")
+    for key, label in phases:
+        row = [f"{res[n][key]:.2f}" if key != "rss" else f"{res[n][key]:.0f}" for n in names]
+        if ref:
+            row += [f"{res[n][key] / ref[key]:.2f}" for n in names if n != "diffusers f32"]
+        if key in fl:
+            t = fl[key] / (bound * 1e9)
+            best = min(res[n][key] for n in names if n != "diffusers f32")
+            row += [f"{fl[key] / 1e9:.0f}", f"{t:.2f}", f"{100 * t / best:.0f} %"]
+        else:
+            row += ["", "", ""]
+        print(f"| {label} | " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
