@@ -7,6 +7,10 @@ aggregation, linear attention (padded trick: (d+1) x d x N twice per head), GLUM
 Elementwise work (norms, activations, shortcuts) is listed separately; it is < 1 % here.
 
     python3 bench/dcae_flops.py golden/dcae/real-sana-config.json 1024 1024
+    python3 bench/dcae_flops.py golden/dcae/real-sana-config.json 512 512 --convs
+
+--convs: the dense 3x3 convolutions instead, grouped by shape (Cin -> Cout at the output size)
+with their share of the decode's FLOPs: the shapes a convolution kernel must be fast at.
 """
 import json
 import sys
@@ -60,13 +64,44 @@ def decode_flops(cfg, H, W):
     return rows
 
 
+def conv3_shapes(cfg, H, W):
+    """The decoder's dense 3x3 convolutions: {(cin, cout, h, w): count} (ResBlocks, DCUpBlock2d, conv_in/out)."""
+    r = 2 ** (len(cfg["encoder_block_out_channels"]) - 1)
+    ch, nl = cfg["decoder_block_out_channels"], cfg["decoder_layers_per_block"]
+    n = len(ch)
+    types = cfg["decoder_block_types"]
+    types = [types] * n if isinstance(types, str) else types
+    interp = cfg.get("upsample_block_type", "pixel_shuffle") == "interpolate"
+    h, w = H // r, W // r
+    out = {}
+    add = lambda k: out.__setitem__(k, out.get(k, 0) + 1)
+    add((cfg["latent_channels"], ch[-1], h, w))
+    for i in reversed(range(n)):
+        if i < n - 1 and nl[i] > 0:
+            h, w = 2 * h, 2 * w
+            add((ch[i + 1], ch[i], h, w) if interp else (ch[i + 1], 4 * ch[i], h // 2, w // 2))
+        if types[i] == "ResBlock":
+            for _ in range(2 * nl[i]):
+                add((ch[i], ch[i], h, w))
+    add((ch[0] if nl[0] > 0 else ch[1], 3, h, w))
+    return out
+
+
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "golden/dcae/real-sana-config.json"
-    H = int(sys.argv[2]) if len(sys.argv) > 2 else 1024
-    W = int(sys.argv[3]) if len(sys.argv) > 3 else H
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    path = args[0] if args else "golden/dcae/real-sana-config.json"
+    H = int(args[1]) if len(args) > 1 else 1024
+    W = int(args[2]) if len(args) > 2 else H
     cfg = json.load(open(path))
     rows = decode_flops(cfg, H, W)
     total = sum(f for _, _, f in rows)
+    if "--convs" in sys.argv:
+        convs = conv3_shapes(cfg, H, W)
+        print("| 3x3 conv | output | count | GFLOP | share of the decode |\n|---|---|---:|---:|---:|")
+        for (ci, co, h, w), k in sorted(convs.items(), key=lambda kv: -kv[1] * kv[0][0] * kv[0][1] * kv[0][2] * kv[0][3]):
+            f = k * 2 * ci * co * 9 * h * w
+            print(f"| {ci} -> {co} | {h}x{w} | {k} | {f / 1e9:.1f} | {100 * f / total:.1f} % |")
+        return
     print(f"| layer | shape | GFLOP |\n|---|---|---:|")
     for name, shape, f in rows:
         print(f"| {name} | {shape} | {f / 1e9:.1f} |")

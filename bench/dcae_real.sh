@@ -8,6 +8,8 @@
 #
 #   bench/dcae_real.sh [BUILD_DIR [CKPT_DIR]]      defaults: ./build, /tmp/sana-dcae-real
 #   DCAE_BENCH_ARGS="20 20 1 1"   latent h w, batch, tiled (here: a tiled 640x640 decode)
+#   DCAE_BACKEND=ref              the backend that decodes (default: cpu where built)
+#   DCAE_PROFILE=1                also print the time per op (conv2d by kind), i.e. the phases
 #   DCAE_COMPARE=1                also decode the same latent with diffusers (float32 CPU) and
 #                                 print its time, peak RSS and the relative max difference
 set -e

@@ -8,9 +8,10 @@
  * caption [B, L, caption_channels] with the mask of bench/generate.sh's batch [negative,
  * positive]: the empty negative prompt keeps 1 token of L, the prompt with the complex human
  * instruction all L (it is longer than max_sequence_length).
- * The model runs on a copy of the ref backend whose every slot is wrapped by a timer, so the
- * per-op split is the time spent inside each operator (linear is also split by its (K, N)
- * shape). Each run prints the wall and CPU time of the forward pass; the split is printed
+ * The model runs on a copy of a backend (SANA_BACKEND=NAME, default the default backend, cpu)
+ * whose every slot is wrapped by a timer, so the per-op split is the time spent inside each
+ * operator (linear is also split by its (K, N) shape). SANA_CPU_FUSION=0 times the cpu backend
+ * with its fused kernels off. Each run prints the wall and CPU time of the forward pass; the split is printed
  * for the best run. The first run also touches the mapped weights (page faults).
  */
 #include "backend/backend.h"
@@ -36,7 +37,7 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- the timing backend: ref with a timer around every op ---- */
+/* ---- the timing backend: the chosen backend with a timer around every op ---- */
 
 static const sana_backend *g_ref;
 static double op_time[SANA_OP_COUNT];
@@ -113,9 +114,14 @@ int main(int argc, char **argv)
     int64_t B = argc > 4 ? atoll(argv[4]) : 2, L = argc > 5 ? atoll(argv[5]) : 300;
     int runs = argc > 6 ? atoi(argv[6]) : 3;
 
-    g_ref = sana_backend_ref();
+    const char *bname = getenv("SANA_BACKEND");
+    g_ref = bname ? sana_backend_find(bname) : sana_backend_default();
+    if (!g_ref) {
+        fprintf(stderr, "dit_bench: no backend %s\n", bname);
+        return 2;
+    }
     sana_backend tb = *g_ref;
-    tb.name = "ref+timer";
+    tb.name = "timer";
 #define SANA_OP(op, params, args) tb.op = t_##op;
 #include "backend/ops/all.def"
 #undef SANA_OP
@@ -127,6 +133,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const sana_dit_config *c = sana_dit_get_config(m);
+    printf("weights prepared by %s: %.1f MiB beyond the mapped file\n", g_ref->name,
+           (double)sana_dit_weight_bytes(m) / 1048576.0);
     int64_t nx = B * c->in_channels * h * w, ne = B * L * c->caption_channels;
     float *x = malloc((size_t)nx * sizeof(float)), *out = malloc((size_t)(B * c->out_channels * h * w) * sizeof(float));
     float *enc = malloc((size_t)ne * sizeof(float)), *mask = malloc((size_t)(B * L) * sizeof(float));
@@ -137,8 +145,8 @@ int main(int argc, char **argv)
         for (int64_t l = 0; l < L; l++) mask[b * L + l] = (b % 2 == 1 || l == 0) ? 1.0f : 0.0f;
     for (int64_t b = 0; b < B && b < 64; b++) t[b] = 999.0f;
 
-    printf("dit_bench: %s  B=%lld h=%lld w=%lld L=%lld, %d layers\n", argv[1], (long long)B, (long long)h,
-           (long long)w, (long long)L, (int)c->num_layers);
+    printf("dit_bench: %s  backend %s  B=%lld h=%lld w=%lld L=%lld, %d layers\n", argv[1], g_ref->name,
+           (long long)B, (long long)h, (long long)w, (long long)L, (int)c->num_layers);
     double best = 1e30, best_cpu = 0, sum = 0;
     double best_time[SANA_OP_COUNT];
     long best_calls[SANA_OP_COUNT];

@@ -5,6 +5,7 @@
 #
 #   bench/dit_step.sh [BUILD_DIR [CKPT_DIR [RUNS]]]    defaults: ./build, /tmp/sana-600m-random, 3
 #   THREADS=N   OpenMP and OpenBLAS threads (default: all cores)
+#   BACKENDS="ref cpu"   the backends to time, one after the other in the same run (default)
 #
 # Prints the wall and CPU time of each run and the per-op split of the fastest (doc/performance.md).
 set -e
@@ -19,5 +20,8 @@ if [ ! -f "$ckpt/transformer/config.json" ]; then
 fi
 (cd "$build" && make -s bench/dit_bench)
 exe=$build/bench/dit_bench
-echo "== dit_bench, $threads threads, $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet -- ref src || echo '+changes')"
-OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$exe" "$ckpt/transformer" 16 16 2 300 "$runs"
+rev="$(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet -- ref src accel || echo '+changes')"
+for be in ${BACKENDS:-ref cpu}; do
+    echo "== dit_bench, backend $be, $threads threads, $rev"
+    SANA_BACKEND=$be OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$exe" "$ckpt/transformer" 16 16 2 300 "$runs"
+done

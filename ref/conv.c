@@ -1,9 +1,11 @@
 /*
  * ref/conv.c -- 2D convolution (torch nn.Conv2d, zero padding, dilation 1).
  *
- * Part of ref/, the reference operators. Dense and grouped convolutions are
- * im2col + sgemm over bands of output rows (so the column buffer stays small
- * at any image size); depthwise convolutions are direct loops.
+ * Part of ref/, the reference operators: the plain oracle. Dense and grouped
+ * convolutions are im2col + sgemm over bands of output rows (so the column
+ * buffer stays small at any image size); depthwise convolutions are direct
+ * loops. The tuned kernels (oneDNN, Winograd, vectorised depthwise) are the
+ * cpu backend's, accel/cpu/cpu_conv.c.
  */
 #include "ref.h"
 
@@ -23,7 +25,7 @@ static void im2col(float *col, const float *x, int64_t C, int64_t H, int64_t W,
                    int64_t Wo, int64_t i0, int64_t i1)
 {
     int64_t ncol = (i1 - i0) * Wo;
-#pragma omp parallel for collapse(2) if (C * kh * kw * ncol > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t c = 0; c < C; c++)
         for (int64_t uv = 0; uv < kh * kw; uv++) {
             int64_t u = uv / kw, v = uv % kw;

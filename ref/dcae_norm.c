@@ -22,7 +22,7 @@ void ref_rms_norm_2d(float *y, const float *x, const sana_wt *w, const sana_wt *
                      int64_t B, int64_t C, int64_t HW, float eps)
 {
     float *wf = sana_wt_vec_f32(w, C), *bf = sana_wt_vec_f32(b, C);
-#pragma omp parallel for collapse(2) if (B * C * HW > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t bi = 0; bi < B; bi++)
         for (int64_t p = 0; p < HW; p++) {
             const float *xp = x + bi * C * HW + p;
@@ -57,7 +57,7 @@ void ref_batch_norm_2d(float *y, const float *x, const sana_wt *mean, const sana
         scale[c] = wf ? wf[c] * inv : inv;
         shift[c] = (bf ? bf[c] : 0.0f) - mf[c] * scale[c];
     }
-#pragma omp parallel for collapse(2) if (B * C * HW > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t bi = 0; bi < B; bi++)
         for (int64_t c = 0; c < C; c++) {
             const float *xc = x + (bi * C + c) * HW;

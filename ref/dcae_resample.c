@@ -13,7 +13,7 @@
 void ref_pixel_shuffle(float *y, const float *x, int64_t B, int64_t C, int64_t H, int64_t W, int64_t r)
 {
     int64_t Ho = H * r, Wo = W * r;
-#pragma omp parallel for collapse(2) if (B * C * Ho * Wo > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t oi = 0; oi < Ho; oi++) {
@@ -30,7 +30,7 @@ void ref_pixel_shuffle(float *y, const float *x, int64_t B, int64_t C, int64_t H
 void ref_pixel_unshuffle(float *y, const float *x, int64_t B, int64_t C, int64_t H, int64_t W, int64_t r)
 {
     int64_t Ho = H / r, Wo = W / r, Co = C * r * r;
-#pragma omp parallel for collapse(2) if (B * C * H * W > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t b = 0; b < B; b++)
         for (int64_t co = 0; co < Co; co++) {
             int64_t c = co / (r * r), u = (co / r) % r, v = co % r;
@@ -44,7 +44,7 @@ void ref_pixel_unshuffle(float *y, const float *x, int64_t B, int64_t C, int64_t
 void ref_upsample_nearest(float *y, const float *x, int64_t B, int64_t C, int64_t H, int64_t W, int64_t s)
 {
     int64_t Ho = H * s, Wo = W * s;
-#pragma omp parallel for collapse(2) if (B * C * Ho * Wo > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t bc = 0; bc < B * C; bc++)
         for (int64_t i = 0; i < Ho; i++) {
             const float *xr = x + (bc * H + i / s) * W;
@@ -62,7 +62,7 @@ void ref_dcae_shortcut_up(float *y, const float *x, int64_t B, int64_t C, int64_
                           int64_t repeats, int64_t r)
 {
     int64_t Co = C * repeats / (r * r), Ho = H * r, Wo = W * r;
-#pragma omp parallel for collapse(2) if (B * Co * Ho * Wo > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t b = 0; b < B; b++)
         for (int64_t o = 0; o < Co; o++)
             for (int64_t oi = 0; oi < Ho; oi++) {
@@ -84,7 +84,7 @@ void ref_dcae_shortcut_down(float *y, const float *x, int64_t B, int64_t C, int6
                             int64_t group, int64_t r)
 {
     int64_t Ho = H / r, Wo = W / r, Co = C * r * r / group;
-#pragma omp parallel for collapse(2) if (B * C * H * W > 65536)
+#pragma omp parallel for collapse(2)
     for (int64_t b = 0; b < B; b++)
         for (int64_t o = 0; o < Co; o++)
             for (int64_t i = 0; i < Ho; i++)

@@ -80,18 +80,11 @@ void ref_gated_residual(float *x, const float *r, const float *mod, int64_t B, i
     }
 }
 
-/* y[b, c, r] = x[b, r, c], in tiles of 32 x 32 so that both sides are read in cache lines. */
+/* y[b, c, r] = x[b, r, c] */
 void ref_transpose_batched(float *y, const float *x, int64_t B, int64_t R, int64_t Cc)
 {
-    enum { T = 32 };
-    for (int64_t b = 0; b < B; b++) {
-        const float *xb = x + b * R * Cc;
-        float *yb = y + b * R * Cc;
-#pragma omp parallel for collapse(2) if (R * Cc >= REF_OMP_MIN)
-        for (int64_t r0 = 0; r0 < R; r0 += T)
-            for (int64_t c0 = 0; c0 < Cc; c0 += T)
-                for (int64_t r = r0; r < r0 + T && r < R; r++)
-                    for (int64_t c = c0; c < c0 + T && c < Cc; c++)
-                        yb[c * R + r] = xb[r * Cc + c];
-    }
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t c = 0; c < Cc; c++)
+                y[(b * Cc + c) * R + r] = x[(b * R + r) * Cc + c];
 }

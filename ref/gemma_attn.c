@@ -3,7 +3,10 @@
  * attention of Gemma-2 (soft-capped logits, sliding window, key padding mask).
  *
  * Part of ref/, the reference operators: plain C11, CBLAS for the two products
- * of each head (scores = Q K^T, out = P V), softmax one row at a time.
+ * of each head (scores = Q K^T, out = P V), softmax one row at a time. Each head
+ * computes its whole [nq, nk] score matrix, masked entries included, and reads
+ * its kv head in place. The tuned kernel (accel/cpu/cpu_gemma.c) blocks the
+ * queries and skips what the masks remove; this one is the oracle it is tested against.
  * Shapes and the transformers classes they mirror are in ref_gemma.h.
  */
 #include "ref.h"
@@ -27,7 +30,7 @@ void ref_gemma_rope(float *x, int64_t n, int64_t H, int64_t D, int64_t pos0, flo
     float *inv_freq = malloc((size_t)half * sizeof(float));
     for (int64_t i = 0; i < half; i++)
         inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
-#pragma omp parallel for if (n * H * D > 65536)
+#pragma omp parallel for if (n * H * D >= REF_OMP_MIN)
     for (int64_t t = 0; t < n; t++) {
         float pos = (float)(pos0 + t);
         for (int64_t i = 0; i < half; i++) {
@@ -70,7 +73,7 @@ void ref_gemma_attention(float *out, const float *q, const float *k, const float
         const float *vg = v + g * D;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nk, (int)D,
                     1.0f, qh, (int)(Hq * D), kg, (int)(Hkv * D), 0.0f, S, (int)nk);
-#pragma omp parallel for if (nq * nk > 65536)
+#pragma omp parallel for if (nq * nk >= REF_OMP_MIN)
         for (int64_t i = 0; i < nq; i++) {
             float *s = S + i * nk;
             int64_t p = q0 + i;

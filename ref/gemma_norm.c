@@ -2,7 +2,8 @@
  * ref/gemma_norm.c -- the elementwise and per-token pieces of the Gemma-2 decoder:
  * scaled token embedding, (1 + w) RMSNorm with the residual add, GeGLU.
  *
- * Part of ref/, the reference operators: plain C11, one row at a time.
+ * Part of ref/, the reference operators: plain C11, one row at a time, libm's
+ * tanhf and sqrtf (accel/cpu/cpu_gemma.c has the vectorised kernels).
  * Shapes and the transformers classes they mirror are in ref_gemma.h.
  */
 #include "ref.h"
@@ -20,7 +21,7 @@ void ref_gemma_embed(float *y, const int32_t *ids, const sana_wt *table,
                      int64_t n, int64_t C, float scale)
 {
     int64_t vocab = table->shape[0];
-#pragma omp parallel for if (n * C > 65536)
+#pragma omp parallel for if (n * C >= REF_OMP_MIN)
     for (int64_t i = 0; i < n; i++) {
         int64_t id = ids[i];
         if (id < 0) id = 0;
@@ -44,7 +45,7 @@ void ref_gemma_rms_norm(float *y, const float *x, const sana_wt *w, const float 
     float *w1 = sana_wt_vec_f32(w, C);
     for (int64_t c = 0; c < C; c++)
         w1[c] = 1.0f + w1[c];
-#pragma omp parallel for if (rows * C > 65536)
+#pragma omp parallel for if (rows * C >= REF_OMP_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
         double ss = 0;
@@ -70,7 +71,7 @@ void ref_gemma_rms_norm(float *y, const float *x, const sana_wt *w, const float 
 void ref_gemma_geglu(float *gate, const float *up, int64_t n)
 {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n >= REF_OMP_MIN)
     for (int64_t i = 0; i < n; i++) {
         float x = gate[i];
         float g = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));

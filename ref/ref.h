@@ -27,12 +27,10 @@ extern "C" {
 #endif
 
 /*
- * OpenMP threshold of the ref/ loops: loops over fewer elements run on one thread.
- * An OpenMP region next to OpenBLAS (Debian's pthread build) costs milliseconds:
- * OpenBLAS's idle threads keep spinning after an sgemm and the OpenMP threads take
- * turns with them (doc/performance.md: ~8 ms per region around a 512x1152x1152 sgemm
- * on a 2-core machine), more than one thread needs for a few million floats.
- * Use it as `#pragma omp parallel for if (n >= REF_OMP_MIN)`.
+ * The one tuning constant of ref/: element loops over fewer elements than this run on one
+ * thread (`#pragma omp parallel for if (n >= REF_OMP_MIN)`), so that the small tensors of the
+ * tests do not pay for a parallel region. Tuned kernels, with their own thresholds, live in
+ * accel/cpu.
  */
 #define REF_OMP_MIN (1 << 22)
 

@@ -51,7 +51,8 @@ void ref_add(float *y, const float *a, const float *b, int64_t n);
  * x: [B, Cin, H, W]  w: [Cout, Cin/groups, kh, kw]  bias: [Cout] or NULL
  * y: [B, Cout, Ho, Wo], Ho = (H + 2p - kh)/s + 1, Wo likewise.
  * groups = 1: im2col + sgemm; groups = Cin = Cout (depthwise): direct loops;
- * other groups: per-group im2col + sgemm.
+ * other groups: per-group im2col + sgemm (the plain oracle; the cpu backend's tuned paths are
+ * accel/cpu/cpu_conv.c).
  * torch: nn.Conv2d(Cin, Cout, (kh, kw), stride=s, padding=p, groups=groups)
  */
 void ref_conv2d(float *y, const float *x, const sana_wt *w, const sana_wt *bias,

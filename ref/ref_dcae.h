@@ -10,7 +10,8 @@
  *                     dcae_shortcut_up, dcae_shortcut_down  (space <-> channel moves)
  *   ms_linear_attn.c  ms_linear_attn, ms_quadratic_attn     (SanaMultiscaleLinearAttention core)
  *
- * Images are [B, C, H, W], row-major, float32. HW = H * W.
+ * Images are [B, C, H, W], row-major, float32. HW = H * W. These are the plain oracle; the cpu
+ * backend's tuned and fused versions are accel/cpu/cpu_dcae.c.
  */
 #ifndef SANA_REF_DCAE_H
 #define SANA_REF_DCAE_H

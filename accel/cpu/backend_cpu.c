@@ -1,7 +1,15 @@
 /* accel/cpu/backend_cpu.c -- the cpu backend's table: memory, weights, threads, errors, and the
- * families of kernels (see cpu.h). */
+ * families of kernels (see cpu.h).
+ *
+ * Weights (prepare_weight, once at load): 16-bit (F16, BF16) weights become float32 so that every
+ * op reads them straight (sgemm, no per-call conversion): twice their file size, reported in
+ * *bytes. With SANA_PREP_COMPACT (the text encoder, read once per prompt) they stay in their file
+ * dtype and cpu_linear reads them as they are. F32 weights alias the mapped file (bytes 0) when
+ * 4-byte aligned, else they are copied. Other dtypes alias as they are.
+ */
 #include "config.h"
 #include "accel/cpu/cpu.h"
+#include "accel/cpu/cpu_kern.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +39,85 @@ static sana_status cpu_sync(void *ctx)
     return st;
 }
 
+/* Every kernel of this backend reads float32 weights, and F16 / BF16 ones through the same
+ * converters as ref (cpu_linear: natively, the others by a converted copy); other dtypes run on ref. */
 static int cpu_supports(void *ctx, sana_op op, sana_dtype wdtype)
 {
     const cpu_ctx *c = ctx;
-    (void)wdtype;
-    return (unsigned)op < SANA_OP_COUNT && c->has[op];
+    if ((unsigned)op >= SANA_OP_COUNT || !c->has[op]) return 0;
+    return wdtype == SANA_F32 || wdtype == SANA_F16 || wdtype == SANA_BF16;
+}
+
+/* ---- weights ---- */
+
+/* The buffers prepare_weight allocated (release_weight frees only those; aliases stay mapped). */
+static struct {
+    const void **p;
+    size_t n, cap;
+} owned;
+
+static int own_add(const void *p)
+{
+    int ok = 1;
+#pragma omp critical(cpu_weights)
+    {
+        if (owned.n == owned.cap) {
+            size_t cap = owned.cap ? 2 * owned.cap : 256;
+            const void **np = realloc(owned.p, cap * sizeof *np);
+            if (np) owned.p = np, owned.cap = cap;
+        }
+        if (owned.n < owned.cap) owned.p[owned.n++] = p;
+        else ok = 0;
+    }
+    return ok;
+}
+
+static int own_remove(const void *p)
+{
+    int found = 0;
+#pragma omp critical(cpu_weights)
+    for (size_t i = owned.n; i-- > 0;)
+        if (owned.p[i] == p) {
+            owned.p[i] = owned.p[--owned.n];
+            found = 1;
+            break;
+        }
+    return found;
+}
+
+static sana_status cpu_prepare_weight(void *ctx, const sana_wt *in, sana_op use, unsigned flags, sana_wt *out,
+                                      size_t *bytes)
+{
+    const cpu_ctx *c = ctx;
+    (void)use;
+    *out = *in;
+    *bytes = 0;
+    const int is16 = in->dtype == SANA_F16 || in->dtype == SANA_BF16;
+    const int aligned32 = in->dtype == SANA_F32 && (uintptr_t)in->data % sizeof(float) == 0;
+    if ((is16 && (flags & SANA_PREP_COMPACT)) || (!is16 && in->dtype != SANA_F32) || aligned32) return SANA_OK;
+    const int64_t n = sana_wt_numel(in);
+    const size_t sz = ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
+    float *f = aligned_alloc(64, sz);
+    if (!f || !own_add(f)) {
+        free(f);
+        return sana_err(SANA_ERR_NOMEM, "cpu backend: cannot allocate %.1f MiB for a float32 copy of a weight",
+                        (double)sz / 1048576.0);
+    }
+    if (is16) cpu_convert16(c, f, in->data, in->dtype, n);
+    else memcpy(f, in->data, (size_t)n * sizeof(float));
+    out->data = f;
+    out->dtype = SANA_F32;
+    *bytes = (size_t)n * sizeof(float);
+    return SANA_OK;
+}
+
+static void cpu_release_weight(void *ctx, sana_wt *w)
+{
+    (void)ctx;
+    if (w && w->data && own_remove(w->data)) {
+        free((void *)w->data);
+        w->data = NULL;
+    }
 }
 
 static void cpu_set_threads(void *ctx, int n)
@@ -65,6 +147,8 @@ const sana_backend *sana_backend_cpu(void)
     be->synchronize = cpu_sync;
     be->supports_op = cpu_supports;
     be->set_threads = cpu_set_threads;
+    be->prepare_weight = cpu_prepare_weight;
+    be->release_weight = cpu_release_weight;
     const char *f = getenv("SANA_CPU_FUSION");
     cpu.fusion = !(f && !strcmp(f, "0"));
 #ifdef SANA_HAVE_AVX2_KERNELS

@@ -9,4 +9,39 @@
 void cpu_bf16_to_f32_avx2(float *dst, const void *src, int64_t n);
 void cpu_f16_to_f32_avx2(float *dst, const void *src, int64_t n);
 
+/* Gemma-2 rows (cpu_gemma_avx2.c; see accel/cpu/cpu_gemma.c for what each computes). */
+void cpu_gemma_geglu_avx2(float *gate, const float *up, int64_t n);
+void cpu_gemma_logits_avx2(float *s, int64_t n, float scale, float cap);
+float cpu_gemma_max_avx2(const float *s, int64_t n);
+float cpu_gemma_exp_sum_avx2(float *s, int64_t n, float mx);
+double cpu_gemma_sumsq_avx2(const float *x, int64_t n);
+void cpu_gemma_norm_row_avx2(float *y, const float *x, const float *w1, const float *res, float inv, int64_t n);
+void cpu_gemma_rope_row_avx2(float *x, const float *c, const float *s, int64_t H, int64_t D);
+void cpu_gemma_scale_avx2(float *y, int64_t n, float a);
+
+/* ---- cpu_core_avx2.c (core ops) ---- */
+/* y = x * sigmoid(x), y = gelu_tanh(x) = x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)), n floats (y may
+ * equal x); exp by a degree-6 polynomial (~2 ulp). */
+void cpu_silu_avx2(float *y, const float *x, int64_t n);
+void cpu_gelu_tanh_avx2(float *y, const float *x, int64_t n);
+/* p[i] = exp(p[i] - mx) for n floats; returns their sum (fixed lane order: deterministic). */
+float cpu_exp_sub_sum_avx2(float *p, int64_t n, float mx);
+/* One row of LayerNorm (biased variance), then the optional affine (w, b) and modulation
+ * (* (1 + scale) + shift; both NULL: none). y may equal x. */
+void cpu_layer_norm_row_avx2(float *y, const float *x, const float *w, const float *b, const float *scale,
+                             const float *shift, int64_t C, float eps);
+/* One row of RMSNorm: y = x / sqrt(mean(x^2) + eps) (* w when w). y may equal x. */
+void cpu_rms_norm_row_avx2(float *y, const float *x, const float *w, int64_t C, float eps);
+/* y[m, n] += sum_k x[m, k] W[n, k] for m < M, n0 <= n < n1, W a 16-bit weight [N, K] (bf16 when
+ * bf16, else IEEE half) read in blocks of 4 rows converted into wbuf (4 * round_up(K, 8) floats). */
+void cpu_linear16_avx2(float *y, int64_t ldy, const float *x, const uint16_t *w, int bf16, int64_t M, int64_t K,
+                       int64_t n0, int64_t n1, float *wbuf);
+
+/* ---- cpu_dit_avx2.c (dit ops) ---- */
+/* The middle of GLUMBConv for one channel pair, H x W planes: a = silu(xa + ba), g = silu(xg + bg),
+ * a' = dw3x3(a; wa) + da, g' = dw3x3(g; wg) + dg (zero padding 1), out = a' * silu(g').
+ * pad: 2 * (H + 2) * (W + 2) floats of scratch. out may equal xa. */
+void cpu_glu_pair_avx2(float *out, const float *xa, const float *xg, float ba, float bg, const float *wa,
+                       const float *wg, float da, float dg, int64_t H, int64_t W, float *pad);
+
 #endif
