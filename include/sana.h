@@ -64,7 +64,17 @@ typedef enum {
 typedef struct {
     const char *variant; /* NULL (float32 files), "fp16" or "bf16": the *.VARIANT.safetensors files */
     int low_memory;      /* 1: load the text encoder only while encoding and release it afterwards */
+    const char *backend; /* NULL: the default backend (sana_backend_default_name(), "cpu"); else a name
+                            sana_backend_list() gives ("ref": the reference operators) */
+    int threads;         /* threads the backend computes with; <= 0: every core (or OMP_NUM_THREADS when
+                            set). OpenMP's thread count is the process's: the last load sets it */
 } sana_load_options;
+
+/* The compiled backends, i = 0, 1, ...: *name and *description (one line) of backend i; returns 1,
+ * or 0 when there is no backend i. "ref" (the reference operators, the oracle) is first. */
+SANA_API int sana_backend_list(int i, const char **name, const char **description);
+/* The backend a pipeline loads with when the options name none ("cpu" where it is built). */
+SANA_API const char *sana_backend_default_name(void);
 
 /* Load a pipeline folder. The kind comes from model_index.json's "_class_name"
  * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline); anything else is an error.
@@ -85,6 +95,12 @@ SANA_API const char *sana_pipeline_dir(const sana_pipeline *p);
 SANA_API const char *sana_pipeline_sampler(const sana_pipeline *p);
 /* transformer sample_size * vae scale factor: the default height and width. */
 SANA_API int sana_pipeline_default_size(const sana_pipeline *p);
+/* The backend the pipeline runs on ("cpu", "ref"). */
+SANA_API const char *sana_pipeline_backend_name(const sana_pipeline *p);
+/* Bytes of memory the backend took when it prepared (converted, packed) the weights of a component
+ * at load: "transformer", "vae" or "text_encoder" (the last load of it, with low_memory); NULL: all
+ * three. 0 when the weights are used as mapped from the files (ref), or for another name. */
+SANA_API int64_t sana_pipeline_weight_bytes(const sana_pipeline *p, const char *component);
 
 /* Phases reported to a progress callback. */
 typedef enum {
@@ -186,8 +202,9 @@ SANA_API int sana_decode(sana_pipeline *p, const float *latents, int B, int C, i
 
 /* ------------------------------------------------------------------ threads */
 
-/* Threads of the library's parallel parts (OpenMP, and OpenBLAS when the library was built with it)
- * for the whole process. n <= 0 leaves the default (every core, or OMP_NUM_THREADS). */
+/* Threads of the default backend (OpenMP, and OpenBLAS when the library was built with it) for the
+ * whole process. n <= 0 leaves the default (every core, or OMP_NUM_THREADS). A pipeline sets its own
+ * backend's threads at load (sana_load_options.threads). */
 SANA_API void sana_threads_set(int n);
 
 /* ------------------------------------------------------------------ tensor files */

@@ -58,6 +58,7 @@ expect "max sequence length 0" "max_sequence_length" $(gen) --max-sequence-lengt
 expect "guidance not a number" "not a number" $(gen) --cfg-scale nan
 expect "bad seed" "seed" $(gen) -s -5
 expect "unknown scheduler" "not one of dpm, euler, scm" $(gen) --scheduler ddim
+expect "unknown backend" "backend \"tpu\" is not compiled into this libsana (backends: ref, cpu)" $(gen) --backend tpu
 expect "scm on a non-Sprint checkpoint" "scm" $(gen) --scheduler scm
 expect "bad output type" "not one of png, latent" $(gen) --output-type jpg
 expect "missing PAG layer" "Cannot find PAG layer" $(gen) --pag-scale 2 --pag-applied-layers transformer_blocks.9

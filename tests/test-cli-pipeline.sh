@@ -3,7 +3,9 @@
 # golden/dump_pipeline.py run through `sana generate` from the prompt string; the PNG must equal
 # diffusers' uint8 image within 1 level per channel and --output-type latent the latents within
 # 1e-5 (tests/test-pipeline-cmp does the comparing). Also encode -> generate --prompt-embeds,
-# decode, tokenize, info, a prompt file, and the PNG metadata.
+# decode, tokenize, info, a prompt file, and the PNG metadata. The generations, encode and decode run
+# on every compiled backend (sana --list-backends; SANA_TEST_BACKENDS="ref cpu" picks some) at the
+# same tolerances.
 set -u
 bin=${SANA_BIN:-./src/sana}
 cmp=${CMP_BIN:-$(dirname "$bin")/../tests/test-pipeline-cmp}
@@ -16,17 +18,23 @@ fail=0
 pass=0
 ok() { echo "ok  : $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
-# run NAME ARGS...: sana generate with -q, PNG and latent outputs, compared with e2e_NAME
+# run NAME ARGS...: sana generate with -q on backend $be, PNG and latent outputs, compared with e2e_NAME
 run() {
     name=$1; shift
-    if "$bin" generate -q "$@" -o "$tmp/$name.png" && "$cmp" png "$tmp/$name.png" "pipeline/e2e_$name.safetensors" 0; then
-        ok "$name: png"
-    else bad "$name: png"; fi
-    if "$bin" generate -q "$@" --output-type latent -o "$tmp/$name.safetensors" &&
+    if "$bin" generate -q --backend "$be" "$@" -o "$tmp/$name.png" &&
+        "$cmp" png "$tmp/$name.png" "pipeline/e2e_$name.safetensors" 0; then
+        ok "[$be] $name: png"
+    else bad "[$be] $name: png"; fi
+    if "$bin" generate -q --backend "$be" "$@" --output-type latent -o "$tmp/$name.safetensors" &&
         "$cmp" latent "$tmp/$name.safetensors" "pipeline/e2e_$name.safetensors"; then
-        ok "$name: latent"
-    else bad "$name: latent"; fi
+        ok "[$be] $name: latent"
+    else bad "[$be] $name: latent"; fi
 }
+
+backends=${SANA_TEST_BACKENDS:-$("$bin" --list-backends | awk '{print $1}')}
+backends=$(echo "$backends" | tr ',' ' ')
+case "$backends" in *[a-z]*) ok "backends: $(echo $backends)" ;; *) bad "sana --list-backends printed no backend" ;; esac
+for be in $backends; do
 
 run cfg -m "$M" -p "a red fox in the snow, watercolor" -n "blurry, low quality" --num-inference-steps 3 \
     --guidance-scale 4.5 --height 96 --width 160 --no-resolution-binning --seed 42
@@ -48,36 +56,38 @@ run sprint1 -m "$S" -p "a red fox in the snow" --steps 1 --intermediate-timestep
     -H 96 -W 128 --no-resolution-binning -s 32
 
 # two images per prompt: numbered outputs
-if "$bin" generate -q -m "$M" -p "an astronaut riding a horse on the moon" --steps 2 --cfg-scale 3.0 \
+if "$bin" generate -q --backend "$be" -m "$M" -p "an astronaut riding a horse on the moon" --steps 2 --cfg-scale 3.0 \
     --num-images-per-prompt 2 -H 64 -W 64 --no-resolution-binning -s 3 -o "$tmp/two.png" &&
     "$cmp" png "$tmp/two-1.png" pipeline/e2e_two.safetensors 0 && "$cmp" png "$tmp/two-2.png" pipeline/e2e_two.safetensors 1 &&
-    [ ! -e "$tmp/two.png" ]; then ok "two images: two-1.png two-2.png"; else bad "two images"; fi
+    [ ! -e "$tmp/two.png" ]; then ok "[$be] two images: two-1.png two-2.png"; else bad "[$be] two images"; fi
 
 # sprint with binning (1024 px bins): latents only
-if "$bin" generate -q -m "$S" -p "a small robot" -H 512 -W 768 -s 33 --output-type latent -o "$tmp/sb.safetensors" &&
-    "$cmp" latent "$tmp/sb.safetensors" pipeline/e2e_sprint_bin.safetensors; then ok "sprint binning: latent"
-else bad "sprint binning"; fi
+if "$bin" generate -q --backend "$be" -m "$S" -p "a small robot" -H 512 -W 768 -s 33 --output-type latent -o "$tmp/sb.safetensors" &&
+    "$cmp" latent "$tmp/sb.safetensors" pipeline/e2e_sprint_bin.safetensors; then ok "[$be] sprint binning: latent"
+else bad "[$be] sprint binning"; fi
 
 # sana encode writes what encode_prompt returns (default CHI; padded rows included)
-if "$bin" encode -q -m "$M" -p "a red fox in the snow, watercolor" -o "$tmp/cfg_emb.safetensors" &&
+if "$bin" encode -q --backend "$be" -m "$M" -p "a red fox in the snow, watercolor" -o "$tmp/cfg_emb.safetensors" &&
     "$cmp" tensor "$tmp/cfg_emb.safetensors" prompt_embeds pipeline/e2e_cfg.safetensors prompt_embeds pipeline_embeds &&
     "$cmp" tensor "$tmp/cfg_emb.safetensors" prompt_attention_mask pipeline/e2e_cfg.safetensors prompt_attention_mask \
-        pipeline_exact; then ok "encode: prompt_embeds and prompt_attention_mask"
-else bad "encode"; fi
+        pipeline_exact; then ok "[$be] encode: prompt_embeds and prompt_attention_mask"
+else bad "[$be] encode"; fi
 
 # encode -> generate with given prompt embeddings and latents
 "$cmp" extract pipeline/e2e_given.safetensors given_latents "$tmp/lat0.safetensors" latents >/dev/null
-if "$bin" encode -q -m "$M" -p "a cup of coffee on a wooden table" --chi none -o "$tmp/emb.safetensors" &&
-    "$bin" generate -q -m "$M" --prompt-embeds "$tmp/emb.safetensors" --latents "$tmp/lat0.safetensors" -n blurry \
+if "$bin" encode -q --backend "$be" -m "$M" -p "a cup of coffee on a wooden table" --chi none -o "$tmp/emb.safetensors" &&
+    "$bin" generate -q --backend "$be" -m "$M" --prompt-embeds "$tmp/emb.safetensors" --latents "$tmp/lat0.safetensors" -n blurry \
         --steps 2 -H 64 -W 64 --no-resolution-binning -o "$tmp/given.png" &&
-    "$cmp" png "$tmp/given.png" pipeline/e2e_given.safetensors; then ok "encode + --prompt-embeds + --latents"
-else bad "encode + --prompt-embeds + --latents"; fi
+    "$cmp" png "$tmp/given.png" pipeline/e2e_given.safetensors; then ok "[$be] encode + --prompt-embeds + --latents"
+else bad "[$be] encode + --prompt-embeds + --latents"; fi
 
 # decode of latent output
-if "$bin" decode -q -m "$M" --latents "$tmp/cfg.safetensors" -o "$tmp/dec.png" &&
-    "$cmp" png "$tmp/dec.png" pipeline/e2e_cfg.safetensors; then ok "decode"; else bad "decode"; fi
+if "$bin" decode -q --backend "$be" -m "$M" --latents "$tmp/cfg.safetensors" -o "$tmp/dec.png" &&
+    "$cmp" png "$tmp/dec.png" pipeline/e2e_cfg.safetensors; then ok "[$be] decode"; else bad "[$be] decode"; fi
 
-# PNG metadata, read back by sana info
+done
+
+# PNG metadata, read back by sana info (of the last backend's run)
 info=$("$bin" info "$tmp/cfg.png")
 want="a red fox in the snow, watercolor
 Negative prompt: blurry, low quality
@@ -105,7 +115,7 @@ ok "info DIR"
 
 # progress lines on stderr, none with -q
 err=$("$bin" generate -m "$M" -p "x" --steps 2 -H 64 -W 64 --no-resolution-binning -o "$tmp/p.png" 2>&1 >/dev/null)
-case "$err" in *"load:"*"encode:"*"step 1/2:"*"s/it, ETA"*"step 2/2"*"decode:"*"write:"*) ok "progress lines" ;;
+case "$err" in *"load:"*"backend cpu, prepared weights"*"encode:"*"step 1/2:"*"s/it, ETA"*"step 2/2"*"decode:"*"write:"*) ok "progress lines" ;;
 *) bad "progress lines: $err" ;; esac
 err=$("$bin" generate -q -m "$M" -p "x" --steps 1 -H 64 -W 64 --no-resolution-binning -o "$tmp/p.png" 2>&1)
 [ -z "$err" ] && ok "-q is quiet" || bad "-q printed: $err"
@@ -114,10 +124,15 @@ err=$("$bin" generate -q -m "$M" -p "x" --steps 1 -H 64 -W 64 --no-resolution-bi
 help=$("$bin" --help)
 for o in --num-inference-steps --guidance-scale --height --width --seed --num-images-per-prompt \
     --max-sequence-length --no-resolution-binning --chi --pag-scale --pag-applied-layers --scheduler \
-    --flow-shift --output-type --latents --prompt-embeds --threads --variant --steps --cfg-scale; do
+    --flow-shift --output-type --latents --prompt-embeds --threads --variant --steps --cfg-scale --backend \
+    --list-backends; do
     case "$help" in *"$o"*) ;; *) bad "--help lacks $o" ;; esac
 done
 ok "--help lists the options"
+
+# sana --list-backends: ref and cpu, each with its description, the default marked
+lb=$("$bin" --list-backends)
+case "$lb" in "ref "*"oracle"*"cpu "*"[default]"*) ok "--list-backends" ;; *) bad "--list-backends printed '$lb'" ;; esac
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -11,7 +11,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static const sana_backend *be;
+static const sana_backend *be; /* every compiled backend in turn */
+
+/* 1 when backend name is in SANA_TEST_BACKENDS (a comma-separated list), or that is unset. */
+static int backend_wanted(const char *name)
+{
+    const char *list = getenv("SANA_TEST_BACKENDS");
+    size_t n = strlen(name);
+    for (const char *s = list; s && *s;) {
+        size_t len = strcspn(s, ",");
+        if (len == n && !strncmp(s, name, n)) return 1;
+        s += len + (s[len] == ',');
+    }
+    return !list || !*list;
+}
 
 #define EXPECT(cond, ...) do { if (!(cond)) golden_fail(__VA_ARGS__); } while (0)
 
@@ -22,7 +35,7 @@ static void check_block(golden *g, const sana_st_set *s, const char *name, sana_
     char key[128], prefix[128];
     snprintf(prefix, sizeof prefix, "%s.", name);
     sana_dcae_layer *L;
-    sana_status st = sana_dcae_layer_load(&L, &d, s, prefix);
+    sana_status st = sana_dcae_layer_load(&L, &d, s, prefix, be);
     if (st != SANA_OK) {
         golden_fail("%s: load: %s", name, sana_errmsg());
         return;
@@ -82,7 +95,7 @@ static void test_blocks(void)
     /* a wrong description must fail with a message naming the tensor */
     sana_dcae_layer *L;
     sana_status st = sana_dcae_layer_load(&L, &(sana_dcae_layer_desc){.kind = SANA_DCAE_L_RESBLOCK, .cin = 8, .cout = 8,
-                                                                        .norm = SANA_DCAE_NORM_RMS}, s, "resblock_rms.");
+                                                                        .norm = SANA_DCAE_NORM_RMS}, s, "resblock_rms.", be);
     EXPECT(st != SANA_OK && strstr(sana_errmsg(), "resblock_rms.conv1.weight"),
            "ResBlock with the wrong width: expected a shape error naming the tensor, got \"%s\"", sana_errmsg());
     if (st == SANA_OK) sana_dcae_layer_free(L);
@@ -274,13 +287,18 @@ static void test_config_values(void)
 
 int main(void)
 {
+    for (int i = 0; i < sana_backend_count(); i++) {
+        be = sana_backend_get(i);
+        if (!backend_wanted(be->name)) continue;
+        printf("-- backend %s\n", be->name);
+        test_blocks();
+        test_model("dcae-tiny-sana");
+        test_model("dcae-tiny-in");
+        test_model("dcae-tiny-noshort");
+        test_model("dcae-mid");
+        test_tiling();
+    }
     be = sana_backend_ref();
-    test_blocks();
-    test_model("dcae-tiny-sana");
-    test_model("dcae-tiny-in");
-    test_model("dcae-tiny-noshort");
-    test_model("dcae-mid");
-    test_tiling();
     test_bad_chain();
     test_real_config();
     test_config_values();

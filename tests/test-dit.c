@@ -11,6 +11,21 @@
 #include <string.h>
 #include <unistd.h>
 
+static const sana_backend *be; /* the backend of this round: every compiled one in turn */
+
+/* 1 when backend name is in SANA_TEST_BACKENDS (a comma-separated list), or that is unset. */
+static int backend_wanted(const char *name)
+{
+    const char *list = getenv("SANA_TEST_BACKENDS");
+    size_t n = strlen(name);
+    for (const char *s = list; s && *s;) {
+        size_t len = strcspn(s, ",");
+        if (len == n && !strncmp(s, name, n)) return 1;
+        s += len + (s[len] == ',');
+    }
+    return !list || !*list;
+}
+
 static char *ckpt_dir(const char *name)
 {
     static char path[4096];
@@ -62,7 +77,7 @@ static void check_model(const char *name, const char *variant)
     snprintf(gname, sizeof gname, "dit/model_%s.safetensors", name);
     golden *g = golden_open(gname);
     sana_dit *m = NULL;
-    if (sana_dit_load(&m, ckpt_dir(name), variant, NULL) != SANA_OK) {
+    if (sana_dit_load(&m, ckpt_dir(name), variant, be) != SANA_OK) {
         golden_fail("load %s: %s", ckpt_dir(name), sana_errmsg());
         golden_close(g);
         return;
@@ -242,10 +257,10 @@ static void *count_alloc(void *ctx, size_t n)
 
 static void check_arena_and_args(void)
 {
-    sana_backend be = *sana_backend_ref();
-    be.alloc = count_alloc;
+    sana_backend cb = *sana_backend_ref();
+    cb.alloc = count_alloc;
     sana_dit *m = NULL;
-    if (sana_dit_load(&m, ckpt_dir("v15"), NULL, &be) != SANA_OK) {
+    if (sana_dit_load(&m, ckpt_dir("v15"), NULL, &cb) != SANA_OK) {
         golden_fail("load v15: %s", sana_errmsg());
         return;
     }
@@ -292,7 +307,7 @@ static void check_caption_cache(const char *name)
     const int seq[NCALL] = {0, 0, 1, 0, 2};
     const float ts[NCALL] = {999, 500, 250, 0, 10};
     sana_dit *m = NULL;
-    if (sana_dit_load(&m, ckpt_dir(name), NULL, NULL) != SANA_OK) {
+    if (sana_dit_load(&m, ckpt_dir(name), NULL, be) != SANA_OK) {
         golden_fail("load %s: %s", name, sana_errmsg());
         return;
     }
@@ -302,7 +317,7 @@ static void check_caption_cache(const char *name)
         const float *e = enc[seq[c]];
         sana_dit *fresh = NULL;
         int ok = sana_dit_forward(m, out, x, B, H, W, t, e, mask, L, NULL, NULL) == SANA_OK &&
-                 sana_dit_load(&fresh, ckpt_dir(name), NULL, NULL) == SANA_OK &&
+                 sana_dit_load(&fresh, ckpt_dir(name), NULL, be) == SANA_OK &&
                  sana_dit_forward(fresh, ref, x, B, H, W, t, e, mask, L, NULL, NULL) == SANA_OK;
         sana_dit_free(fresh);
         if (!ok || memcmp(out, ref, sizeof out) != 0) bad = c;
@@ -314,14 +329,82 @@ static void check_caption_cache(const char *name)
         golden_compare(NULL, "caption cache A,A,B,A,A' == fresh model", out, ref, B * C * H * W, "dit_exact");
 }
 
+/* A ref backend whose prepare_weight converts every weight to a float32 copy (as a tuned backend
+ * may), counting what it prepares and releases. */
+static int nprep, nrel;
+static sana_status f32_prepare(void *ctx, const sana_wt *in, sana_op use, unsigned flags, sana_wt *out, size_t *bytes)
+{
+    (void)ctx, (void)flags;
+    if ((unsigned)use >= SANA_OP_COUNT) return sana_err(SANA_ERR_ARG, "bad use");
+    int64_t n = sana_wt_numel(in);
+    float *d = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!d) return SANA_ERR_NOMEM;
+    sana_convert_f32(d, in->data, in->dtype, 0, n);
+    *out = *in;
+    out->data = d;
+    out->dtype = SANA_F32;
+    *bytes = (size_t)n * sizeof(float);
+    nprep++;
+    return SANA_OK;
+}
+static void f32_release(void *ctx, sana_wt *w)
+{
+    (void)ctx;
+    free((void *)w->data);
+    nrel++;
+}
+
+/* Weights prepared at load: the forward passes read the prepared copies (same bits as ref converting
+ * the bf16 rows itself), the bytes are counted, and everything is released with the model. */
+static void check_prepare(void)
+{
+    sana_backend pb = *sana_backend_ref();
+    pb.prepare_weight = f32_prepare;
+    pb.release_weight = f32_release;
+    sana_dit *a = NULL, *b = NULL;
+    if (sana_dit_load(&a, ckpt_dir("mid"), "bf16", sana_backend_ref()) != SANA_OK ||
+        sana_dit_load(&b, ckpt_dir("mid"), "bf16", &pb) != SANA_OK) {
+        golden_fail("load mid: %s", sana_errmsg());
+        sana_dit_free(a);
+        return;
+    }
+    const sana_dit_config *c = sana_dit_get_config(a);
+    enum { B = 1, H = 8, W = 8, L = 4 };
+    const int64_t nx = B * c->in_channels * H * W, ne = B * L * c->caption_channels;
+    float *x = calloc((size_t)nx, sizeof(float)), *e = calloc((size_t)ne, sizeof(float));
+    float *ya = calloc((size_t)nx, sizeof(float)), *yb = calloc((size_t)nx, sizeof(float)), t[1] = {700};
+    for (int64_t i = 0; i < nx; i++) x[i] = (float)(i % 11) / 11.0f - 0.5f;
+    for (int64_t i = 0; i < ne; i++) e[i] = (float)(i % 7) / 7.0f - 0.5f;
+    int ok = sana_dit_forward(a, ya, x, B, H, W, t, e, NULL, L, NULL, NULL) == SANA_OK &&
+             sana_dit_forward(b, yb, x, B, H, W, t, e, NULL, L, NULL, NULL) == SANA_OK;
+    size_t bytes = sana_dit_weight_bytes(b);
+    int prepared = nprep;
+    sana_dit_free(a);
+    sana_dit_free(b);
+    if (!ok) golden_fail("prepare: forward: %s", sana_errmsg());
+    else if (memcmp(ya, yb, (size_t)nx * sizeof(float)) != 0) golden_fail("prepare: float32 copies give other bits");
+    else if (prepared == 0 || nrel != prepared || bytes == 0)
+        golden_fail("prepare: %d weights prepared, %d released, %zu bytes", prepared, nrel, bytes);
+    else
+        printf("PASS prepare_weight: %d weights prepared once at load (%.2f MiB), read by the forward pass (same "
+               "bits), %d released\n", prepared, (double)bytes / 1048576.0, nrel);
+    free(x); free(e); free(ya); free(yb);
+}
+
 int main(void)
 {
-    check_model("v1", NULL);
-    check_model("v15", NULL);
-    check_model("sprint", NULL);
-    check_model("mid", "bf16");
+    for (int i = 0; i < sana_backend_count(); i++) {
+        be = sana_backend_get(i);
+        if (!backend_wanted(be->name)) continue;
+        printf("-- backend %s\n", be->name);
+        check_model("v1", NULL);
+        check_model("v15", NULL);
+        check_model("sprint", NULL);
+        check_model("mid", "bf16");
+        check_caption_cache("v15");
+    }
     check_arena_and_args();
-    check_caption_cache("v15");
+    check_prepare();
 
     char tmp[] = "/tmp/sana-test-dit-XXXXXX";
     if (!mkdtemp(tmp)) {

@@ -23,7 +23,20 @@
 #include "pipeline/encode_prompt.h"
 #include "golden.h"
 
-static const sana_backend *be;
+static const sana_backend *be; /* every compiled backend in turn */
+
+/* 1 when backend name is in SANA_TEST_BACKENDS (a comma-separated list), or that is unset. */
+static int backend_wanted(const char *name)
+{
+    const char *list = getenv("SANA_TEST_BACKENDS");
+    size_t n = strlen(name);
+    for (const char *s = list; s && *s;) {
+        size_t len = strcspn(s, ",");
+        if (len == n && !strncmp(s, name, n)) return 1;
+        s += len + (s[len] == ',');
+    }
+    return !list || !*list;
+}
 
 static void test_lower(void)
 {
@@ -327,11 +340,79 @@ out:
     sana_text_encoder_free(te);
 }
 
+/*
+ * What the shortcuts save on the tiny SANA checkpoint (golden/ckpt/sana-tiny): three prompts with the
+ * default instruction and the empty negative prompt, counting the positions run through Gemma-2, taken
+ * from the instruction cache, and padded positions not encoded, against the L positions per prompt
+ * diffusers runs. Then the bits: with the cache and padding skipped, the selected embeddings of the
+ * real tokens against one forward over the whole padded sequence (cache off, padding encoded), with
+ * one attention call per row (printed: the tiny model's products are below BLAS's row-count
+ * invariance, see doc/text-encoder.md).
+ */
+static void test_saved_work(void)
+{
+    char tok[4096], te_dir[4096];
+    snprintf(tok, sizeof tok, "%s/ckpt/sana-tiny/tokenizer", golden_dir());
+    snprintf(te_dir, sizeof te_dir, "%s/ckpt/sana-tiny/text_encoder", golden_dir());
+    sana_text_encoder *te = NULL, *ref = NULL; /* ref: cache off, padding encoded (one full forward) */
+    if (sana_text_encoder_load(&te, tok, te_dir, NULL, be) != SANA_OK ||
+        sana_text_encoder_load(&ref, tok, te_dir, NULL, be) != SANA_OK) {
+        golden_fail("load %s: %s", te_dir, sana_errmsg());
+        sana_text_encoder_free(te);
+        return;
+    }
+    sana_text_encoder_set_full(ref, 1);
+    sana_text_encoder_set_chi_cache(ref, 0);
+    sana_gemma2_set_row_calls(sana_text_encoder_model(ref), 1);
+    const char *prompts[] = {"a cat sleeping on a warm windowsill", "a red fox in the snow, watercolor",
+                             "an astronaut riding a horse on the moon"};
+    const int M = 300;
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    float *e = malloc((size_t)M * (size_t)C * sizeof(float)), *f = malloc((size_t)M * (size_t)C * sizeof(float));
+    int32_t *m = malloc((size_t)M * sizeof(int32_t));
+    int64_t diffusers = 0, diff = 0, enc = 0, cached = 0, skipped = 0;
+    sana_status st = SANA_OK;
+    sana_gemma2_set_row_calls(sana_text_encoder_model(te), 1);
+    for (int i = 0; st == SANA_OK && i < 4; i++) {
+        const char *p = i < 3 ? prompts[i] : "";
+        const char *const *chi = i < 3 ? sana_default_chi : NULL;
+        int L = 0;
+        int32_t *ids = NULL, *fm = NULL;
+        sana_encoder_counts k0 = sana_text_encoder_counts(te);
+        st = sana_encode_prompt_ex(te, p, chi, M, e, m, &ids, &fm, &L);
+        sana_encoder_counts k1 = sana_text_encoder_counts(te);
+        diffusers += L;
+        enc += k1.encoded - k0.encoded;
+        cached += k1.from_cache - k0.from_cache;
+        skipped += k1.padding_skipped - k0.padding_skipped;
+        free(ids);
+        free(fm);
+        if (st == SANA_OK) st = sana_encode_prompt(ref, p, chi, M, f, m);
+        for (int r = 0; st == SANA_OK && r < M; r++)
+            for (int64_t c = 0; m[r] && c < C; c++) diff += memcmp(&e[r * C + c], &f[r * C + c], sizeof(float)) != 0;
+    }
+    if (st != SANA_OK) golden_fail("saved work: %s", sana_errmsg());
+    else
+        printf("info: [%s] 3 prompts with the instruction, then the negative \"\": diffusers runs %lld positions, "
+               "libsana %lld (the instruction once included); %lld from the instruction cache, %lld padded ones "
+               "not encoded; selected real rows vs one forward over the padded sequence: %lld values differ\n",
+               be->name, (long long)diffusers, (long long)enc, (long long)cached, (long long)skipped, (long long)diff);
+    if (st == SANA_OK && cached == 0) golden_fail("saved work: the instruction cache was never used");
+    free(e); free(f); free(m);
+    sana_text_encoder_free(te);
+    sana_text_encoder_free(ref);
+}
+
 int main(void)
 {
-    be = sana_backend_ref();
     test_lower();
-    test_cases();
-    test_dit_identity();
+    for (int i = 0; i < sana_backend_count(); i++) {
+        be = sana_backend_get(i);
+        if (!backend_wanted(be->name)) continue;
+        printf("-- backend %s\n", be->name);
+        test_cases();
+        test_dit_identity();
+        test_saved_work();
+    }
     return golden_exit();
 }

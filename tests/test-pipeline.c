@@ -3,6 +3,8 @@
  * one golden per case (golden/pipeline/e2e_*.safetensors from golden/dump_pipeline.py, whose
  * __metadata__ "config" holds the call). Checks the final latents (output_type="latent") and the
  * uint8 image (within 1 level per channel), plus encode_prompt and the library's argument checks.
+ * Every case runs on every compiled backend (sana_backend_list: ref, cpu), at the same tolerances;
+ * SANA_TEST_BACKENDS="ref,cpu" (a comma-separated list) picks some.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,19 +14,35 @@
 #include "golden.h"
 #include "core/json.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/pipeline_impl.h" /* the negative prompt cache, counted */
 #include "sana.h"
 
 static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
                                     "sprint2", "sprint1", "sprint_bin", "fp16", "given", NULL};
 
 static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
+static const char *backend; /* the backend of this round */
+
+/* 1 when backend name is in SANA_TEST_BACKENDS (or that is unset). */
+static int backend_wanted(const char *name)
+{
+    const char *list = getenv("SANA_TEST_BACKENDS");
+    if (!list || !*list) return 1;
+    size_t n = strlen(name);
+    for (const char *s = list; *s;) {
+        size_t len = strcspn(s, ",");
+        if (len == n && !strncmp(s, name, n)) return 1;
+        s += len + (s[len] == ',');
+    }
+    return 0;
+}
 
 static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char *variant)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ckpt/%s", golden_dir(), ckpt);
     if (variant && *variant) { /* the *.fp16.safetensors files of the same folder */
-        sana_load_options lo = {variant, 0};
+        sana_load_options lo = {.variant = variant, .backend = backend};
         if (!t2i_fp16 && sana_pipeline_load(&t2i_fp16, dir, &lo) != 0)
             golden_fail("load %s (%s): %s", dir, variant, sana_last_error());
         return t2i_fp16;
@@ -37,10 +55,13 @@ static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char
         if (sana_pipeline_derive(&pag, t2i, SANA_PIPELINE_PAG) != 0) golden_fail("derive PAG: %s", sana_last_error());
         return pag;
     }
-    if (sana_pipeline_load(slot, dir, NULL) != 0) {
+    sana_load_options lo = {.backend = backend};
+    if (sana_pipeline_load(slot, dir, &lo) != 0) {
         golden_fail("load %s: %s", dir, sana_last_error());
         return NULL;
     }
+    if (strcmp(sana_pipeline_backend_name(*slot), backend) != 0)
+        golden_fail("%s: runs on %s, want %s", dir, sana_pipeline_backend_name(*slot), backend);
     if (strcmp(sana_pipeline_class_name(*slot), cls) != 0)
         golden_fail("%s: loaded as %s, want %s", dir, sana_pipeline_class_name(*slot), cls);
     return *slot;
@@ -163,7 +184,7 @@ static void case_generate(golden *g, const char *name, sana_pipeline *p, sana_ge
     gp->output_latent = pass == 0;
     sana_result r;
     char what[128];
-    snprintf(what, sizeof what, "%s %s", name, pass == 0 ? "latents" : "image");
+    snprintf(what, sizeof what, "[%s] %s %s", backend, name, pass == 0 ? "latents" : "image");
     if (sana_generate(p, gp, &r) != 0) {
         golden_fail("%s: sana_generate: %s", what, sana_last_error());
         return;
@@ -177,7 +198,7 @@ static void case_generate(golden *g, const char *name, sana_pipeline *p, sana_ge
             golden_fail("%s: image %dx%dx%d, want %lldx%lldx%lld", what, r.batch, r.height, r.width,
                         (long long)t->wt.shape[0], (long long)t->wt.shape[1], (long long)t->wt.shape[2]);
         else
-            check_image(g, name, r.images, (int64_t)r.batch * r.height * r.width * 3);
+            check_image(g, what, r.images, (int64_t)r.batch * r.height * r.width * 3);
     }
     sana_result_free(&r);
 }
@@ -310,7 +331,7 @@ static void check_low_memory(void)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ckpt/sana-tiny", golden_dir());
-    sana_load_options lo = {NULL, 1};
+    sana_load_options lo = {.low_memory = 1, .backend = backend};
     sana_pipeline *p = NULL;
     if (sana_pipeline_load(&p, dir, &lo) != 0) {
         golden_fail("low-memory load: %s", sana_last_error());
@@ -355,8 +376,28 @@ static void check_load_errors(void)
     }
 }
 
-int main(int argc, char **argv)
+/* An unknown backend is refused with the compiled ones listed; the default is cpu. */
+static void check_backend_option(void)
 {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/ckpt/sana-tiny", golden_dir());
+    sana_load_options lo = {.backend = "tpu"};
+    sana_pipeline *p = NULL;
+    int rc = sana_pipeline_load(&p, dir, &lo);
+    int ok = rc == SANA_ERR_ARG && !p && strstr(sana_last_error(), "\"tpu\"") && strstr(sana_last_error(), "ref");
+    printf("%s: unknown backend: %s\n", ok ? "ok  " : "FAIL", sana_last_error());
+    if (!ok) golden_fail("unknown backend accepted or badly reported");
+    const char *name = NULL, *what = NULL;
+    ok = !strcmp(sana_backend_default_name(), "cpu") && sana_backend_list(0, &name, &what) && !strcmp(name, "ref") &&
+         what && *what && !sana_backend_list(99, &name, &what);
+    printf("%s: backends listed, ref first, default %s\n", ok ? "ok  " : "FAIL", sana_backend_default_name());
+    if (!ok) golden_fail("sana_backend_list / sana_backend_default_name");
+}
+
+/* Every case, the argument checks and the low-memory runs on one backend. */
+static void run_backend(int argc, char **argv)
+{
+    printf("-- backend %s\n", backend);
     for (int i = 0; CASES[i]; i++) {
         if (argc > 1) {
             int want = 0;
@@ -365,12 +406,32 @@ int main(int argc, char **argv)
         }
         run_case(CASES[i]);
     }
+    if (t2i && argc <= 1) {
+        /* the cases run one after another on one pipeline: a repeated negative prompt is encoded once,
+         * and the goldens above passed with the reused embeddings */
+        int reused = t2i->c->neg_reused;
+        printf("%s: [%s] negative prompt embeddings reused by %d generations\n", reused > 0 ? "ok  " : "FAIL", backend,
+               reused);
+        if (reused <= 0) golden_fail("the negative prompt cache was never used");
+    }
     check_rejects();
     check_low_memory();
-    check_load_errors();
     sana_pipeline_free(pag);
     sana_pipeline_free(t2i);
     sana_pipeline_free(sprint);
     sana_pipeline_free(t2i_fp16);
+    pag = t2i = sprint = t2i_fp16 = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *name;
+    for (int b = 0; sana_backend_list(b, &name, NULL); b++) {
+        if (!backend_wanted(name)) continue;
+        backend = name;
+        run_backend(argc, argv);
+    }
+    check_backend_option();
+    check_load_errors();
     return golden_exit();
 }

@@ -1,18 +1,10 @@
-/* src/api/threads.c -- sana_threads_set: the thread count of OpenMP and OpenBLAS, owned by the library. */
-#include "config.h"
-
-#include <omp.h>
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-#include <cblas.h>
-#endif
-
+/* src/api/threads.c -- sana_threads_set: the thread count of the default backend (OpenMP and OpenBLAS
+ * for ref and cpu), for the whole process. A pipeline sets its backend's at load (load options). */
+#include "backend/backend.h"
 #include "sana.h"
 
 void sana_threads_set(int n)
 {
-    if (n <= 0) return;
-    omp_set_num_threads(n);
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(n);
-#endif
+    const sana_backend *be = sana_backend_default();
+    if (n > 0 && be->set_threads) be->set_threads(be->ctx, n);
 }

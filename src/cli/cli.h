@@ -37,7 +37,7 @@ int cmd_info(int argc, char **argv);
 typedef struct {
     unsigned cmd;         /* the command parsing (CLI_*) */
     const char *model, *prompt, *negative, *output, *chi_file, *pag_layers, *scheduler, *otype, *latents_file,
-        *embeds_file, *variant, *prompt_file;
+        *embeds_file, *variant, *prompt_file, *backend;
     int steps, height, width, nimg, maxseq, nobin, threads, lowmem, tiled, quiet;
     int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set;
     double cfg, pag, pag_ada, shift, maxt, inter;
@@ -67,9 +67,10 @@ double cli_now(void);
 /* Check that a file can be created at path (its folder exists and is writable); 0 or a message (1). */
 int cli_check_writable(const char *path);
 /* Before anything is read: the model folder was given (else 2 with a message), the output (when there
- * is one) can be written (else 1), then the thread count of --threads is set. 0 or the exit status. */
+ * is one) can be written (else 1). 0 or the exit status. */
 int cli_prepare(const cli_opts *o);
-/* Load the pipeline of -m with --variant and --low-memory, with a progress line; 0 or the exit status. */
+/* Load the pipeline of -m with --variant, --low-memory, --backend and --threads, with a progress line
+ * (backend, memory of the prepared weights); 0 or the exit status. */
 int cli_load_pipeline(const cli_opts *o, sana_pipeline **p);
 
 /* Lines of a text file (newlines removed; empty lines dropped when skip_empty), each valid UTF-8. */

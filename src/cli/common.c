@@ -84,7 +84,6 @@ int cli_prepare(const cli_opts *o)
 {
     if (!o->model) return cli_usage_fail("no model folder: give -m DIR (see sana --help)");
     if (o->output && cli_check_writable(o->output)) return 1;
-    sana_threads_set(o->threads);
     return 0;
 }
 
@@ -92,9 +91,12 @@ int cli_load_pipeline(const cli_opts *o, sana_pipeline **p)
 {
     if (!o->model) return cli_usage_fail("no model folder: give -m DIR (see sana --help)");
     double t0 = cli_now();
-    sana_load_options lo = {o->variant, o->lowmem};
+    sana_load_options lo = {.variant = o->variant, .low_memory = o->lowmem, .backend = o->backend,
+                            .threads = o->threads};
     if (sana_pipeline_load(p, o->model, &lo) != 0) return cli_fail("%s", sana_last_error());
-    cli_say("load: %s (%s, sampler %s): %.2f s", o->model, sana_pipeline_class_name(*p), sana_pipeline_sampler(*p),
+    double mib = (double)sana_pipeline_weight_bytes(*p, NULL) / 1048576.0;
+    cli_say("load: %s (%s, sampler %s, backend %s, prepared weights %.1f MiB): %.2f s", o->model,
+            sana_pipeline_class_name(*p), sana_pipeline_sampler(*p), sana_pipeline_backend_name(*p), mib,
             cli_now() - t0);
     return 0;
 }

@@ -40,6 +40,15 @@ static void command_list(char *s, size_t n)
         k += (size_t)snprintf(s + k, n - k, "%s%s", i ? ", " : "", cli_commands[i].name);
 }
 
+/* sana --list-backends: each compiled backend with its description, the default marked. */
+static int list_backends(void)
+{
+    const char *name, *what, *def = sana_backend_default_name();
+    for (int i = 0; sana_backend_list(i, &name, &what); i++)
+        printf("%-6s %s%s\n", name, what, strcmp(name, def) ? "" : " [default]");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGINT, on_signal);
@@ -53,6 +62,7 @@ int main(int argc, char **argv)
         printf("sana (libsana) %s\n", sana_version());
         return 0;
     }
+    if (!strcmp(cmd, "--list-backends")) return list_backends();
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         cli_usage(stdout, 0);
         return 0;

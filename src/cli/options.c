@@ -110,6 +110,8 @@ static const cli_option options[] = {
      "load the text encoder only while encoding, then release it"},
     {"threads", NULL, 0, OPT_INT, "N", G | E | D, F(threads), NOFIELD, 1, 4096, NULL,
      "threads for OpenMP and BLAS (default: all cores)"},
+    {"backend", NULL, 0, OPT_STR, "NAME", G | E | D, F(backend), NOFIELD, 0, 0, NULL,
+     "the backend that runs the models (default: cpu; see\nsana --list-backends)"},
     {"variant", NULL, 0, OPT_CHOICE, "fp16|bf16", G | E | D, F(variant), NOFIELD, 0, 0, NULL,
      "load the *.VARIANT.safetensors weight files (default: float32 files)"},
     {"quiet", NULL, 'q', OPT_FLAG, NULL, ALL, F(quiet), NOFIELD, 0, 0, NULL, "no progress lines on stderr"},
@@ -340,7 +342,7 @@ static void put_commands(FILE *fp)
     fprintf(fp, "Commands:\n");
     for (int i = 0; i < cli_ncommands; i++)
         fprintf(fp, "  %-8s %-43s %s\n", cli_commands[i].name, cli_commands[i].synopsis, cli_commands[i].what);
-    fprintf(fp, "  --version, --help\n");
+    fprintf(fp, "  --list-backends, --version, --help\n");
 }
 
 void cli_usage(FILE *fp, unsigned cmd)

@@ -7,7 +7,7 @@
  * src/models/dcae_blocks.c. A pass (decoder or encoder, one tile at a time when tiled) makes
  * one be->alloc sized up front from its layer list: two activation buffers used in turn and
  * one scratch area for block temporaries. Tiling (split, blend, crop) runs on the host between passes.
- * Weights are looked up by their checkpoint keys and stay in their file dtype.
+ * Weights are looked up by their checkpoint keys and prepared once by the backend (src/models/weights.h).
  */
 #include "models/dcae_blocks.h"
 
@@ -23,6 +23,7 @@ struct sana_dcae {
     sana_dcae_config cfg;
     const sana_backend *be;
     sana_st_set *st;
+    sana_weights w;                    /* every weight, as the backend prepared it */
     /* decoder */
     const sana_wt *dec_in_w, *dec_in_b, *dec_norm_w, *dec_norm_b, *dec_out_w, *dec_out_b;
     sana_dcae_layer *dec_layers, dec_out_up;
@@ -38,6 +39,14 @@ struct sana_dcae {
 /* ------------------------------------------------------------------ the arena of a pass */
 
 static sana_status nomem(void) { return sana_err(SANA_ERR_NOMEM, "dcae: out of memory for activations"); }
+
+/* Wait for the backend: a failure of one of its ops since the last call is the pass's status. */
+static sana_status backend_status(const sana_backend *be)
+{
+    sana_status st = sana_backend_sync(be);
+    if (st == SANA_OK) return SANA_OK;
+    return sana_err(st, "dcae: backend %s failed in the pass (%s)", be->name, sana_status_name(st));
+}
 
 /*
  * The arena of one pass over a list of layers: two activation buffers used in turn (each as
@@ -89,12 +98,23 @@ static float *arena_alloc(const sana_backend *be, int n, const int64_t *sizes, f
 /* ------------------------------------------------------------------ block API (tests) */
 
 sana_status sana_dcae_layer_load(sana_dcae_layer **out, const sana_dcae_layer_desc *d, const sana_st_set *s,
-                                 const char *prefix)
+                                 const char *prefix, const sana_backend *be)
 {
+    *out = NULL;
     sana_dcae_layer *L = malloc(sizeof *L);
-    if (!L) return nomem();
-    sana_status st = dcae_layer_init(L, d, s, prefix ? prefix : "");
-    if (st != SANA_OK) { free(L); return st; }
+    sana_weights *w = malloc(sizeof *w);
+    if (!L || !w) {
+        free(L);
+        free(w);
+        return nomem();
+    }
+    sana_weights_init(w, be, s, 0);
+    sana_status st = dcae_layer_init(L, d, w, prefix ? prefix : "");
+    L->own = w;
+    if (st != SANA_OK) {
+        sana_dcae_layer_free(L);
+        return st;
+    }
     *out = L;
     return SANA_OK;
 }
@@ -114,15 +134,19 @@ sana_status sana_dcae_layer_forward(const sana_backend *be, const sana_dcae_laye
     if (!base) return nomem();
     be->upload(be->ctx, p[0], x, (size_t)sizes[0] * sizeof(float));
     sana_status st = dcae_layer_run(be, L, p[1], p[0], p[2], B, H, W);
-    if (st == SANA_OK) {
-        if (be->synchronize) be->synchronize(be->ctx);
-        be->download(be->ctx, y, p[1], (size_t)sizes[1] * sizeof(float));
-    }
+    if (st == SANA_OK) st = backend_status(be);
+    if (st == SANA_OK) be->download(be->ctx, y, p[1], (size_t)sizes[1] * sizeof(float));
     be->free(be->ctx, base);
     return st;
 }
 
-void sana_dcae_layer_free(sana_dcae_layer *L) { free(L); }
+void sana_dcae_layer_free(sana_dcae_layer *L)
+{
+    if (!L) return;
+    if (L->own) sana_weights_free(L->own);
+    free(L->own);
+    free(L);
+}
 
 /* ------------------------------------------------------------------ model loading */
 
@@ -153,6 +177,7 @@ static sana_status decoder_load(sana_dcae *m)
 {
     const sana_dcae_config *c = &m->cfg;
     const sana_st_set *s = m->st;
+    sana_weights *wt = &m->w;
     int n = c->n_decoder_stages, k = 0;
     const int64_t *ch = c->decoder_block_out_channels, *nl = c->decoder_layers_per_block;
     int64_t Clast = ch[n - 1], total = 0;
@@ -160,8 +185,10 @@ static sana_status decoder_load(sana_dcae *m)
     char p[256];
     if (c->decoder_in_shortcut && Clast % c->latent_channels != 0)
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: decoder_in_shortcut needs latent_channels | %lld", s->desc, (long long)Clast);
-    sana_st_weight(&st, s, &m->dec_in_w, SHP(Clast, c->latent_channels, 3, 3), "decoder.conv_in.weight");
-    if (sana_st_weight(&st, s, &m->dec_in_b, SHP(Clast), "decoder.conv_in.bias") != SANA_OK) return st;
+    sana_model_weight(&st, wt, &m->dec_in_w, SANA_OP_conv2d, SHP(Clast, c->latent_channels, 3, 3),
+                      "decoder.conv_in.weight");
+    if (sana_model_weight(&st, wt, &m->dec_in_b, SANA_OP_conv2d, SHP(Clast),
+                          "decoder.conv_in.bias") != SANA_OK) return st;
     for (int i = 0; i < n; i++) total += nl[i] + (i < n - 1 && nl[i] > 0);
     m->dec_layers = calloc((size_t)(total ? total : 1), sizeof *m->dec_layers);
     if (!m->dec_layers) return nomem();
@@ -173,7 +200,7 @@ static sana_status decoder_load(sana_dcae *m)
             sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_UP, .cin = ch[i + 1], .cout = ch[i],
                                       .resample = c->upsample_interpolate, .shortcut = 1};
             snprintf(p, sizeof p, "decoder.up_blocks.%d.%d.", i, j++);
-            if ((st = dcae_layer_init(&m->dec_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->dec_layers[k++], &d, wt, p)) != SANA_OK) return st;
             m->dec_ratio *= 2;
         }
         for (int64_t l = 0; l < nl[i]; l++) {
@@ -183,21 +210,24 @@ static sana_status decoder_load(sana_dcae *m)
             d.kind = c->decoder_block_types[i] == SANA_DCAE_RESBLOCK ? SANA_DCAE_L_RESBLOCK : SANA_DCAE_L_EFFICIENTVIT;
             memcpy(d.scales, c->decoder_qkv_multiscales[i], sizeof d.scales);
             snprintf(p, sizeof p, "decoder.up_blocks.%d.%d.", i, j++);
-            if ((st = dcae_layer_init(&m->dec_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->dec_layers[k++], &d, wt, p)) != SANA_OK) return st;
         }
     }
     m->n_dec_layers = k;
     /* channels = block_out_channels[0] if layers_per_block[0] > 0 else block_out_channels[1] */
     m->dec_channels = nl[0] > 0 || n < 2 ? ch[0] : ch[1];
-    sana_st_weight(&st, s, &m->dec_norm_w, SHP(m->dec_channels), "decoder.norm_out.weight");
-    if (sana_st_weight(&st, s, &m->dec_norm_b, SHP(m->dec_channels), "decoder.norm_out.bias") != SANA_OK) return st;
+    sana_model_weight(&st, wt, &m->dec_norm_w, SANA_OP_rms_norm_2d, SHP(m->dec_channels), "decoder.norm_out.weight");
+    if (sana_model_weight(&st, wt, &m->dec_norm_b, SANA_OP_rms_norm_2d, SHP(m->dec_channels),
+                          "decoder.norm_out.bias") != SANA_OK) return st;
     if (nl[0] > 0) {
-        sana_st_weight(&st, s, &m->dec_out_w, SHP(c->in_channels, m->dec_channels, 3, 3), "decoder.conv_out.weight");
-        if (sana_st_weight(&st, s, &m->dec_out_b, SHP(c->in_channels), "decoder.conv_out.bias") != SANA_OK) return st;
+        sana_model_weight(&st, wt, &m->dec_out_w, SANA_OP_conv2d, SHP(c->in_channels, m->dec_channels, 3, 3),
+                          "decoder.conv_out.weight");
+        if (sana_model_weight(&st, wt, &m->dec_out_b, SANA_OP_conv2d, SHP(c->in_channels),
+                              "decoder.conv_out.bias") != SANA_OK) return st;
     } else {
         sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_UP, .cin = m->dec_channels, .cout = c->in_channels,
                                   .resample = c->upsample_interpolate, .shortcut = 0};
-        if ((st = dcae_layer_init(&m->dec_out_up, &d, s, "decoder.conv_out.")) != SANA_OK) return st;
+        if ((st = dcae_layer_init(&m->dec_out_up, &d, wt, "decoder.conv_out.")) != SANA_OK) return st;
         m->dec_out_is_up = 1;
         m->dec_ratio *= 2;
     }
@@ -209,6 +239,7 @@ static sana_status encoder_load(sana_dcae *m)
 {
     const sana_dcae_config *c = &m->cfg;
     const sana_st_set *s = m->st;
+    sana_weights *wt = &m->w;
     int n = c->n_encoder_stages, k = 0;
     const int64_t *ch = c->encoder_block_out_channels, *nl = c->encoder_layers_per_block;
     int64_t total = 0;
@@ -216,12 +247,14 @@ static sana_status encoder_load(sana_dcae *m)
     char p[256];
     m->enc_in_channels = nl[0] > 0 || n < 2 ? ch[0] : ch[1];
     if (nl[0] > 0) {
-        sana_st_weight(&st, s, &m->enc_in_w, SHP(m->enc_in_channels, c->in_channels, 3, 3), "encoder.conv_in.weight");
-        if (sana_st_weight(&st, s, &m->enc_in_b, SHP(m->enc_in_channels), "encoder.conv_in.bias") != SANA_OK) return st;
+        sana_model_weight(&st, wt, &m->enc_in_w, SANA_OP_conv2d, SHP(m->enc_in_channels, c->in_channels, 3, 3),
+                          "encoder.conv_in.weight");
+        if (sana_model_weight(&st, wt, &m->enc_in_b, SANA_OP_conv2d, SHP(m->enc_in_channels),
+                              "encoder.conv_in.bias") != SANA_OK) return st;
     } else {
         sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_DOWN, .cin = c->in_channels, .cout = m->enc_in_channels,
                                   .resample = c->downsample_pixel_unshuffle, .shortcut = 0};
-        if ((st = dcae_layer_init(&m->enc_in_down, &d, s, "encoder.conv_in.")) != SANA_OK) return st;
+        if ((st = dcae_layer_init(&m->enc_in_down, &d, wt, "encoder.conv_in.")) != SANA_OK) return st;
         m->enc_in_is_down = 1;
     }
     for (int i = 0; i < n; i++) total += nl[i] + (i < n - 1 && nl[i] > 0);
@@ -237,21 +270,23 @@ static sana_status encoder_load(sana_dcae *m)
             d.kind = c->encoder_block_types[i] == SANA_DCAE_RESBLOCK ? SANA_DCAE_L_RESBLOCK : SANA_DCAE_L_EFFICIENTVIT;
             memcpy(d.scales, c->encoder_qkv_multiscales[i], sizeof d.scales);
             snprintf(p, sizeof p, "encoder.down_blocks.%d.%d.", i, j++);
-            if ((st = dcae_layer_init(&m->enc_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->enc_layers[k++], &d, wt, p)) != SANA_OK) return st;
         }
         if (i < n - 1 && nl[i] > 0) {
             sana_dcae_layer_desc d = {.kind = SANA_DCAE_L_DOWN, .cin = ch[i], .cout = ch[i + 1],
                                       .resample = c->downsample_pixel_unshuffle, .shortcut = 1};
             snprintf(p, sizeof p, "encoder.down_blocks.%d.%d.", i, j++);
-            if ((st = dcae_layer_init(&m->enc_layers[k++], &d, s, p)) != SANA_OK) return st;
+            if ((st = dcae_layer_init(&m->enc_layers[k++], &d, wt, p)) != SANA_OK) return st;
         }
     }
     m->n_enc_layers = k;
     int64_t Clast = ch[n - 1];
     if (c->encoder_out_shortcut && Clast % c->latent_channels != 0)
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: encoder_out_shortcut needs latent_channels | %lld", s->desc, (long long)Clast);
-    sana_st_weight(&st, s, &m->enc_out_w, SHP(c->latent_channels, Clast, 3, 3), "encoder.conv_out.weight");
-    if (sana_st_weight(&st, s, &m->enc_out_b, SHP(c->latent_channels), "encoder.conv_out.bias") != SANA_OK) return st;
+    sana_model_weight(&st, wt, &m->enc_out_w, SANA_OP_conv2d, SHP(c->latent_channels, Clast, 3, 3),
+                      "encoder.conv_out.weight");
+    if (sana_model_weight(&st, wt, &m->enc_out_b, SANA_OP_conv2d, SHP(c->latent_channels),
+                          "encoder.conv_out.bias") != SANA_OK) return st;
     return check_chain(s, m->enc_layers, m->n_enc_layers, m->enc_in_channels, Clast, "encoder.conv_out");
 }
 
@@ -265,6 +300,7 @@ sana_status sana_dcae_load(sana_dcae **out, const char *vae_dir, const char *var
     snprintf(path, sizeof path, "%s/config.json", vae_dir);
     if ((st = sana_dcae_config_load(&m->cfg, path)) != SANA_OK) goto fail;
     if ((st = sana_st_set_open(&m->st, vae_dir, "diffusion_pytorch_model", variant)) != SANA_OK) goto fail;
+    sana_weights_init(&m->w, m->be, m->st, 0); /* read at every decode: the backend prepares for speed */
     if ((st = decoder_load(m)) != SANA_OK) goto fail;
     if ((st = encoder_load(m)) != SANA_OK) goto fail;
     *out = m;
@@ -275,12 +311,14 @@ fail:
 }
 
 const sana_dcae_config *sana_dcae_get_config(const sana_dcae *m) { return &m->cfg; }
+size_t sana_dcae_weight_bytes(const sana_dcae *m) { return m->w.bytes; }
 
 void sana_dcae_free(sana_dcae *m)
 {
     if (!m) return;
     free(m->dec_layers);
     free(m->enc_layers);
+    sana_weights_free(&m->w);
     if (m->st) sana_st_set_close(m->st);
     free(m);
 }
@@ -319,9 +357,9 @@ static sana_status decode_pass(sana_dcae *m, float *img, const float *z, int64_t
         dcae_act(be, c->decoder_conv_act_fn, x, B * C * H * W);
         if (m->dec_out_is_up) st = dcae_layer_run(be, &m->dec_out_up, other, x, s, B, H, W); /* DCUpBlock2d */
         else dcae_conv3(be, other, x, m->dec_out_w, m->dec_out_b, B, C, H, W, c->in_channels);
-        if (be->synchronize) be->synchronize(be->ctx);
-        be->download(be->ctx, img, other, (size_t)(B * c->in_channels * Ho * Wo) * sizeof(float));
     }
+    if (st == SANA_OK) st = backend_status(be);
+    if (st == SANA_OK) be->download(be->ctx, img, other, (size_t)(B * c->in_channels * Ho * Wo) * sizeof(float));
     be->free(be->ctx, base);
     return st;
 }
@@ -356,9 +394,9 @@ static sana_status encode_pass(sana_dcae *m, float *z, const float *img, int64_t
         /* conv_out + mean over groups of block_out_channels[-1] / latent channels (out_shortcut) */
         dcae_conv3(be, other, x, m->enc_out_w, m->enc_out_b, B, C, H, W, lat);
         if (c->encoder_out_shortcut) SANA_OP_CALL(be, dcae_shortcut_down, other, x, B, C, H, W, C / lat, 1);
-        if (be->synchronize) be->synchronize(be->ctx);
-        be->download(be->ctx, z, other, (size_t)(B * lat * H * W) * sizeof(float));
     }
+    if (st == SANA_OK) st = backend_status(be);
+    if (st == SANA_OK) be->download(be->ctx, z, other, (size_t)(B * lat * H * W) * sizeof(float));
     be->free(be->ctx, base);
     return st;
 }

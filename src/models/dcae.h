@@ -11,6 +11,7 @@
 #ifndef SANA_DCAE_H
 #define SANA_DCAE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "core/status.h"
 #include "backend/backend.h"
@@ -67,12 +68,14 @@ sana_status sana_dcae_config_load(sana_dcae_config *c, const char *config_json_p
 
 /*
  * Load VAE_DIR/config.json and VAE_DIR/diffusion_pytorch_model[.VARIANT].safetensors (or its
- * sharded index); variant NULL, "fp16" or "bf16". Weights stay memory-mapped in their file
- * dtype. be: the backend that runs the ops (NULL: ref).
+ * sharded index); variant NULL, "fp16" or "bf16". Weights are memory-mapped in their file
+ * dtype and prepared once by be, the backend that runs the ops (NULL: ref; it keeps them as mapped).
  */
 sana_status sana_dcae_load(sana_dcae **out, const char *vae_dir, const char *variant, const sana_backend *be);
 const sana_dcae_config *sana_dcae_get_config(const sana_dcae *m);
 void sana_dcae_free(sana_dcae *m);
+/* Memory the backend's prepare_weight took for this model's weights (0: they stay as mapped). */
+size_t sana_dcae_weight_bytes(const sana_dcae *m);
 
 /* Image size the decoder makes from an h x w latent (h * r, w * r; r = 32 for the real models). */
 void sana_dcae_decoded_size(const sana_dcae *m, int64_t h, int64_t w, int64_t *H, int64_t *W);
@@ -123,8 +126,9 @@ typedef struct {
 
 typedef struct sana_dcae_layer sana_dcae_layer;
 
+/* Load a layer alone; be (NULL: ref) prepares its weights, released by sana_dcae_layer_free. */
 sana_status sana_dcae_layer_load(sana_dcae_layer **out, const sana_dcae_layer_desc *d, const sana_st_set *s,
-                                 const char *prefix);
+                                 const char *prefix, const sana_backend *be);
 /* Output shape of the layer for an input of cin x H x W. */
 void sana_dcae_layer_out_shape(const sana_dcae_layer *L, int64_t H, int64_t W, int64_t *C, int64_t *Ho, int64_t *Wo);
 /* y = layer(x), host buffers: x [B, cin, H, W], y per sana_dcae_layer_out_shape. */

@@ -15,20 +15,21 @@
 
 /* ------------------------------------------------------------------ loading */
 
-static sana_status norm_load(sana_dcae_layer *L, const sana_st_set *s, const char *prefix, const char *norm,
+static sana_status norm_load(sana_dcae_layer *L, sana_weights *s, const char *prefix, const char *norm,
                              sana_dcae_norm_type type, int64_t C)
 {
     sana_status st = SANA_OK;
-    sana_st_weight(&st, s, &L->norm_w, SHP(C), "%s%s.weight", prefix, norm);
-    sana_st_weight(&st, s, &L->norm_b, SHP(C), "%s%s.bias", prefix, norm);
+    const sana_op use = type == SANA_DCAE_NORM_BATCH ? SANA_OP_batch_norm_2d : SANA_OP_rms_norm_2d;
+    sana_model_weight(&st, s, &L->norm_w, use, SHP(C), "%s%s.weight", prefix, norm);
+    sana_model_weight(&st, s, &L->norm_b, use, SHP(C), "%s%s.bias", prefix, norm);
     if (type == SANA_DCAE_NORM_BATCH) {
-        sana_st_weight(&st, s, &L->norm_mean, SHP(C), "%s%s.running_mean", prefix, norm);
-        sana_st_weight(&st, s, &L->norm_var, SHP(C), "%s%s.running_var", prefix, norm);
+        sana_model_weight(&st, s, &L->norm_mean, use, SHP(C), "%s%s.running_mean", prefix, norm);
+        sana_model_weight(&st, s, &L->norm_var, use, SHP(C), "%s%s.running_var", prefix, norm);
     }
     return st;
 }
 
-static sana_status msla_load(sana_dcae_layer *L, const sana_st_set *s, const char *prefix)
+static sana_status msla_load(sana_dcae_layer *L, sana_weights *s, const char *prefix)
 {
     const sana_dcae_layer_desc *d = &L->d;
     sana_status st = SANA_OK;
@@ -38,35 +39,37 @@ static sana_status msla_load(sana_dcae_layer *L, const sana_st_set *s, const cha
     if (L->heads < 1)
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s: %lld channels give no attention head of dim %lld", "dcae", prefix,
                         (long long)d->cin, (long long)d->head_dim);
-    sana_st_weight(&st, s, &L->to_q, SHP(L->inner, d->cin), "%sto_q.weight", prefix);
-    sana_st_weight(&st, s, &L->to_k, SHP(L->inner, d->cin), "%sto_k.weight", prefix);
-    sana_st_weight(&st, s, &L->to_v, SHP(L->inner, d->cin), "%sto_v.weight", prefix);
+    sana_model_weight(&st, s, &L->to_q, SANA_OP_conv2d, SHP(L->inner, d->cin), "%sto_q.weight", prefix);
+    sana_model_weight(&st, s, &L->to_k, SANA_OP_conv2d, SHP(L->inner, d->cin), "%sto_k.weight", prefix);
+    sana_model_weight(&st, s, &L->to_v, SANA_OP_conv2d, SHP(L->inner, d->cin), "%sto_v.weight", prefix);
     for (int i = 0; i < d->n_scales; i++) {
         int64_t k = d->scales[i], c3 = 3 * L->inner;
-        sana_st_weight(&st, s, &L->ms_in[i], SHP(c3, 1, k, k), "%sto_qkv_multiscale.%d.proj_in.weight", prefix, i);
-        sana_st_weight(&st, s, &L->ms_out[i], SHP(c3, d->head_dim, 1, 1), "%sto_qkv_multiscale.%d.proj_out.weight",
+        sana_model_weight(&st, s, &L->ms_in[i], SANA_OP_conv2d, SHP(c3, 1, k, k),
+                          "%sto_qkv_multiscale.%d.proj_in.weight", prefix, i);
+        sana_model_weight(&st, s, &L->ms_out[i], SANA_OP_conv2d, SHP(c3, d->head_dim, 1, 1), "%sto_qkv_multiscale.%d.proj_out.weight",
                        prefix, i);
     }
-    sana_st_weight(&st, s, &L->to_out, SHP(d->cin, L->inner * (1 + d->n_scales)), "%sto_out.weight", prefix);
+    sana_model_weight(&st, s, &L->to_out, SANA_OP_conv2d, SHP(d->cin, L->inner * (1 + d->n_scales)),
+                      "%sto_out.weight", prefix);
     return st == SANA_OK ? norm_load(L, s, prefix, "norm_out", d->norm, d->cin) : st;
 }
 
-static sana_status glumb_load(sana_dcae_layer *L, const sana_st_set *s, const char *prefix)
+static sana_status glumb_load(sana_dcae_layer *L, sana_weights *s, const char *prefix)
 {
     int64_t C = L->d.cin, h = 4 * C; /* GLUMBConv expand_ratio = 4 */
     sana_status st = SANA_OK;
     L->hidden = h;
-    sana_st_weight(&st, s, &L->inv_w, SHP(2 * h, C, 1, 1), "%sconv_inverted.weight", prefix);
-    sana_st_weight(&st, s, &L->inv_b, SHP(2 * h), "%sconv_inverted.bias", prefix);
-    sana_st_weight(&st, s, &L->dep_w, SHP(2 * h, 1, 3, 3), "%sconv_depth.weight", prefix);
-    sana_st_weight(&st, s, &L->dep_b, SHP(2 * h), "%sconv_depth.bias", prefix);
-    sana_st_weight(&st, s, &L->pt_w, SHP(C, h, 1, 1), "%sconv_point.weight", prefix);
-    sana_st_weight(&st, s, &L->mb_norm_w, SHP(C), "%snorm.weight", prefix);
-    return sana_st_weight(&st, s, &L->mb_norm_b, SHP(C), "%snorm.bias", prefix);
+    sana_model_weight(&st, s, &L->inv_w, SANA_OP_glumbconv, SHP(2 * h, C, 1, 1), "%sconv_inverted.weight", prefix);
+    sana_model_weight(&st, s, &L->inv_b, SANA_OP_glumbconv, SHP(2 * h), "%sconv_inverted.bias", prefix);
+    sana_model_weight(&st, s, &L->dep_w, SANA_OP_glumbconv, SHP(2 * h, 1, 3, 3), "%sconv_depth.weight", prefix);
+    sana_model_weight(&st, s, &L->dep_b, SANA_OP_glumbconv, SHP(2 * h), "%sconv_depth.bias", prefix);
+    sana_model_weight(&st, s, &L->pt_w, SANA_OP_glumbconv, SHP(C, h, 1, 1), "%sconv_point.weight", prefix);
+    sana_model_weight(&st, s, &L->mb_norm_w, SANA_OP_rms_norm_2d, SHP(C), "%snorm.weight", prefix);
+    return sana_model_weight(&st, s, &L->mb_norm_b, SANA_OP_rms_norm_2d, SHP(C), "%snorm.bias", prefix);
 }
 
 /* Fill L from the checkpoint keys under prefix; checks every shape and the channel arithmetic. */
-sana_status dcae_layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, const sana_st_set *s,
+sana_status dcae_layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, sana_weights *s,
                             const char *prefix)
 {
     char p[512];
@@ -84,9 +87,9 @@ sana_status dcae_layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, c
         if (cin != cout)
             return sana_err(SANA_ERR_UNSUPPORTED, "%s: ResBlock %lld -> %lld channels has no residual of that shape",
                             prefix, (long long)cin, (long long)cout);
-        sana_st_weight(&st, s, &L->conv1_w, SHP(cin, cin, 3, 3), "%sconv1.weight", prefix);
-        sana_st_weight(&st, s, &L->conv1_b, SHP(cin), "%sconv1.bias", prefix);
-        sana_st_weight(&st, s, &L->conv2_w, SHP(cout, cin, 3, 3), "%sconv2.weight", prefix);
+        sana_model_weight(&st, s, &L->conv1_w, SANA_OP_conv2d, SHP(cin, cin, 3, 3), "%sconv1.weight", prefix);
+        sana_model_weight(&st, s, &L->conv1_b, SANA_OP_conv2d, SHP(cin), "%sconv1.bias", prefix);
+        sana_model_weight(&st, s, &L->conv2_w, SANA_OP_conv2d, SHP(cout, cin, 3, 3), "%sconv2.weight", prefix);
         return st == SANA_OK ? norm_load(L, s, prefix, "norm", d->norm, cout) : st;
     case SANA_DCAE_L_MSLA:
         return msla_load(L, s, prefix);
@@ -103,8 +106,8 @@ sana_status dcae_layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, c
             return sana_err(SANA_ERR_UNSUPPORTED, "%s: DCUpBlock2d %lld -> %lld: the shortcut needs in | 4 * out",
                             prefix, (long long)cin, (long long)cout);
         L->conv_cout = d->resample ? cout : cout * 4;
-        sana_st_weight(&st, s, &L->conv_w, SHP(L->conv_cout, cin, 3, 3), "%sconv.weight", prefix);
-        return sana_st_weight(&st, s, &L->conv_b, SHP(L->conv_cout), "%sconv.bias", prefix);
+        sana_model_weight(&st, s, &L->conv_w, SANA_OP_conv2d, SHP(L->conv_cout, cin, 3, 3), "%sconv.weight", prefix);
+        return sana_model_weight(&st, s, &L->conv_b, SANA_OP_conv2d, SHP(L->conv_cout), "%sconv.bias", prefix);
     case SANA_DCAE_L_DOWN:
         /* group_size = in * 4 // out; with pixel_unshuffle the conv makes out / 4 channels */
         if (d->shortcut && (cin * 4 % cout != 0))
@@ -114,8 +117,8 @@ sana_status dcae_layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, c
             return sana_err(SANA_ERR_UNSUPPORTED, "%s: DCDownBlock2d to %lld channels: pixel_unshuffle needs a multiple of 4",
                             prefix, (long long)cout);
         L->conv_cout = d->resample ? cout / 4 : cout;
-        sana_st_weight(&st, s, &L->conv_w, SHP(L->conv_cout, cin, 3, 3), "%sconv.weight", prefix);
-        return sana_st_weight(&st, s, &L->conv_b, SHP(L->conv_cout), "%sconv.bias", prefix);
+        sana_model_weight(&st, s, &L->conv_w, SANA_OP_conv2d, SHP(L->conv_cout, cin, 3, 3), "%sconv.weight", prefix);
+        return sana_model_weight(&st, s, &L->conv_b, SANA_OP_conv2d, SHP(L->conv_cout), "%sconv.bias", prefix);
     }
     return sana_err(SANA_ERR_ARG, "dcae: unknown layer kind %d", (int)d->kind);
 }

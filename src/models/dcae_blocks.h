@@ -7,6 +7,7 @@
 #define SANA_DCAE_BLOCKS_H
 
 #include "models/dcae.h"
+#include "models/weights.h"
 
 /* diffusers: normalization.get_normalization(eps=1e-5), RMSNorm(..., eps=1e-5) in GLUMBConv and
  * Decoder.norm_out: every norm of the DC-AE uses this epsilon. */
@@ -28,15 +29,15 @@ struct sana_dcae_layer {
     /* DCUpBlock2d / DCDownBlock2d */
     const sana_wt *conv_w, *conv_b;
     int64_t conv_cout;
+    sana_weights *own;                 /* a layer loaded alone (sana_dcae_layer_load): its weights */
 };
 
 
 static inline int64_t dcae_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* Fill L from the checkpoint keys under prefix ("" or "name."); checks every shape and the
- * channel arithmetic. */
-sana_status dcae_layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, const sana_st_set *s,
-                            const char *prefix);
+/* Fill L from the checkpoint keys under prefix ("" or "name.") of the store s (weights prepared by
+ * its backend); checks every shape and the channel arithmetic. */
+sana_status dcae_layer_init(sana_dcae_layer *L, const sana_dcae_layer_desc *d, sana_weights *s, const char *prefix);
 /* Floats of scratch the layer needs for a B x cin x H x W input. */
 int64_t dcae_layer_scratch(const sana_backend *be, const sana_dcae_layer *L, int64_t B, int64_t H, int64_t W);
 /* Output shape of the layer for an input of cin x H x W. */

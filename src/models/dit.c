@@ -9,6 +9,7 @@
 #include "models/dit.h"
 #include "core/json.h"
 #include "io/safetensors.h"
+#include "models/weights.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,7 @@ struct sana_dit {
     sana_dit_config cfg;
     const sana_backend *be;
     sana_st_set *st;
+    sana_weights w;         /* every weight, as the backend prepared it */
     char *dir;
     int64_t D, Dc, Hd, Cout, p;
     struct { dit_param proj; } patch_embed;
@@ -213,90 +215,107 @@ struct sana_dit {
 };
 
 /* transformer_blocks.<i>.attn<n>: q from qdim, k and v from kvdim channels, inner channels. */
-static sana_status load_attn(const sana_dit *m, dit_attention *a, int i, int n, int64_t qdim, int64_t kvdim,
+static sana_status load_attn(sana_dit *m, dit_attention *a, int i, int n, int64_t qdim, int64_t kvdim,
                              int64_t inner, int bias)
 {
-    const sana_st_set *s = m->st;
+    sana_weights *s = &m->w;
     sana_status st = SANA_OK;
-    sana_st_weight(&st, s, &a->to_q.weight, SHP(inner, qdim), "transformer_blocks.%d.attn%d.to_q.weight", i, n);
-    sana_st_weight(&st, s, &a->to_k.weight, SHP(inner, kvdim), "transformer_blocks.%d.attn%d.to_k.weight", i, n);
-    sana_st_weight(&st, s, &a->to_v.weight, SHP(inner, kvdim), "transformer_blocks.%d.attn%d.to_v.weight", i, n);
+    sana_model_weight(&st, s, &a->to_q.weight, SANA_OP_linear, SHP(inner, qdim),
+                      "transformer_blocks.%d.attn%d.to_q.weight", i, n);
+    sana_model_weight(&st, s, &a->to_k.weight, SANA_OP_linear, SHP(inner, kvdim),
+                      "transformer_blocks.%d.attn%d.to_k.weight", i, n);
+    sana_model_weight(&st, s, &a->to_v.weight, SANA_OP_linear, SHP(inner, kvdim),
+                      "transformer_blocks.%d.attn%d.to_v.weight", i, n);
     if (bias) {
-        sana_st_weight(&st, s, &a->to_q.bias, SHP(inner), "transformer_blocks.%d.attn%d.to_q.bias", i, n);
-        sana_st_weight(&st, s, &a->to_k.bias, SHP(inner), "transformer_blocks.%d.attn%d.to_k.bias", i, n);
-        sana_st_weight(&st, s, &a->to_v.bias, SHP(inner), "transformer_blocks.%d.attn%d.to_v.bias", i, n);
+        sana_model_weight(&st, s, &a->to_q.bias, SANA_OP_linear, SHP(inner),
+                          "transformer_blocks.%d.attn%d.to_q.bias", i, n);
+        sana_model_weight(&st, s, &a->to_k.bias, SANA_OP_linear, SHP(inner),
+                          "transformer_blocks.%d.attn%d.to_k.bias", i, n);
+        sana_model_weight(&st, s, &a->to_v.bias, SANA_OP_linear, SHP(inner),
+                          "transformer_blocks.%d.attn%d.to_v.bias", i, n);
     }
-    sana_st_weight(&st, s, &a->to_out_0.weight, SHP(qdim, inner), "transformer_blocks.%d.attn%d.to_out.0.weight", i,
+    sana_model_weight(&st, s, &a->to_out_0.weight, SANA_OP_linear, SHP(qdim, inner), "transformer_blocks.%d.attn%d.to_out.0.weight", i,
                    n);
     /* out_bias=True */
-    sana_st_weight(&st, s, &a->to_out_0.bias, SHP(qdim), "transformer_blocks.%d.attn%d.to_out.0.bias", i, n);
+    sana_model_weight(&st, s, &a->to_out_0.bias, SANA_OP_linear, SHP(qdim),
+                      "transformer_blocks.%d.attn%d.to_out.0.bias", i, n);
     if (m->cfg.qk_norm == SANA_QK_NORM_RMS_ACROSS_HEADS) {
-        sana_st_weight(&st, s, &a->norm_q.weight, SHP(inner), "transformer_blocks.%d.attn%d.norm_q.weight", i, n);
-        sana_st_weight(&st, s, &a->norm_k.weight, SHP(inner), "transformer_blocks.%d.attn%d.norm_k.weight", i, n);
+        sana_model_weight(&st, s, &a->norm_q.weight, SANA_OP_rms_norm, SHP(inner),
+                          "transformer_blocks.%d.attn%d.norm_q.weight", i, n);
+        sana_model_weight(&st, s, &a->norm_k.weight, SANA_OP_rms_norm, SHP(inner),
+                          "transformer_blocks.%d.attn%d.norm_k.weight", i, n);
     }
     return st;
 }
 
 /* transformer_blocks.<i> (SanaTransformerBlock). */
-static sana_status load_block(const sana_dit *m, dit_block *b, int i)
+static sana_status load_block(sana_dit *m, dit_block *b, int i)
 {
     const sana_dit_config *c = &m->cfg;
-    const sana_st_set *s = m->st;
+    sana_weights *s = &m->w;
     const int64_t D = m->D, Hd = m->Hd;
     sana_status st = SANA_OK;
-    sana_st_weight(&st, s, &b->scale_shift_table, SHP(6, D), "transformer_blocks.%d.scale_shift_table", i);
+    sana_model_weight(&st, s, &b->scale_shift_table, SANA_OP_dit_modulation, SHP(6, D),
+                      "transformer_blocks.%d.scale_shift_table", i);
     if (st == SANA_OK) st = load_attn(m, &b->attn1, i, 1, D, D, D, c->attention_bias);
     if (st == SANA_OK) st = load_attn(m, &b->attn2, i, 2, D, c->cross_attention_dim, m->Dc, 1);
     if (c->norm_elementwise_affine) {
-        sana_st_weight(&st, s, &b->norm2.weight, SHP(D), "transformer_blocks.%d.norm2.weight", i);
-        sana_st_weight(&st, s, &b->norm2.bias, SHP(D), "transformer_blocks.%d.norm2.bias", i);
+        sana_model_weight(&st, s, &b->norm2.weight, SANA_OP_modulated_layer_norm, SHP(D),
+                          "transformer_blocks.%d.norm2.weight", i);
+        sana_model_weight(&st, s, &b->norm2.bias, SANA_OP_modulated_layer_norm, SHP(D),
+                          "transformer_blocks.%d.norm2.bias", i);
     }
     dit_glumbconv *ff = &b->ff;
-    sana_st_weight(&st, s, &ff->conv_inverted.weight, SHP(2 * Hd, D, 1, 1),
+    sana_model_weight(&st, s, &ff->conv_inverted.weight, SANA_OP_glumbconv, SHP(2 * Hd, D, 1, 1),
                    "transformer_blocks.%d.ff.conv_inverted.weight", i);
-    sana_st_weight(&st, s, &ff->conv_inverted.bias, SHP(2 * Hd), "transformer_blocks.%d.ff.conv_inverted.bias", i);
-    sana_st_weight(&st, s, &ff->conv_depth.weight, SHP(2 * Hd, 1, 3, 3), "transformer_blocks.%d.ff.conv_depth.weight",
+    sana_model_weight(&st, s, &ff->conv_inverted.bias, SANA_OP_glumbconv, SHP(2 * Hd),
+                      "transformer_blocks.%d.ff.conv_inverted.bias", i);
+    sana_model_weight(&st, s, &ff->conv_depth.weight, SANA_OP_glumbconv, SHP(2 * Hd, 1, 3, 3), "transformer_blocks.%d.ff.conv_depth.weight",
                    i);
-    sana_st_weight(&st, s, &ff->conv_depth.bias, SHP(2 * Hd), "transformer_blocks.%d.ff.conv_depth.bias", i);
-    sana_st_weight(&st, s, &ff->conv_point.weight, SHP(D, Hd, 1, 1), "transformer_blocks.%d.ff.conv_point.weight", i);
+    sana_model_weight(&st, s, &ff->conv_depth.bias, SANA_OP_glumbconv, SHP(2 * Hd),
+                      "transformer_blocks.%d.ff.conv_depth.bias", i);
+    sana_model_weight(&st, s, &ff->conv_point.weight, SANA_OP_glumbconv, SHP(D, Hd, 1, 1),
+                      "transformer_blocks.%d.ff.conv_point.weight", i);
     return st;
 }
 
 /* A TimestepEmbedding(256, D) under `key` (linear_1, SiLU, linear_2). */
-static void load_timestep_mlp(const sana_dit *m, sana_status *st, dit_mlp *t, const char *key)
+static void load_timestep_mlp(sana_dit *m, sana_status *st, dit_mlp *t, const char *key)
 {
     const int64_t D = m->D;
-    sana_st_weight(st, m->st, &t->linear_1.weight, SHP(D, DIT_TPROJ_DIM), "%s.linear_1.weight", key);
-    sana_st_weight(st, m->st, &t->linear_1.bias, SHP(D), "%s.linear_1.bias", key);
-    sana_st_weight(st, m->st, &t->linear_2.weight, SHP(D, D), "%s.linear_2.weight", key);
-    sana_st_weight(st, m->st, &t->linear_2.bias, SHP(D), "%s.linear_2.bias", key);
+    sana_model_weight(st, &m->w, &t->linear_1.weight, SANA_OP_mlp2, SHP(D, DIT_TPROJ_DIM), "%s.linear_1.weight", key);
+    sana_model_weight(st, &m->w, &t->linear_1.bias, SANA_OP_mlp2, SHP(D), "%s.linear_1.bias", key);
+    sana_model_weight(st, &m->w, &t->linear_2.weight, SANA_OP_mlp2, SHP(D, D), "%s.linear_2.weight", key);
+    sana_model_weight(st, &m->w, &t->linear_2.bias, SANA_OP_mlp2, SHP(D), "%s.linear_2.bias", key);
 }
 
 static sana_status load_weights(sana_dit *m)
 {
     const sana_dit_config *c = &m->cfg;
-    const sana_st_set *s = m->st;
+    sana_weights *s = &m->w;
     const int64_t D = m->D, p = m->p, Cproj = p * p * m->Cout;
     sana_status st = SANA_OK;
-    sana_st_weight(&st, s, &m->patch_embed.proj.weight, SHP(D, c->in_channels, p, p), "patch_embed.proj.weight");
-    sana_st_weight(&st, s, &m->patch_embed.proj.bias, SHP(D), "patch_embed.proj.bias");
+    sana_model_weight(&st, s, &m->patch_embed.proj.weight, SANA_OP_patch_embed, SHP(D, c->in_channels, p, p),
+                      "patch_embed.proj.weight");
+    sana_model_weight(&st, s, &m->patch_embed.proj.bias, SANA_OP_patch_embed, SHP(D), "patch_embed.proj.bias");
     if (c->guidance_embeds) {
         load_timestep_mlp(m, &st, &m->time_embed.timestep_embedder, "time_embed.timestep_embedder");
         load_timestep_mlp(m, &st, &m->time_embed.guidance_embedder, "time_embed.guidance_embedder");
     } else {
         load_timestep_mlp(m, &st, &m->time_embed.timestep_embedder, "time_embed.emb.timestep_embedder");
     }
-    sana_st_weight(&st, s, &m->time_embed.linear.weight, SHP(6 * D, D), "time_embed.linear.weight");
-    sana_st_weight(&st, s, &m->time_embed.linear.bias, SHP(6 * D), "time_embed.linear.bias");
+    sana_model_weight(&st, s, &m->time_embed.linear.weight, SANA_OP_linear, SHP(6 * D, D), "time_embed.linear.weight");
+    sana_model_weight(&st, s, &m->time_embed.linear.bias, SANA_OP_linear, SHP(6 * D), "time_embed.linear.bias");
     dit_mlp *cp = &m->caption_projection;
-    sana_st_weight(&st, s, &cp->linear_1.weight, SHP(D, c->caption_channels), "caption_projection.linear_1.weight");
-    sana_st_weight(&st, s, &cp->linear_1.bias, SHP(D), "caption_projection.linear_1.bias");
-    sana_st_weight(&st, s, &cp->linear_2.weight, SHP(D, D), "caption_projection.linear_2.weight");
-    sana_st_weight(&st, s, &cp->linear_2.bias, SHP(D), "caption_projection.linear_2.bias");
-    sana_st_weight(&st, s, &m->caption_norm.weight, SHP(D), "caption_norm.weight");
-    sana_st_weight(&st, s, &m->scale_shift_table, SHP(2, D), "scale_shift_table");
-    sana_st_weight(&st, s, &m->proj_out.weight, SHP(Cproj, D), "proj_out.weight");
-    sana_st_weight(&st, s, &m->proj_out.bias, SHP(Cproj), "proj_out.bias");
+    sana_model_weight(&st, s, &cp->linear_1.weight, SANA_OP_mlp2, SHP(D, c->caption_channels),
+                      "caption_projection.linear_1.weight");
+    sana_model_weight(&st, s, &cp->linear_1.bias, SANA_OP_mlp2, SHP(D), "caption_projection.linear_1.bias");
+    sana_model_weight(&st, s, &cp->linear_2.weight, SANA_OP_mlp2, SHP(D, D), "caption_projection.linear_2.weight");
+    sana_model_weight(&st, s, &cp->linear_2.bias, SANA_OP_mlp2, SHP(D), "caption_projection.linear_2.bias");
+    sana_model_weight(&st, s, &m->caption_norm.weight, SANA_OP_rms_norm, SHP(D), "caption_norm.weight");
+    sana_model_weight(&st, s, &m->scale_shift_table, SANA_OP_dit_modulation, SHP(2, D), "scale_shift_table");
+    sana_model_weight(&st, s, &m->proj_out.weight, SANA_OP_linear, SHP(Cproj, D), "proj_out.weight");
+    sana_model_weight(&st, s, &m->proj_out.bias, SANA_OP_linear, SHP(Cproj), "proj_out.bias");
     for (int i = 0; i < (int)c->num_layers && st == SANA_OK; i++)
         st = load_block(m, &m->transformer_blocks[i], i);
     return st;
@@ -325,7 +344,10 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
         if (!m->transformer_blocks) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
     }
     if (st == SANA_OK) st = sana_st_set_open(&m->st, transformer_dir, "diffusion_pytorch_model", variant);
-    if (st == SANA_OK) st = load_weights(m);
+    if (st == SANA_OK) {
+        sana_weights_init(&m->w, m->be, m->st, 0); /* read at every step: the backend prepares for speed */
+        st = load_weights(m);
+    }
     if (st != SANA_OK) {
         sana_dit_free(m);
         return st;
@@ -335,6 +357,7 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
 }
 
 const sana_dit_config *sana_dit_get_config(const sana_dit *m) { return &m->cfg; }
+size_t sana_dit_weight_bytes(const sana_dit *m) { return m->w.bytes; }
 
 static void arena_free(sana_dit *m)
 {
@@ -349,6 +372,7 @@ void sana_dit_free(sana_dit *m)
 {
     if (!m) return;
     arena_free(m);
+    sana_weights_free(&m->w);
     sana_st_set_close(m->st);
     free(m->transformer_blocks);
     free(m->dir);
@@ -434,6 +458,16 @@ static sana_status arena_prepare(sana_dit *m, int64_t B, int64_t H, int64_t W, i
 static void upload(const sana_dit *m, float *dst, const float *src, int64_t n)
 {
     m->be->upload(m->be->ctx, dst, src, (size_t)n * sizeof(float));
+}
+
+/* Wait for the backend; a failure of one of its ops since the last call is the forward's status (the
+ * caption cache is dropped: it may hold a failed computation). */
+static sana_status backend_status(sana_dit *m)
+{
+    sana_status st = sana_backend_sync(m->be);
+    if (st == SANA_OK) return SANA_OK;
+    m->kv_valid = 0;
+    return sana_err(st, "%s: backend %s failed in the forward pass (%s)", m->dir, m->be->name, sana_status_name(st));
 }
 
 /* 1 when layer i is one of the PAG layers. */
@@ -620,7 +654,7 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
     linear(be, a->proj, a->nrm, &m->proj_out, B * N, D, p * p * m->Cout);
     /* 4. Unpatchify */
     SANA_OP_CALL(be, unpatchify, a->out, a->proj, B, h, w, p, m->Cout);
-    if (be->synchronize) be->synchronize(be->ctx);
+    if ((st = backend_status(m)) != SANA_OK) return st;
     be->download(be->ctx, out, a->out, (size_t)(B * m->Cout * H * W) * sizeof(float));
     return SANA_OK;
 }
@@ -662,7 +696,7 @@ sana_status sana_dit_block_forward(sana_dit *m, int layer, float *x_out, const f
     }
     m->kv_valid = 0; /* a->enc and this block's k, v slot now belong to another caption */
     block_forward(m, layer, enc_mask ? a->bias : NULL, pag_from, 1);
-    if (m->be->synchronize) m->be->synchronize(m->be->ctx);
+    if ((st = backend_status(m)) != SANA_OK) return st;
     m->be->download(m->be->ctx, x_out, a->hs, (size_t)(B * N * D) * sizeof(float));
     return SANA_OK;
 }

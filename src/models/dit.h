@@ -2,15 +2,15 @@
  *
  * Loads a diffusers `transformer/` folder (config.json + diffusion_pytorch_model[.VARIANT].safetensors,
  * single file or sharded with an index) and runs its forward pass through the backend table.
- * Weights stay memory-mapped in their file dtype (fp32, fp16 or bf16); every operator converts
- * the rows it needs to float32 itself (ref: sana_wt_rows_f32 / sana_wt_f32_view), so memory is
- * the mapped file plus the float32 activations of one forward pass plus the float32 copy of the
- * largest weight of one operator. Activations live in one arena allocated through the backend
+ * Weights are memory-mapped in their file dtype (fp32, fp16 or bf16) and prepared once at load by
+ * the backend (prepare_weight: converted or packed for speed, src/models/weights.h); ref keeps them
+ * as mapped and converts the rows it needs to float32 inside each operator (sana_wt_rows_f32). Activations live in one arena allocated through the backend
  * for a (B, H, W, L) shape and reused while the shape repeats. See doc/dit.md.
  */
 #ifndef SANA_DIT_H
 #define SANA_DIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "core/status.h"
 #include "backend/backend.h"
@@ -64,6 +64,8 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
                           const sana_backend *be);
 const sana_dit_config *sana_dit_get_config(const sana_dit *m);
 void sana_dit_free(sana_dit *m);
+/* Memory the backend's prepare_weight took for this model's weights (0: they stay as mapped). */
+size_t sana_dit_weight_bytes(const sana_dit *m);
 
 /*
  * Perturbed-attention guidance: in the listed layers (0-based block indices), batch items

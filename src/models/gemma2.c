@@ -25,6 +25,7 @@
 
 #include "core/json.h"
 #include "io/safetensors.h"
+#include "models/weights.h"
 
 #define MAX_LAYERS 1024
 
@@ -39,8 +40,10 @@ typedef struct {
 struct sana_gemma2 {
     sana_gemma2_config cfg;
     sana_gemma2_attn attn;
+    int row_calls;           /* attention: one op call per query row (see attention()) */
     const sana_backend *be;
     sana_st_set *st;
+    sana_weights w;          /* every weight, as the backend prepared it (compact: read once per prompt) */
     const sana_wt *embed_tokens, *norm;
     gemma2_layer *layers;
 };
@@ -188,13 +191,16 @@ void sana_gemma2_free(sana_gemma2 *m)
     if (!m)
         return;
     free(m->layers);
+    sana_weights_free(&m->w);
     sana_st_set_close(m->st);
     sana_gemma2_config_free(&m->cfg);
     free(m);
 }
 
 const sana_gemma2_config *sana_gemma2_get_config(const sana_gemma2 *m) { return &m->cfg; }
+size_t sana_gemma2_weight_bytes(const sana_gemma2 *m) { return m->w.bytes; }
 void sana_gemma2_set_attn(sana_gemma2 *m, sana_gemma2_attn attn) { m->attn = attn; }
+void sana_gemma2_set_row_calls(sana_gemma2 *m, int on) { m->row_calls = on; }
 
 /* Every tensor of Gemma2Model under its checkpoint key (pre: "" or "model."), shapes checked. */
 static sana_status load_weights(sana_gemma2 *m, const char *pre)
@@ -203,32 +209,45 @@ static sana_status load_weights(sana_gemma2 *m, const char *pre)
     sana_status st = SANA_OK;
     int64_t C = c->hidden_size, I = c->intermediate_size;
     int64_t QD = c->num_attention_heads * c->head_dim, KD = c->num_key_value_heads * c->head_dim;
-    const sana_st_set *set = m->st;
-    sana_st_weight(&st, set, &m->embed_tokens, SHP(c->vocab_size, C), "%sembed_tokens.weight", pre);
-    sana_st_weight(&st, set, &m->norm, SHP(C), "%snorm.weight", pre);
+    sana_weights *set = &m->w;
+    sana_model_weight(&st, set, &m->embed_tokens, SANA_OP_gemma_embed, SHP(c->vocab_size, C),
+                      "%sembed_tokens.weight", pre);
+    sana_model_weight(&st, set, &m->norm, SANA_OP_gemma_rms_norm, SHP(C), "%snorm.weight", pre);
     for (int64_t l = 0; l < c->num_hidden_layers && st == SANA_OK; l++) {
         gemma2_layer *L = &m->layers[l];
         long long li = (long long)l;
-        sana_st_weight(&st, set, &L->input_layernorm, SHP(C), "%slayers.%lld.input_layernorm.weight", pre, li);
-        sana_st_weight(&st, set, &L->post_attention_layernorm, SHP(C), "%slayers.%lld.post_attention_layernorm.weight",
+        sana_model_weight(&st, set, &L->input_layernorm, SANA_OP_gemma_rms_norm, SHP(C),
+                          "%slayers.%lld.input_layernorm.weight", pre, li);
+        sana_model_weight(&st, set, &L->post_attention_layernorm, SANA_OP_gemma_rms_norm, SHP(C), "%slayers.%lld.post_attention_layernorm.weight",
                        pre, li);
-        sana_st_weight(&st, set, &L->pre_feedforward_layernorm, SHP(C),
+        sana_model_weight(&st, set, &L->pre_feedforward_layernorm, SANA_OP_gemma_rms_norm, SHP(C),
                        "%slayers.%lld.pre_feedforward_layernorm.weight", pre, li);
-        sana_st_weight(&st, set, &L->post_feedforward_layernorm, SHP(C),
+        sana_model_weight(&st, set, &L->post_feedforward_layernorm, SANA_OP_gemma_rms_norm, SHP(C),
                        "%slayers.%lld.post_feedforward_layernorm.weight", pre, li);
-        sana_st_weight(&st, set, &L->q_proj, SHP(QD, C), "%slayers.%lld.self_attn.q_proj.weight", pre, li);
-        sana_st_weight(&st, set, &L->k_proj, SHP(KD, C), "%slayers.%lld.self_attn.k_proj.weight", pre, li);
-        sana_st_weight(&st, set, &L->v_proj, SHP(KD, C), "%slayers.%lld.self_attn.v_proj.weight", pre, li);
-        sana_st_weight(&st, set, &L->o_proj, SHP(C, QD), "%slayers.%lld.self_attn.o_proj.weight", pre, li);
+        sana_model_weight(&st, set, &L->q_proj, SANA_OP_linear, SHP(QD, C),
+                          "%slayers.%lld.self_attn.q_proj.weight", pre, li);
+        sana_model_weight(&st, set, &L->k_proj, SANA_OP_linear, SHP(KD, C),
+                          "%slayers.%lld.self_attn.k_proj.weight", pre, li);
+        sana_model_weight(&st, set, &L->v_proj, SANA_OP_linear, SHP(KD, C),
+                          "%slayers.%lld.self_attn.v_proj.weight", pre, li);
+        sana_model_weight(&st, set, &L->o_proj, SANA_OP_linear, SHP(C, QD),
+                          "%slayers.%lld.self_attn.o_proj.weight", pre, li);
         if (c->attention_bias) {
-            sana_st_weight(&st, set, &L->q_bias, SHP(QD), "%slayers.%lld.self_attn.q_proj.bias", pre, li);
-            sana_st_weight(&st, set, &L->k_bias, SHP(KD), "%slayers.%lld.self_attn.k_proj.bias", pre, li);
-            sana_st_weight(&st, set, &L->v_bias, SHP(KD), "%slayers.%lld.self_attn.v_proj.bias", pre, li);
-            sana_st_weight(&st, set, &L->o_bias, SHP(C), "%slayers.%lld.self_attn.o_proj.bias", pre, li);
+            sana_model_weight(&st, set, &L->q_bias, SANA_OP_linear, SHP(QD),
+                              "%slayers.%lld.self_attn.q_proj.bias", pre, li);
+            sana_model_weight(&st, set, &L->k_bias, SANA_OP_linear, SHP(KD),
+                              "%slayers.%lld.self_attn.k_proj.bias", pre, li);
+            sana_model_weight(&st, set, &L->v_bias, SANA_OP_linear, SHP(KD),
+                              "%slayers.%lld.self_attn.v_proj.bias", pre, li);
+            sana_model_weight(&st, set, &L->o_bias, SANA_OP_linear, SHP(C),
+                              "%slayers.%lld.self_attn.o_proj.bias", pre, li);
         }
-        sana_st_weight(&st, set, &L->gate_proj, SHP(I, C), "%slayers.%lld.mlp.gate_proj.weight", pre, li);
-        sana_st_weight(&st, set, &L->up_proj, SHP(I, C), "%slayers.%lld.mlp.up_proj.weight", pre, li);
-        sana_st_weight(&st, set, &L->down_proj, SHP(C, I), "%slayers.%lld.mlp.down_proj.weight", pre, li);
+        sana_model_weight(&st, set, &L->gate_proj, SANA_OP_linear, SHP(I, C),
+                          "%slayers.%lld.mlp.gate_proj.weight", pre, li);
+        sana_model_weight(&st, set, &L->up_proj, SANA_OP_linear, SHP(I, C),
+                          "%slayers.%lld.mlp.up_proj.weight", pre, li);
+        sana_model_weight(&st, set, &L->down_proj, SANA_OP_linear, SHP(C, I),
+                          "%slayers.%lld.mlp.down_proj.weight", pre, li);
     }
     return st;
 }
@@ -267,6 +286,8 @@ sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *var
         sana_gemma2_free(m);
         return sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
     }
+    /* read once per prompt, not at every step: the backend keeps the weights compact */
+    sana_weights_init(&m->w, be, m->st, SANA_PREP_COMPACT);
     st = load_weights(m, pre);
     if (st != SANA_OK) {
         sana_gemma2_free(m);
@@ -284,24 +305,22 @@ sana_status sana_gemma2_kv_init(sana_gemma2_kv *kv, const sana_gemma2 *m, int64_
     const sana_gemma2_config *c = &m->cfg;
     kv->be = m->be;
     kv->cap = cap;
+    kv->rows = cap > 0 ? cap : 1;
     kv->layers = c->num_hidden_layers;
     kv->width = c->num_key_value_heads * c->head_dim;
     kv->k = calloc((size_t)kv->layers, sizeof(float *));
     kv->v = calloc((size_t)kv->layers, sizeof(float *));
-    if (!kv->k || !kv->v) {
+    size_t bytes = (size_t)kv->rows * (size_t)kv->width * sizeof(float);
+    int ok = kv->k && kv->v;
+    for (int64_t l = 0; ok && l < kv->layers; l++) {
+        kv->k[l] = m->be->alloc(m->be->ctx, bytes);
+        kv->v[l] = m->be->alloc(m->be->ctx, bytes);
+        ok = kv->k[l] && kv->v[l];
+    }
+    if (!ok) {
         sana_gemma2_kv_free(kv);
         return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for a key/value cache of %lld positions",
                         (long long)cap);
-    }
-    size_t bytes = (size_t)(cap > 0 ? cap : 1) * (size_t)kv->width * sizeof(float);
-    for (int64_t l = 0; l < kv->layers; l++) {
-        kv->k[l] = m->be->alloc(m->be->ctx, bytes);
-        kv->v[l] = m->be->alloc(m->be->ctx, bytes);
-        if (!kv->k[l] || !kv->v[l]) {
-            sana_gemma2_kv_free(kv);
-            return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for a key/value cache of %lld positions",
-                            (long long)cap);
-        }
     }
     return SANA_OK;
 }
@@ -309,18 +328,21 @@ sana_status sana_gemma2_kv_init(sana_gemma2_kv *kv, const sana_gemma2 *m, int64_
 void sana_gemma2_kv_free(sana_gemma2_kv *kv)
 {
     for (int64_t l = 0; l < kv->layers; l++) {
-        if (kv->k) kv->be->free(kv->be->ctx, kv->k[l]);
-        if (kv->v) kv->be->free(kv->be->ctx, kv->v[l]);
+        if (kv->k && kv->k[l]) kv->be->free(kv->be->ctx, kv->k[l]);
+        if (kv->v && kv->v[l]) kv->be->free(kv->be->ctx, kv->v[l]);
     }
     free(kv->k);
     free(kv->v);
     memset(kv, 0, sizeof *kv);
 }
 
-/* Device-to-device copy through the backend: a download into host memory, then an upload
- * (the table has no copy slot; the cache prefix is copied once per prompt). */
+/* Device-to-device copy through the backend's copy slot, or a download and an upload. */
 static int dev_copy(const sana_backend *be, float *dst, const float *src, size_t nfloat)
 {
+    if (be->copy) {
+        be->copy(be->ctx, dst, src, nfloat * sizeof(float));
+        return 0;
+    }
     float *tmp = malloc(nfloat * sizeof(float) + 1);
     if (!tmp) return -1;
     be->download(be->ctx, tmp, src, nfloat * sizeof(float));
@@ -343,6 +365,126 @@ void sana_gemma2_kv_copy_prefix(sana_gemma2_kv *dst, const sana_gemma2_kv *src, 
 
 /* ------------------------------------------------------------ forward */
 
+/* The activations of one forward call, in backend memory; mask: the key padding mask of the whole
+ * sequence (NULL without one); ones: on the host, the count of tokens before each position (eager
+ * attention with a mask, in row calls only; else NULL). */
+typedef struct {
+    float *x, *h, *q, *a, *g, *u;
+    int32_t *ids, *mask;
+    int64_t *ones;
+} gemma2_acts;
+
+static void acts_free(const sana_backend *be, gemma2_acts *t)
+{
+    void *bufs[] = {t->x, t->h, t->q, t->a, t->g, t->u, t->ids, t->mask};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) be->free(be->ctx, bufs[i]);
+    free(t->ones);
+}
+
+static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const int32_t *ids, const int32_t *key_mask,
+                              int64_t n, int64_t nk)
+{
+    const sana_gemma2_config *c = &m->cfg;
+    const sana_backend *be = m->be;
+    const int64_t C = c->hidden_size, I = c->intermediate_size, QD = c->num_attention_heads * c->head_dim;
+    const int64_t nm = nk;
+    const size_t f = sizeof(float);
+    memset(t, 0, sizeof *t);
+    t->x = be->alloc(be->ctx, (size_t)(n * C) * f);
+    t->h = be->alloc(be->ctx, (size_t)(n * C) * f);
+    t->q = be->alloc(be->ctx, (size_t)(n * QD) * f);
+    t->a = be->alloc(be->ctx, (size_t)(n * QD) * f);
+    t->g = be->alloc(be->ctx, (size_t)(n * I) * f);
+    t->u = be->alloc(be->ctx, (size_t)(n * I) * f);
+    t->ids = be->alloc(be->ctx, (size_t)n * sizeof(int32_t));
+    int32_t *hm = key_mask ? calloc((size_t)nm, sizeof(int32_t)) : NULL;
+    if (key_mask) t->mask = be->alloc(be->ctx, (size_t)nm * sizeof(int32_t));
+    const int need_ones = key_mask && m->attn == SANA_GEMMA2_EAGER && m->row_calls;
+    if (need_ones) t->ones = malloc((size_t)(nk + 1) * sizeof(int64_t));
+    if (!t->x || !t->h || !t->q || !t->a || !t->g || !t->u || !t->ids || (key_mask && (!hm || !t->mask)) ||
+        (need_ones && !t->ones)) {
+        free(hm);
+        return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for the activations of %lld tokens", (long long)n);
+    }
+    be->upload(be->ctx, t->ids, ids, (size_t)n * sizeof(int32_t));
+    if (key_mask) {
+        memcpy(hm, key_mask, (size_t)nk * sizeof(int32_t));
+        be->upload(be->ctx, t->mask, hm, (size_t)nm * sizeof(int32_t));
+    }
+    for (int64_t j = 0; t->ones && j <= nk; j++) t->ones[j] = j ? t->ones[j - 1] + (key_mask[j - 1] != 0) : 0;
+    free(hm);
+    return SANA_OK;
+}
+
+/* 1 when the query at position p sees no token (window > 0: the keys (p - window, p], else [0, p]). */
+static int empty_row(const int64_t *ones, int64_t p, int64_t window)
+{
+    int64_t lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+    return ones[p + 1] == ones[lo];
+}
+
+/*
+ * t->a [n, Hq*D] = attention of the queries t->q at positions start .. start+n-1 of layer l over
+ * the keys [0, start + n). By default one op call for the whole chunk. With m->row_calls, one call
+ * per query row over the keys [0, p]: a position's attention is then the same op call whichever
+ * forward call computes it (the cached instruction prefix, the prompt, the padding, or one call
+ * over the whole sequence), so the shortcuts of encode_prompt give the same bits as one forward
+ * whatever the kernel; in one call per chunk, they do when the op's rows do not depend on the
+ * call's other rows or on keys no row sees (doc/text-encoder.md). Eager attention gives a row
+ * without any allowed key (only a padded row) the mean of the values of all start + n keys.
+ */
+static void attention(const sana_gemma2 *m, const sana_gemma2_kv *kv, int64_t l, const gemma2_acts *t,
+                      int64_t start, int64_t n)
+{
+    const sana_gemma2_config *c = &m->cfg;
+    const int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, D = c->head_dim, QD = Hq * D;
+    const int64_t end = start + n, window = c->sliding[l] ? c->sliding_window : 0;
+    const int eager = m->attn == SANA_GEMMA2_EAGER;
+    /* Gemma2Attention.scaling = query_pre_attn_scalar ** -0.5 (a Python float, applied to float32 logits). */
+    const float scale = (float)pow(c->query_pre_attn_scalar, -0.5);
+    /* sdpa_attention_forward drops `softcap`: only eager applies attn_logit_softcapping. */
+    const float softcap = eager ? (float)c->attn_logit_softcapping : 0.0f;
+    if (!m->row_calls) {
+        SANA_OP_CALL(m->be, gemma_attention, t->a, t->q, kv->k[l], kv->v[l], t->mask, n, start, end, Hq, Hkv, D,
+                     scale, softcap, window, eager);
+        return;
+    }
+    for (int64_t p = start; p < end; p++) {
+        int64_t nk = t->ones && empty_row(t->ones, p, window) ? end : p + 1;
+        SANA_OP_CALL(m->be, gemma_attention, t->a + (p - start) * QD, t->q + (p - start) * QD, kv->k[l], kv->v[l],
+                     t->mask, 1, p, nk, Hq, Hkv, D, scale, softcap, window, eager);
+    }
+}
+
+/* One Gemma2DecoderLayer on t->x [n, C] at positions start.., its keys/values appended to kv. */
+static void layer_forward(const sana_gemma2 *m, sana_gemma2_kv *kv, int64_t l, const gemma2_acts *t, int64_t start,
+                          int64_t n)
+{
+    const sana_gemma2_config *c = &m->cfg;
+    const sana_backend *be = m->be;
+    const gemma2_layer *L = &m->layers[l];
+    const int64_t C = c->hidden_size, I = c->intermediate_size, D = c->head_dim;
+    const int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, QD = Hq * D, KD = Hkv * D;
+    const float eps = (float)c->rms_norm_eps, theta = (float)c->rope_theta;
+    float *kl = kv->k[l] + start * KD, *vl = kv->v[l] + start * KD;
+    SANA_OP_CALL(be, gemma_rms_norm, t->h, t->x, L->input_layernorm, NULL, n, C, eps);
+    SANA_OP_CALL(be, linear, t->q, t->h, L->q_proj, L->q_bias, n, C, QD);
+    SANA_OP_CALL(be, linear, kl, t->h, L->k_proj, L->k_bias, n, C, KD);
+    SANA_OP_CALL(be, linear, vl, t->h, L->v_proj, L->v_bias, n, C, KD);
+    SANA_OP_CALL(be, gemma_rope, t->q, n, Hq, D, start, theta);
+    SANA_OP_CALL(be, gemma_rope, kl, n, Hkv, D, start, theta);
+    attention(m, kv, l, t, start, n);
+    SANA_OP_CALL(be, linear, t->h, t->a, L->o_proj, L->o_bias, n, QD, C);
+    SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_attention_layernorm, t->x, n, C, eps);
+    SANA_OP_CALL(be, gemma_rms_norm, t->h, t->x, L->pre_feedforward_layernorm, NULL, n, C, eps);
+    SANA_OP_CALL(be, linear, t->g, t->h, L->gate_proj, NULL, n, C, I);
+    SANA_OP_CALL(be, linear, t->u, t->h, L->up_proj, NULL, n, C, I);
+    SANA_OP_CALL(be, gemma_geglu, t->g, t->u, n * I);
+    SANA_OP_CALL(be, linear, t->h, t->g, L->down_proj, NULL, n, I, C);
+    SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_feedforward_layernorm, t->x, n, C, eps);
+}
+
 sana_status sana_gemma2_forward(sana_gemma2 *m, sana_gemma2_kv *kv, const int32_t *ids,
                                 int64_t start, int64_t n, const int32_t *key_mask, float *hidden)
 {
@@ -357,69 +499,22 @@ sana_status sana_gemma2_forward(sana_gemma2 *m, sana_gemma2_kv *kv, const int32_
         if (ids[i] < 0 || ids[i] >= c->vocab_size)
             return sana_err(SANA_ERR_ARG, "gemma2: token id %d at position %lld is outside the vocabulary (%lld)",
                             (int)ids[i], (long long)(start + i), (long long)c->vocab_size);
-    int64_t C = c->hidden_size, I = c->intermediate_size, D = c->head_dim;
-    int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, nk = start + n;
-    int64_t QD = Hq * D, KD = Hkv * D;
-    size_t f = sizeof(float);
-
-    /* Activations of this call, in backend memory. */
-    float *x = be->alloc(be->ctx, (size_t)(n * C) * f);
-    float *h = be->alloc(be->ctx, (size_t)(n * C) * f);
-    float *q = be->alloc(be->ctx, (size_t)(n * QD) * f);
-    float *a = be->alloc(be->ctx, (size_t)(n * QD) * f);
-    float *g = be->alloc(be->ctx, (size_t)(n * I) * f);
-    float *u = be->alloc(be->ctx, (size_t)(n * I) * f);
-    int32_t *dids = be->alloc(be->ctx, (size_t)n * sizeof(int32_t));
-    int32_t *dmask = key_mask ? be->alloc(be->ctx, (size_t)nk * sizeof(int32_t)) : NULL;
-    sana_status st = SANA_OK;
-    if (!x || !h || !q || !a || !g || !u || !dids || (key_mask && !dmask)) {
-        st = sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for the activations of %lld tokens", (long long)n);
-        goto done;
+    const int64_t C = c->hidden_size;
+    gemma2_acts t;
+    sana_status st = acts_alloc(m, &t, ids, key_mask, n, start + n);
+    if (st == SANA_OK) {
+        /* normalizer = torch.tensor(hidden_size ** 0.5, dtype=float32) (Gemma2Model.forward). */
+        SANA_OP_CALL(be, gemma_embed, t.x, t.ids, m->embed_tokens, n, C, (float)sqrt((double)C));
+        for (int64_t l = 0; l < c->num_hidden_layers; l++) layer_forward(m, kv, l, &t, start, n);
+        SANA_OP_CALL(be, gemma_rms_norm, t.h, t.x, m->norm, NULL, n, C, (float)c->rms_norm_eps);
+        if ((st = sana_backend_sync(be)) != SANA_OK)
+            st = sana_err(st, "gemma2: backend %s failed in the forward pass (%s)", be->name, sana_status_name(st));
     }
-    be->upload(be->ctx, dids, ids, (size_t)n * sizeof(int32_t));
-    if (key_mask)
-        be->upload(be->ctx, dmask, key_mask, (size_t)nk * sizeof(int32_t));
-
-    /* normalizer = torch.tensor(hidden_size ** 0.5, dtype=float32) (Gemma2Model.forward). */
-    float normalizer = (float)sqrt((double)C);
-    float eps = (float)c->rms_norm_eps;
-    /* Gemma2Attention.scaling = query_pre_attn_scalar ** -0.5 (a Python float, applied to float32 logits). */
-    float scale = (float)pow(c->query_pre_attn_scalar, -0.5);
-    /* sdpa_attention_forward drops `softcap`: only eager applies attn_logit_softcapping. */
-    float softcap = m->attn == SANA_GEMMA2_EAGER ? (float)c->attn_logit_softcapping : 0.0f;
-    float theta = (float)c->rope_theta;
-
-    SANA_OP_CALL(be, gemma_embed, x, dids, m->embed_tokens, n, C, normalizer);
-    for (int64_t l = 0; l < c->num_hidden_layers; l++) {
-        const gemma2_layer *L = &m->layers[l];
-        float *kl = kv->k[l] + start * KD, *vl = kv->v[l] + start * KD;
-        SANA_OP_CALL(be, gemma_rms_norm, h, x, L->input_layernorm, NULL, n, C, eps);
-        SANA_OP_CALL(be, linear, q, h, L->q_proj, L->q_bias, n, C, QD);
-        SANA_OP_CALL(be, linear, kl, h, L->k_proj, L->k_bias, n, C, KD);
-        SANA_OP_CALL(be, linear, vl, h, L->v_proj, L->v_bias, n, C, KD);
-        SANA_OP_CALL(be, gemma_rope, q, n, Hq, D, start, theta);
-        SANA_OP_CALL(be, gemma_rope, kl, n, Hkv, D, start, theta);
-        SANA_OP_CALL(be, gemma_attention, a, q, kv->k[l], kv->v[l], dmask, n, start, nk, Hq, Hkv, D,
-                     scale, softcap, c->sliding[l] ? c->sliding_window : 0, m->attn == SANA_GEMMA2_EAGER);
-        SANA_OP_CALL(be, linear, h, a, L->o_proj, L->o_bias, n, QD, C);
-        SANA_OP_CALL(be, gemma_rms_norm, x, h, L->post_attention_layernorm, x, n, C, eps);
-        SANA_OP_CALL(be, gemma_rms_norm, h, x, L->pre_feedforward_layernorm, NULL, n, C, eps);
-        SANA_OP_CALL(be, linear, g, h, L->gate_proj, NULL, n, C, I);
-        SANA_OP_CALL(be, linear, u, h, L->up_proj, NULL, n, C, I);
-        SANA_OP_CALL(be, gemma_geglu, g, u, n * I);
-        SANA_OP_CALL(be, linear, h, g, L->down_proj, NULL, n, I, C);
-        SANA_OP_CALL(be, gemma_rms_norm, x, h, L->post_feedforward_layernorm, x, n, C, eps);
+    if (st == SANA_OK) {
+        be->download(be->ctx, hidden, t.h, (size_t)(n * C) * sizeof(float));
+        kv->n = start + n;
     }
-    SANA_OP_CALL(be, gemma_rms_norm, h, x, m->norm, NULL, n, C, eps);
-    if (be->synchronize)
-        be->synchronize(be->ctx);
-    be->download(be->ctx, hidden, h, (size_t)(n * C) * f);
-    kv->n = nk;
-done:;
-    void *bufs[] = {x, h, q, a, g, u, dids, dmask};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        if (bufs[i])
-            be->free(be->ctx, bufs[i]);
+    acts_free(be, &t);
     return st;
 }
 

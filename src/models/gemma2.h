@@ -3,16 +3,19 @@
  * Loads a transformers `text_encoder/` folder: config.json (Gemma2Config) and
  * model[.VARIANT].safetensors or its sharded index, keys with or without the
  * "model." prefix of Gemma2ForCausalLM, weights in float32, bfloat16 or float16
- * (kept in their file dtype, memory-mapped). The forward pass is float32 and
- * returns the last hidden state (after the final norm) of every position.
+ * (memory-mapped; prepared once by the backend with SANA_PREP_COMPACT: the encoder runs
+ * once per prompt, so its weights stay small rather than fast). The forward pass is float32
+ * and returns the last hidden state (after the final norm) of every position.
  *
  * Sequences are encoded one at a time through a key/value cache, so that a
  * prefix shared by many prompts (SANA's complex human instruction) is computed
- * once: see doc/text-encoder.md for why that is exact.
+ * once. A position's result does not depend on how the sequence is cut into forward calls
+ * (same bits): see doc/text-encoder.md.
  */
 #ifndef SANA_GEMMA2_H
 #define SANA_GEMMA2_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "backend/backend.h"
 #include "core/status.h"
@@ -59,13 +62,19 @@ sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *var
 void sana_gemma2_free(sana_gemma2 *m);
 const sana_gemma2_config *sana_gemma2_get_config(const sana_gemma2 *m);
 void sana_gemma2_set_attn(sana_gemma2 *m, sana_gemma2_attn attn);
+/* on = 1: the attention op is called once per query row (over the keys that row sees) instead of
+ * once per forward call. A position's result is then the same bits however the sequence is cut
+ * into forward calls, whatever the backend's kernel (tests; see doc/text-encoder.md). Default 0. */
+void sana_gemma2_set_row_calls(sana_gemma2 *m, int on);
+/* Memory the backend's prepare_weight took for the weights (SANA_PREP_COMPACT; 0: as mapped). */
+size_t sana_gemma2_weight_bytes(const sana_gemma2 *m);
 
 /*
- * Key/value cache of one sequence: per layer K (after RoPE) and V, [cap, Hkv * head_dim],
- * in backend memory. `n` positions are filled.
+ * Key/value cache of one sequence: per layer K (after RoPE) and V, [rows, Hkv * head_dim],
+ * in backend memory: `cap` positions usable (rows = max(cap, 1) allocated), `n` filled.
  */
 typedef struct {
-    int64_t cap, n, layers, width;
+    int64_t cap, n, rows, layers, width;
     float **k, **v;
     const sana_backend *be;
 } sana_gemma2_kv;

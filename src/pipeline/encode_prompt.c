@@ -46,6 +46,7 @@ struct sana_text_encoder {
     int n_chi;
     sana_gemma2_kv chi_kv;
     float *chi_hidden;
+    sana_encoder_counts counts;
 };
 
 /* ------------------------------------------------------------ text preprocessing */
@@ -206,6 +207,11 @@ void sana_text_encoder_free(sana_text_encoder *te)
     free(te);
 }
 
+sana_encoder_counts sana_text_encoder_counts(const sana_text_encoder *te) { return te->counts; }
+sana_gemma2 *sana_text_encoder_model(sana_text_encoder *te) { return te->gemma; }
+
+size_t sana_text_encoder_weight_bytes(const sana_text_encoder *te) { return sana_gemma2_weight_bytes(te->gemma); }
+
 int64_t sana_text_encoder_hidden_size(const sana_text_encoder *te)
 {
     return sana_gemma2_get_config(te->gemma)->hidden_size;
@@ -258,6 +264,8 @@ static sana_status chi_build(sana_text_encoder *te, const char *chi_text, const 
     sana_status st = sana_gemma2_kv_init(&te->chi_kv, te->gemma, n);
     if (st == SANA_OK)
         st = sana_gemma2_forward(te->gemma, &te->chi_kv, ids, 0, n, NULL, te->chi_hidden);
+    if (st == SANA_OK)
+        te->counts.encoded += n;
     if (st != SANA_OK)
         chi_drop(te);
     return st;
@@ -353,7 +361,13 @@ static sana_status encode_hidden(sana_text_encoder *te, encode_work *w, int use_
         if (w->kv.n != P) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory copying the cache");
         memcpy(w->hidden, te->chi_hidden, (size_t)P * (size_t)C * sizeof(float));
     }
-    return sana_gemma2_forward(te->gemma, &w->kv, w->ids + P, P, E - P, w->mask, w->hidden + (size_t)P * (size_t)C);
+    st = sana_gemma2_forward(te->gemma, &w->kv, w->ids + P, P, E - P, w->mask, w->hidden + (size_t)P * (size_t)C);
+    if (st == SANA_OK) {
+        te->counts.encoded += E - P;
+        te->counts.from_cache += P;
+        te->counts.padding_skipped += L - E;
+    }
+    return st;
 }
 
 sana_status sana_encode_prompt_ex(sana_text_encoder *te, const char *prompt, const char *const *chi,

@@ -34,6 +34,16 @@ sana_status sana_text_encoder_load(sana_text_encoder **out, const char *tokenize
                                    const char *variant, const sana_backend *be);
 void sana_text_encoder_free(sana_text_encoder *te);
 int64_t sana_text_encoder_hidden_size(const sana_text_encoder *te);
+/* Memory the backend took preparing the Gemma-2 weights (SANA_PREP_COMPACT; 0: as mapped). */
+size_t sana_text_encoder_weight_bytes(const sana_text_encoder *te);
+/* Positions since load: run through Gemma-2 (the instruction alone included), taken from the
+ * instruction cache, and padded positions not encoded. */
+typedef struct {
+    int64_t encoded, from_cache, padding_skipped;
+} sana_encoder_counts;
+sana_encoder_counts sana_text_encoder_counts(const sana_text_encoder *te);
+/* The Gemma-2 model inside (tests: sana_gemma2_set_row_calls). */
+sana_gemma2 *sana_text_encoder_model(sana_text_encoder *te);
 
 /* Attention implementation of the Gemma-2 encoder (default SANA_GEMMA2_SDPA, what SanaPipeline
  * runs with transformers 4.57; see gemma2.h). Drops the CHI cache. */

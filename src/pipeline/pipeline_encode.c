@@ -111,6 +111,42 @@ static sana_status encode_positive(sana_gen *s, float *pos, float *posm)
     return encode_one(s->c, g->prompt, chi, (int)s->L, pos, posm, 0);
 }
 
+/* The negative prompt (no CHI, L tokens: no select needed, it is the identity) into neg [L, D] and
+ * negm [L], from the cache of the components while the same text repeats. */
+static sana_status encode_negative(sana_gen *s, const char *text, float *neg, float *negm)
+{
+    comps *c = s->c;
+    const int64_t L = s->L, D = s->D;
+    const size_t ne = sizeof(float) * (size_t)(L * D), nm = sizeof(float) * (size_t)L;
+    if (c->neg_text && !strcmp(c->neg_text, text) && c->neg_L == L && c->neg_D == D) {
+        memcpy(neg, c->neg_embeds, ne);
+        memcpy(negm, c->neg_mask, nm);
+        c->neg_reused++;
+        return SANA_OK;
+    }
+    sana_status st = encode_one(c, text, NULL, (int)L, neg, negm, 0);
+    if (st != SANA_OK) return st;
+    free(c->neg_text);
+    free(c->neg_embeds);
+    free(c->neg_mask);
+    c->neg_text = strdup(text);
+    c->neg_embeds = malloc(ne);
+    c->neg_mask = malloc(nm);
+    if (!c->neg_text || !c->neg_embeds || !c->neg_mask) { /* no cache then: not an error */
+        free(c->neg_text);
+        free(c->neg_embeds);
+        free(c->neg_mask);
+        c->neg_text = NULL;
+        c->neg_embeds = c->neg_mask = NULL;
+        return SANA_OK;
+    }
+    memcpy(c->neg_embeds, neg, ne);
+    memcpy(c->neg_mask, negm, nm);
+    c->neg_L = L;
+    c->neg_D = D;
+    return SANA_OK;
+}
+
 /* encode_prompt: rows [copy][image] of enc/mask; the positive prompt fills its copies. */
 sana_status sana_gen_encode_prompt(sana_gen *s)
 {
@@ -127,9 +163,7 @@ sana_status sana_gen_encode_prompt(sana_gen *s)
         memcpy(posm + nimg * L, posm, sizeof(float) * (size_t)(nimg * L));
     }
     if (s->do_cfg) {
-        /* the negative prompt: no CHI, max_sequence_length tokens (no select needed: it is the identity) */
-        if ((st = encode_one(s->c, g->negative_prompt ? g->negative_prompt : "", NULL, (int)L, s->enc, s->mask, 0)) !=
-            SANA_OK)
+        if ((st = encode_negative(s, g->negative_prompt ? g->negative_prompt : "", s->enc, s->mask)) != SANA_OK)
             return st;
         repeat_rows(s, s->enc, s->mask);
     }

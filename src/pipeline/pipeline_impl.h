@@ -39,6 +39,13 @@ typedef struct {
     const sana_dit_config *dc;
     sana_dcae *vae;
     sana_text_encoder *te;   /* NULL while released (low_memory) */
+    size_t te_bytes;         /* prepared bytes of the text encoder's weights, at its last load */
+    /* The negative prompt's embeddings [neg_L, D] and mask while it repeats (same text, same length):
+     * encode_prompt of the same text gives the same bits, so it runs once (kept across low_memory). */
+    char *neg_text;
+    int64_t neg_L, neg_D;
+    float *neg_embeds, *neg_mask;
+    int neg_reused;          /* generations that took them from here (tests) */
     sana_tokenizer *tok;     /* for `sana tokenize`, loaded on demand */
     int64_t vae_scale;       /* 2 ** (len(encoder_block_out_channels) - 1) */
 } comps;

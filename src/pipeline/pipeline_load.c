@@ -88,6 +88,7 @@ sana_status sana_comps_load_text_encoder(comps *c)
     sana_status st = sana_text_encoder_load(&c->te, td, ed, c->variant, c->be);
     free(td);
     free(ed);
+    if (st == SANA_OK) c->te_bytes = sana_text_encoder_weight_bytes(c->te);
     return st;
 }
 
@@ -106,6 +107,9 @@ static void comps_free(comps *c)
     if (c->vae) sana_dcae_free(c->vae);
     if (c->te) sana_text_encoder_free(c->te);
     if (c->tok) sana_tokenizer_free(c->tok);
+    free(c->neg_text);
+    free(c->neg_embeds);
+    free(c->neg_mask);
     sana_model_index_free(&c->mi);
     free(c->sched_path);
     free(c->dir);
@@ -137,6 +141,23 @@ static sana_status read_scheduler(comps *c)
     return st;
 }
 
+/* The backend of the load options (NULL: the default), with its thread count: threads > 0, or every
+ * core unless OMP_NUM_THREADS says otherwise. An unknown name is an error listing the compiled ones. */
+static sana_status select_backend(comps *c, const sana_load_options *opt)
+{
+    const char *name = opt ? opt->backend : NULL;
+    c->be = name ? sana_backend_find(name) : sana_backend_default();
+    if (!c->be) {
+        char list[256] = "";
+        for (int i = 0; i < sana_backend_count(); i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", sana_backend_get(i)->name);
+        return sana_err(SANA_ERR_ARG, "backend \"%s\" is not compiled into this libsana (backends: %s)", name, list);
+    }
+    int threads = opt ? opt->threads : 0;
+    if (c->be->set_threads && (threads > 0 || !getenv("OMP_NUM_THREADS"))) c->be->set_threads(c->be->ctx, threads);
+    return SANA_OK;
+}
+
 /* The components of dir with the load options, and its model_index.json read; nothing loaded yet. */
 static sana_status comps_open(comps **out, const char *dir, const sana_load_options *opt)
 {
@@ -149,10 +170,10 @@ static sana_status comps_open(comps **out, const char *dir, const sana_load_opti
     c->dir = strdup(dir);
     c->variant = opt && opt->variant ? strdup(opt->variant) : NULL;
     c->low_memory = opt ? opt->low_memory : 0;
-    c->be = sana_backend_ref();
-    sana_status st = SANA_OK;
+    sana_status st = select_backend(c, opt);
     char *mip = path_join(dir, "model_index.json");
-    if (!c->dir || !mip) st = sana_err(SANA_ERR_NOMEM, "out of memory");
+    if (st != SANA_OK) (void)0; /* the message names the backend */
+    else if (!c->dir || !mip) st = sana_err(SANA_ERR_NOMEM, "out of memory");
     else if (opt && opt->variant && strcmp(opt->variant, "fp16") && strcmp(opt->variant, "bf16"))
         st = sana_err(SANA_ERR_ARG, "variant \"%s\" is not one of fp16, bf16", opt->variant);
     else if (!is_file(mip))
@@ -290,6 +311,18 @@ const char *sana_pipeline_sampler(const sana_pipeline *p) { return p->c->sched_k
 int sana_pipeline_default_size(const sana_pipeline *p)
 {
     return (int)(p->c->dc->sample_size * p->c->vae_scale);
+}
+const char *sana_pipeline_backend_name(const sana_pipeline *p) { return p->c->be->name; }
+
+int64_t sana_pipeline_weight_bytes(const sana_pipeline *p, const char *component)
+{
+    const comps *c = p->c;
+    size_t t = c->dit ? sana_dit_weight_bytes(c->dit) : 0, v = c->vae ? sana_dcae_weight_bytes(c->vae) : 0;
+    if (!component) return (int64_t)(t + v + c->te_bytes);
+    if (!strcmp(component, "transformer")) return (int64_t)t;
+    if (!strcmp(component, "vae")) return (int64_t)v;
+    if (!strcmp(component, "text_encoder")) return (int64_t)c->te_bytes;
+    return 0;
 }
 
 sana_status sana_pipeline_tokenizer(sana_pipeline *p, const sana_tokenizer **out)
