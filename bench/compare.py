@@ -70,7 +70,7 @@ def diffusers(ckpt, size, steps, threads):
            str(size), "--fp32", "--second-prompt", PROMPTS[1]]
     out, total, rss = run(cmd, dict(os.environ, OMP_NUM_THREADS=str(threads)))
     num = lambda pat: float(re.search(pat, out).group(1))
-    return dict(load=num(r"diffusers load: ([0-9.]+)"), encode=num(r"diffusers encode .*?: ([0-9.]+) s"),
+    return dict(load=num(r"diffusers load.*?: ([0-9.]+) s"), encode=num(r"diffusers encode .*?: ([0-9.]+) s"),
                 encode_next=num(r"diffusers encode, second prompt: ([0-9.]+) s"),
                 step=num(r"x ([0-9.]+) s/it"), decode=num(r"decode\+postprocess: ([0-9.]+)"),
                 total=total, rss=rss, tokens=int(num(r"prompt tokens: ([0-9]+)")), log=out)
@@ -166,11 +166,11 @@ def main():
     for key, label in phases:
         row = [f"{res[n][key]:.2f}" if key != "rss" else f"{res[n][key]:.0f}" for n in names]
         if ref:
-            row += [f"{res[n][key] / ref[key]:.2f}" for n in names if n != "diffusers f32"]
+            row += [f"{res[n][key] / ref[key]:.2f}" if ref[key] > 0 else "-" for n in names if n != "diffusers f32"]
         if key in fl:
             t = fl[key] / (bound * 1e9)
             best = min(res[n][key] for n in names if n != "diffusers f32")
-            row += [f"{fl[key] / 1e9:.0f}", f"{t:.2f}", f"{100 * t / best:.0f} %"]
+            row += [f"{fl[key] / 1e9:.1f}", f"{t:.2f}", f"{100 * t / best:.0f} %" if best > 0 else "-"]
         else:
             row += ["", "", ""]
         print(f"| {label} | " + " | ".join(row) + " |")
