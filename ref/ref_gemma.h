@@ -72,6 +72,14 @@ void ref_gemma_rope(float *x, int64_t n, int64_t H, int64_t D, int64_t pos0, flo
  * masked logit, so all logits round to the same value and the row becomes the
  * plain mean of v over all nk keys; sdpa (eager_rows = 0: torch >= 2.5
  * scaled_dot_product_attention) returns zeros for such a row.
+ * Row-exact (every backend): out[i, h, :] of a row with an allowed key depends only on
+ * q[i, h, :] and the keys/values row i may see (positions max(0, p - window + 1) .. p with
+ * key_mask != 0), computed in an order fixed by those alone: never by nq, q0, the other rows
+ * of the call, keys beyond p (nk), or the thread count. So one call over a whole sequence,
+ * a call per chunk over a cache of the earlier keys (the instruction prefix of encode_prompt),
+ * and a call per row give the same bits on every such row. A row with no allowed key is the
+ * exception by definition: eager's mean runs over all nk keys of the call (in ascending
+ * order), sdpa's zeros depend on nothing.
  * q: [nq, Hq, D]  k, v: [nk, Hkv, D]  key_mask: [nk] int32 or NULL  out: [nq, Hq, D]
  * scale = query_pre_attn_scalar^-0.5, softcap = attn_logit_softcapping (0 = none),
  * window = sliding_window on sliding layers, 0 on full-attention layers.

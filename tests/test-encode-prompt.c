@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/weight.h"
 #include "models/dit.h"
+#include "models/gemma2.h"
 #include "pipeline/encode_prompt.h"
 #include "golden.h"
 
@@ -340,14 +342,54 @@ out:
     sana_text_encoder_free(te);
 }
 
+
+/*
+ * Values that change bits when rows of one linear call over M rows are computed again in calls of
+ * fewer rows, for a weight [N, K] of dtype dt with random values: the chunks {row offset, rows}
+ * given (nc of them), or without any the first and the last m rows for m = 1 .. 260 (M >= 300).
+ * 0: this backend's linear is row-exact at that shape for those chunks. The cpu backend's 16-bit
+ * kernel is (one FMA chain per output, any M); OpenBLAS's sgemm (ref, and float32 weights on cpu)
+ * promises nothing: its bits for a row change with M and with the row's place in its tiles, by how
+ * much depends on the kernels it picks for this CPU (doc/text-encoder.md).
+ */
+static long linear_row_drift(const sana_backend *b, sana_dtype dt, int64_t K, int64_t N, int64_t M,
+                             const int64_t (*chunks)[2], int nc)
+{
+    static const int64_t ms[] = {1, 2, 3, 5, 8, 13, 30, 64, 130, 240, 260};
+    float *x = malloc((size_t)(M * K) * sizeof(float)), *wf = malloc((size_t)(N * K) * sizeof(float));
+    float *y = malloc((size_t)(M * N) * sizeof(float)), *z = malloc((size_t)(M * N) * sizeof(float));
+    uint16_t *wh = malloc((size_t)(N * K) * sizeof(uint16_t));
+    uint32_t r = 12345;
+    for (int64_t i = 0; i < M * K; i++) x[i] = (float)((r = r * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    for (int64_t i = 0; i < N * K; i++) {
+        float v = ((float)((r = r * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f) * 0.1f;
+        wh[i] = dt == SANA_F16 ? sana_f32_to_f16(v) : sana_f32_to_bf16(v);
+        wf[i] = dt == SANA_F16 ? sana_f16_to_f32(wh[i]) : dt == SANA_BF16 ? sana_bf16_to_f32(wh[i]) : v;
+    }
+    sana_wt w = {.data = dt == SANA_F32 ? (const void *)wf : (const void *)wh, .dtype = dt, .ndim = 2, .shape = {N, K}};
+    long d = 0;
+    SANA_OP_CALL(b, linear, y, x, &w, NULL, M, K, N);
+    const int n = nc ? nc : 2 * (int)(sizeof ms / sizeof ms[0]);
+    for (int i = 0; i < n; i++) {
+        const int64_t rows = nc ? chunks[i][1] : ms[i / 2], off = nc ? chunks[i][0] : i % 2 ? M - rows : 0;
+        SANA_OP_CALL(b, linear, z, x + off * K, &w, NULL, rows, K, N);
+        for (int64_t j = 0; j < rows * N; j++) d += memcmp(&z[j], &y[off * N + j], sizeof(float)) != 0;
+    }
+    free(x); free(wf); free(y); free(z); free(wh);
+    return d;
+}
+
 /*
  * What the shortcuts save on the tiny SANA checkpoint (golden/ckpt/sana-tiny): three prompts with the
  * default instruction and the empty negative prompt, counting the positions run through Gemma-2, taken
  * from the instruction cache, and padded positions not encoded, against the L positions per prompt
- * diffusers runs. Then the bits: with the cache and padding skipped, the selected embeddings of the
- * real tokens against one forward over the whole padded sequence (cache off, padding encoded), with
- * one attention call per row (printed: the tiny model's products are below BLAS's row-count
- * invariance, see doc/text-encoder.md).
+ * diffusers runs. Then the bits: with the cache and padding skipped (the default), the selected
+ * embeddings of the real tokens against one forward over the whole padded sequence (cache off,
+ * padding encoded). The text encoder is loaded in its fp16 variant, as a real one is kept in 16 bits
+ * (COMPACT). The check is hard where the backend's linear is row-exact at the tiny shapes
+ * (linear_row_drift: the cpu backend with AVX2 always; ref as OpenBLAS's sgemm happens to be: on this
+ * model's K = 32..64 it is not, its small-matrix kernels change a row's bits with the row count);
+ * elsewhere the differing values are printed. tests/test-gemma2 checks a 560-position layer.
  */
 static void test_saved_work(void)
 {
@@ -355,24 +397,28 @@ static void test_saved_work(void)
     snprintf(tok, sizeof tok, "%s/ckpt/sana-tiny/tokenizer", golden_dir());
     snprintf(te_dir, sizeof te_dir, "%s/ckpt/sana-tiny/text_encoder", golden_dir());
     sana_text_encoder *te = NULL, *ref = NULL; /* ref: cache off, padding encoded (one full forward) */
-    if (sana_text_encoder_load(&te, tok, te_dir, NULL, be) != SANA_OK ||
-        sana_text_encoder_load(&ref, tok, te_dir, NULL, be) != SANA_OK) {
+    if (sana_text_encoder_load(&te, tok, te_dir, "fp16", be) != SANA_OK ||
+        sana_text_encoder_load(&ref, tok, te_dir, "fp16", be) != SANA_OK) {
         golden_fail("load %s: %s", te_dir, sana_errmsg());
         sana_text_encoder_free(te);
         return;
     }
     sana_text_encoder_set_full(ref, 1);
     sana_text_encoder_set_chi_cache(ref, 0);
-    sana_gemma2_set_row_calls(sana_text_encoder_model(ref), 1);
+    const sana_gemma2_config *cf = sana_gemma2_get_config(sana_text_encoder_model(te));
+    const int64_t Ch = cf->hidden_size, I = cf->intermediate_size;
+    const int64_t QD = cf->num_attention_heads * cf->head_dim, KD = cf->num_key_value_heads * cf->head_dim;
+    const int64_t shapes[5][2] = {{Ch, QD}, {Ch, KD}, {QD, Ch}, {Ch, I}, {I, Ch}};
+    long drift = 0;
+    for (int i = 0; i < 5; i++) drift += linear_row_drift(be, SANA_F16, shapes[i][0], shapes[i][1], 300, NULL, 0);
     const char *prompts[] = {"a cat sleeping on a warm windowsill", "a red fox in the snow, watercolor",
                              "an astronaut riding a horse on the moon"};
     const int M = 300;
     const int64_t C = sana_text_encoder_hidden_size(te);
     float *e = malloc((size_t)M * (size_t)C * sizeof(float)), *f = malloc((size_t)M * (size_t)C * sizeof(float));
     int32_t *m = malloc((size_t)M * sizeof(int32_t));
-    int64_t diffusers = 0, diff = 0, enc = 0, cached = 0, skipped = 0;
+    int64_t diffusers = 0, diff = 0, enc = 0, cached = 0, skipped = 0, compared = 0;
     sana_status st = SANA_OK;
-    sana_gemma2_set_row_calls(sana_text_encoder_model(te), 1);
     for (int i = 0; st == SANA_OK && i < 4; i++) {
         const char *p = i < 3 ? prompts[i] : "";
         const char *const *chi = i < 3 ? sana_default_chi : NULL;
@@ -389,14 +435,23 @@ static void test_saved_work(void)
         free(fm);
         if (st == SANA_OK) st = sana_encode_prompt(ref, p, chi, M, f, m);
         for (int r = 0; st == SANA_OK && r < M; r++)
-            for (int64_t c = 0; m[r] && c < C; c++) diff += memcmp(&e[r * C + c], &f[r * C + c], sizeof(float)) != 0;
+            for (int64_t c = 0; m[r] && c < C; c++, compared++)
+                diff += memcmp(&e[r * C + c], &f[r * C + c], sizeof(float)) != 0;
     }
-    if (st != SANA_OK) golden_fail("saved work: %s", sana_errmsg());
-    else
+    if (st != SANA_OK) {
+        golden_fail("saved work: %s", sana_errmsg());
+    } else {
         printf("info: [%s] 3 prompts with the instruction, then the negative \"\": diffusers runs %lld positions, "
                "libsana %lld (the instruction once included); %lld from the instruction cache, %lld padded ones "
-               "not encoded; selected real rows vs one forward over the padded sequence: %lld values differ\n",
-               be->name, (long long)diffusers, (long long)enc, (long long)cached, (long long)skipped, (long long)diff);
+               "not encoded\n",
+               be->name, (long long)diffusers, (long long)enc, (long long)cached, (long long)skipped);
+        printf("%s: [%s] selected real rows, cache + padding skipped vs one forward over the padded sequence: "
+               "%lld of %lld values differ (linear's rows at the model's shapes: %ld values change with the row "
+               "count%s)\n",
+               !diff ? "ok  " : drift ? "info" : "FAIL", be->name, (long long)diff, (long long)compared, drift,
+               drift ? ": this backend's BLAS is not row-exact here, not checked" : "");
+        if (diff && !drift) golden_fail("[%s] the instruction cache / skipped padding change bits", be->name);
+    }
     if (st == SANA_OK && cached == 0) golden_fail("saved work: the instruction cache was never used");
     free(e); free(f); free(m);
     sana_text_encoder_free(te);

@@ -18,6 +18,13 @@ double cpu_gemma_sumsq_avx2(const float *x, int64_t n);
 void cpu_gemma_norm_row_avx2(float *y, const float *x, const float *w1, const float *res, float inv, int64_t n);
 void cpu_gemma_rope_row_avx2(float *x, const float *c, const float *s, int64_t H, int64_t D);
 void cpu_gemma_scale_avx2(float *y, int64_t n, float a);
+/* Attention rows (D % 8 == 0; q1/s1, p1/o1 NULL for a single head): s0[j] = q0 . k[j], s1[j] = q1 . k[j]
+ * for n keys of row stride ld; o0 = sum_j p0[j] v[j], o1 = sum_j p1[j] v[j] (j ascending). Each score
+ * and each output element has one fixed order, whatever n or the tiling. */
+void cpu_gemma_scores_avx2(float *s0, float *s1, const float *q0, const float *q1, const float *k, int64_t ld,
+                           int64_t n, int64_t D);
+void cpu_gemma_pv_avx2(float *o0, float *o1, const float *p0, const float *p1, const float *v, int64_t ld,
+                       int64_t n, int64_t D);
 
 /* ---- cpu_core_avx2.c (core ops) ---- */
 /* y = x * sigmoid(x), y = gelu_tanh(x) = x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)), n floats (y may
@@ -32,8 +39,12 @@ void cpu_layer_norm_row_avx2(float *y, const float *x, const float *w, const flo
                              const float *shift, int64_t C, float eps);
 /* One row of RMSNorm: y = x / sqrt(mean(x^2) + eps) (* w when w). y may equal x. */
 void cpu_rms_norm_row_avx2(float *y, const float *x, const float *w, int64_t C, float eps);
-/* y[m, n] += sum_k x[m, k] W[n, k] for m < M, n0 <= n < n1, W a 16-bit weight [N, K] (bf16 when
- * bf16, else IEEE half) read in blocks of 4 rows converted into wbuf (4 * round_up(K, 8) floats). */
+/* y[m, n] += sum_k x[m, k] W[n, k] for m < M, n0 <= n < n1, W a 16-bit weight [N, K] (bf16 when bf16,
+ * else IEEE half). Each y[m, n] is one FMA chain over k = 0 .. K-1 in order, so its bits do not depend
+ * on M, on the other rows or on [n0, n1) (cpu_core_avx2.c). wbuf: CPU_LINEAR16_NC * CPU_LINEAR16_KC
+ * floats (the packed columns). */
+#define CPU_LINEAR16_NC 128 /* columns packed at a time (a multiple of 16) */
+#define CPU_LINEAR16_KC 256 /* K per chunk: the packed block is 128 KB, the x tile 6 KB */
 void cpu_linear16_avx2(float *y, int64_t ldy, const float *x, const uint16_t *w, int bf16, int64_t M, int64_t K,
                        int64_t n0, int64_t n1, float *wbuf);
 

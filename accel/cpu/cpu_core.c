@@ -4,9 +4,11 @@
  *
  * linear: float32 weights (prepare_weight makes every weight of the DiT and the DC-AE float32 at
  * load) go straight to cblas_sgemm. 16-bit weights (the Gemma-2 text encoder, kept COMPACT in
- * bf16) take one of two exact-enough paths, measured at Gemma-2-2B shapes (doc/performance.md):
- * few rows (M <= CPU_LINEAR16_DIRECT_M): an AVX2 kernel reads the bf16 rows once, 4 at a time,
- * against all rows of x; more rows: panels of W converted in parallel and multiplied by sgemm.
+ * bf16) go, for every M, to one AVX2 kernel whose output elements are each one FMA chain in k
+ * order: a row's bits do not depend on how many rows the call has (OpenBLAS's sgemm gives no such
+ * promise: its bits for a row change with M and with the row's place in its tiles), which the
+ * text encoder's cached prefix and skipped padding need. Without AVX2: panels of W converted and
+ * multiplied by sgemm (not row-exact).
  * The other ops are row or elementwise loops, vectorised (cpu_core_avx2.c) and parallel above
  * CPU_OMP_MIN.
  */
@@ -23,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 16-bit weights: up to this many rows of x, the direct AVX2 kernel; above, panels + sgemm. */
-#define CPU_LINEAR16_DIRECT_M 48
 /* Floats of a converted weight panel, converted on the calling thread between two sgemm calls
  * (measured at Gemma-2-2B shapes, M = 220..300: 1M-float panels converted serially beat 256k
  * panels and beat converting in a parallel region: one region fewer per panel). */
@@ -123,22 +123,25 @@ static void linear_panels(const cpu_ctx *c, float *y, const float *x, const sana
 }
 
 #ifdef SANA_HAVE_AVX2_KERNELS
-/* y += x W^T, W 16-bit, few rows of x: each thread takes blocks of 4 output columns. */
-static void linear16_direct(cpu_ctx *c, float *y, const float *x, const sana_wt *w, int64_t M, int64_t K, int64_t N)
+/* y += x W^T, W 16-bit, any number of rows: each thread takes blocks of CPU_LINEAR16_NC output
+ * columns, converts them chunk by chunk and multiplies all rows of x by them. Each output element
+ * is one FMA chain in k order (cpu_linear16_avx2), so a row's bits are the same whatever M is:
+ * the cached instruction prefix and the skipped padding of encode_prompt rely on that. */
+static void linear16(cpu_ctx *c, float *y, const float *x, const sana_wt *w, int64_t M, int64_t K, int64_t N)
 {
-    const int64_t nblk = (N + 3) / 4, Kp = (K + 7) / 8 * 8;
+    const int64_t nblk = (N + CPU_LINEAR16_NC - 1) / CPU_LINEAR16_NC;
     int failed = 0;
-#pragma omp parallel
+#pragma omp parallel if (nblk > 1)
     {
-        float *wbuf = cpu_scratch(0, 4 * Kp);
+        float *wbuf = cpu_scratch(0, CPU_LINEAR16_NC * CPU_LINEAR16_KC);
         if (!wbuf) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(static, 16)
+#pragma omp for schedule(dynamic, 1)
         for (int64_t i = 0; i < nblk; i++) {
-            const int64_t n1 = 4 * i + 4 < N ? 4 * i + 4 : N;
-            if (wbuf) cpu_linear16_avx2(y, N, x, w->data, w->dtype == SANA_BF16, M, K, 4 * i, n1, wbuf);
+            const int64_t n0 = i * CPU_LINEAR16_NC, n1 = n0 + CPU_LINEAR16_NC < N ? n0 + CPU_LINEAR16_NC : N;
+            if (wbuf) cpu_linear16_avx2(y, N, x, w->data, w->dtype == SANA_BF16, M, K, n0, n1, wbuf);
         }
     }
     if (failed) cpu_fail(c, SANA_ERR_NOMEM);
@@ -158,8 +161,8 @@ void cpu_linear(void *ctx, float *y, const float *x, const sana_wt *w, const san
         return;
     }
 #ifdef SANA_HAVE_AVX2_KERNELS
-    if (c->avx2 && M <= CPU_LINEAR16_DIRECT_M && (w->dtype == SANA_BF16 || w->dtype == SANA_F16)) {
-        linear16_direct(c, y, x, w, M, K, N);
+    if (c->avx2 && (w->dtype == SANA_BF16 || w->dtype == SANA_F16)) {
+        linear16(c, y, x, w, M, K, N);
         return;
     }
 #endif

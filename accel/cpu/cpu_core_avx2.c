@@ -121,63 +121,131 @@ void cpu_rms_norm_row_avx2(float *y, const float *x, const float *w, int64_t C, 
     for (; c < C; c++) y[c] = w ? (x[c] * inv) * w[c] : x[c] * inv;
 }
 
-/* nb (<= 4) rows of a 16-bit weight, K each, into wbuf rows of Kp floats (zero padded, zero rows). */
-static void load_rows16(float *wbuf, const uint16_t *w, int bf16, int64_t nb, int64_t K, int64_t Kp)
+/* ---- the 16-bit linear product: y += x W^T with one FMA chain per output element ----
+ * Every y[m, n] is y[m, n] (the bias or 0) followed by fma(x[m, k], W[n, k], .) for k = 0, 1, ..,
+ * K-1 in that order; the blocking below (16 columns a vector pair, 6 rows a register tile, K in
+ * chunks whose partial sums wait in y) only decides when each step runs, never what it computes.
+ * So a row's bits depend on that row of x and on W alone: not on M, on the other rows, on the
+ * columns a thread takes, or on the thread count. */
+
+/* 8 bf16 / IEEE half values at p (unaligned) as floats. */
+static inline __m256 load16x8(const uint16_t *p, int bf16)
 {
-    memset(wbuf, 0, (size_t)(4 * Kp) * sizeof(float));
-    for (int64_t r = 0; r < nb; r++) {
-        if (bf16) cpu_bf16_to_f32_avx2(wbuf + r * Kp, w + r * K, K);
-        else cpu_f16_to_f32_avx2(wbuf + r * Kp, w + r * K, K);
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)) : _mm256_cvtph_ps(h);
+}
+
+/* r[l][i] = r[i][l] (8 x 8 floats). */
+static inline void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
     }
 }
 
-/* acc[j][i] = x_j . w_i over Kp (j < 3 rows of x, i < 4 rows of w); the x tail beyond K is masked. */
-static void dot3x4(float out[3][4], const float *x0, const float *x1, const float *x2, const float *wb, int64_t K,
-                   int64_t Kp)
+/* Bp[kk * 16 + c] = W[n + c, k0 + kk] for kk < kc, c < 16 (0 for the columns c >= nc): 16 columns of
+ * a 16-bit weight [N, K] over a chunk of K, as float32 rows of 16 (what the tile multiplies). */
+static void pack16(float *Bp, const uint16_t *w, int bf16, int64_t K, int64_t nc, int64_t k0, int64_t kc)
 {
-    __m256 acc[3][4];
-    for (int j = 0; j < 3; j++)
-        for (int i = 0; i < 4; i++) acc[j][i] = _mm256_setzero_ps();
-    const float *xs[3] = {x0, x1, x2};
-    int64_t k = 0;
-    for (; k + 8 <= K; k += 8) {
-        __m256 w0 = _mm256_loadu_ps(wb + k), w1 = _mm256_loadu_ps(wb + Kp + k);
-        __m256 w2 = _mm256_loadu_ps(wb + 2 * Kp + k), w3 = _mm256_loadu_ps(wb + 3 * Kp + k);
-        for (int j = 0; j < 3; j++) {
-            __m256 xv = _mm256_loadu_ps(xs[j] + k);
-            acc[j][0] = _mm256_fmadd_ps(xv, w0, acc[j][0]);
-            acc[j][1] = _mm256_fmadd_ps(xv, w1, acc[j][1]);
-            acc[j][2] = _mm256_fmadd_ps(xv, w2, acc[j][2]);
-            acc[j][3] = _mm256_fmadd_ps(xv, w3, acc[j][3]);
+    for (int64_t c8 = 0; c8 < 16; c8 += 8)
+        for (int64_t kk = 0; kk < kc; kk += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) {
+                const int64_t c = c8 + i;
+                const uint16_t *src = w + c * K + k0 + kk;
+                if (c < nc && kk + 8 <= kc) {
+                    r[i] = load16x8(src, bf16);
+                } else {
+                    uint16_t t[8] = {0};
+                    for (int64_t l = 0; c < nc && l < 8 && kk + l < kc; l++) t[l] = src[l];
+                    r[i] = load16x8(t, bf16); /* zero bits: +0 in both formats */
+                }
+            }
+            transpose8(r);
+            for (int64_t l = 0; l < 8 && kk + l < kc; l++) _mm256_storeu_ps(Bp + (kk + l) * 16 + c8, r[l]);
         }
-    }
-    if (k < K) {
-        int32_t mk[8];
-        for (int t = 0; t < 8; t++) mk[t] = k + t < K ? -1 : 0;
-        const __m256i m = _mm256_loadu_si256((const __m256i *)mk);
-        for (int j = 0; j < 3; j++) {
-            __m256 xv = _mm256_maskload_ps(xs[j] + k, m);
-            for (int i = 0; i < 4; i++) acc[j][i] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wb + i * Kp + k), acc[j][i]);
-        }
-    }
-    for (int j = 0; j < 3; j++)
-        for (int i = 0; i < 4; i++) out[j][i] = cpu_hsum256(acc[j][i]);
 }
+
+static inline void lin16_tile(const int MR, float *y, int64_t ldy, const float *x, int64_t ldx, const float *Bp,
+                              int64_t kc, __m256i m0, __m256i m1)
+{
+    /* Written out row by row (MR is a constant in each caller) so that the 12 sums stay in registers. */
+    const __m256 z = _mm256_setzero_ps();
+    __m256 a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z, a4 = z, b4 = z, a5 = z, b5 = z;
+    if (MR > 0) a0 = _mm256_maskload_ps(y + 0 * ldy, m0), b0 = _mm256_maskload_ps(y + 0 * ldy + 8, m1);
+    if (MR > 1) a1 = _mm256_maskload_ps(y + 1 * ldy, m0), b1 = _mm256_maskload_ps(y + 1 * ldy + 8, m1);
+    if (MR > 2) a2 = _mm256_maskload_ps(y + 2 * ldy, m0), b2 = _mm256_maskload_ps(y + 2 * ldy + 8, m1);
+    if (MR > 3) a3 = _mm256_maskload_ps(y + 3 * ldy, m0), b3 = _mm256_maskload_ps(y + 3 * ldy + 8, m1);
+    if (MR > 4) a4 = _mm256_maskload_ps(y + 4 * ldy, m0), b4 = _mm256_maskload_ps(y + 4 * ldy + 8, m1);
+    if (MR > 5) a5 = _mm256_maskload_ps(y + 5 * ldy, m0), b5 = _mm256_maskload_ps(y + 5 * ldy + 8, m1);
+    for (int64_t k = 0; k < kc; k++) {
+        const __m256 w0 = _mm256_loadu_ps(Bp + k * 16), w1 = _mm256_loadu_ps(Bp + k * 16 + 8);
+        __m256 t;
+        if (MR > 0) t = _mm256_broadcast_ss(x + 0 * ldx + k), a0 = _mm256_fmadd_ps(t, w0, a0), b0 = _mm256_fmadd_ps(t, w1, b0);
+        if (MR > 1) t = _mm256_broadcast_ss(x + 1 * ldx + k), a1 = _mm256_fmadd_ps(t, w0, a1), b1 = _mm256_fmadd_ps(t, w1, b1);
+        if (MR > 2) t = _mm256_broadcast_ss(x + 2 * ldx + k), a2 = _mm256_fmadd_ps(t, w0, a2), b2 = _mm256_fmadd_ps(t, w1, b2);
+        if (MR > 3) t = _mm256_broadcast_ss(x + 3 * ldx + k), a3 = _mm256_fmadd_ps(t, w0, a3), b3 = _mm256_fmadd_ps(t, w1, b3);
+        if (MR > 4) t = _mm256_broadcast_ss(x + 4 * ldx + k), a4 = _mm256_fmadd_ps(t, w0, a4), b4 = _mm256_fmadd_ps(t, w1, b4);
+        if (MR > 5) t = _mm256_broadcast_ss(x + 5 * ldx + k), a5 = _mm256_fmadd_ps(t, w0, a5), b5 = _mm256_fmadd_ps(t, w1, b5);
+    }
+    if (MR > 0) _mm256_maskstore_ps(y + 0 * ldy, m0, a0), _mm256_maskstore_ps(y + 0 * ldy + 8, m1, b0);
+    if (MR > 1) _mm256_maskstore_ps(y + 1 * ldy, m0, a1), _mm256_maskstore_ps(y + 1 * ldy + 8, m1, b1);
+    if (MR > 2) _mm256_maskstore_ps(y + 2 * ldy, m0, a2), _mm256_maskstore_ps(y + 2 * ldy + 8, m1, b2);
+    if (MR > 3) _mm256_maskstore_ps(y + 3 * ldy, m0, a3), _mm256_maskstore_ps(y + 3 * ldy + 8, m1, b3);
+    if (MR > 4) _mm256_maskstore_ps(y + 4 * ldy, m0, a4), _mm256_maskstore_ps(y + 4 * ldy + 8, m1, b4);
+    if (MR > 5) _mm256_maskstore_ps(y + 5 * ldy, m0, a5), _mm256_maskstore_ps(y + 5 * ldy + 8, m1, b5);
+}
+
+/* y[r, 0 .. 16) (columns masked by m0, m1) = its fma chain continued over k < kc, for r < MR rows of
+ * x (row stride ldx) and y (ldy), with the packed columns Bp. */
+#define LIN16_TILE(MR)                                                                                        \
+    static void tile##MR(float *y, int64_t ldy, const float *x, int64_t ldx, const float *Bp, int64_t kc,     \
+                         __m256i m0, __m256i m1)                                                              \
+    {                                                                                                         \
+        lin16_tile(MR, y, ldy, x, ldx, Bp, kc, m0, m1);                                                       \
+    }
+LIN16_TILE(1)
+LIN16_TILE(2)
+LIN16_TILE(3)
+LIN16_TILE(4)
+LIN16_TILE(5)
+LIN16_TILE(6)
+#undef LIN16_TILE
+
+typedef void (*lin16_tile_fn)(float *, int64_t, const float *, int64_t, const float *, int64_t, __m256i, __m256i);
+static const lin16_tile_fn lin16_tiles[7] = {NULL, tile1, tile2, tile3, tile4, tile5, tile6};
 
 void cpu_linear16_avx2(float *y, int64_t ldy, const float *x, const uint16_t *w, int bf16, int64_t M, int64_t K,
                        int64_t n0, int64_t n1, float *wbuf)
 {
-    const int64_t Kp = (K + 7) / 8 * 8;
-    for (int64_t n = n0; n < n1; n += 4) {
-        const int64_t nb = n1 - n < 4 ? n1 - n : 4;
-        load_rows16(wbuf, w + n * K, bf16, nb, K, Kp);
-        for (int64_t m = 0; m < M; m += 3) {
-            const int64_t mb = M - m < 3 ? M - m : 3;
-            const float *x0 = x + m * K, *x1 = mb > 1 ? x0 + K : x0, *x2 = mb > 2 ? x0 + 2 * K : x0;
-            float out[3][4];
-            dot3x4(out, x0, x1, x2, wbuf, K, Kp);
-            for (int64_t j = 0; j < mb; j++)
-                for (int64_t i = 0; i < nb; i++) y[(m + j) * ldy + n + i] += out[j][i];
+    for (int64_t nb = n0; nb < n1; nb += CPU_LINEAR16_NC) {
+        const int64_t ncb = n1 - nb < CPU_LINEAR16_NC ? n1 - nb : CPU_LINEAR16_NC;
+        for (int64_t k0 = 0; k0 < K; k0 += CPU_LINEAR16_KC) {
+            const int64_t kc = K - k0 < CPU_LINEAR16_KC ? K - k0 : CPU_LINEAR16_KC;
+            for (int64_t s = 0; s < ncb; s += 16)
+                pack16(wbuf + s * kc, w + (nb + s) * K, bf16, K, ncb - s < 16 ? ncb - s : 16, k0, kc);
+            for (int64_t m = 0; m < M; m += 6) {
+                const int64_t mr = M - m < 6 ? M - m : 6;
+                for (int64_t s = 0; s < ncb; s += 16) {
+                    int32_t mk[16];
+                    for (int t = 0; t < 16; t++) mk[t] = s + t < ncb ? -1 : 0;
+                    const __m256i m0 = _mm256_loadu_si256((const __m256i *)mk);
+                    const __m256i m1 = _mm256_loadu_si256((const __m256i *)(mk + 8));
+                    lin16_tiles[mr](y + m * ldy + nb + s, ldy, x + m * K + k0, K, wbuf + s * kc, kc, m0, m1);
+                }
+            }
         }
     }
 }

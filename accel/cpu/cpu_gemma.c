@@ -1,12 +1,14 @@
 /* accel/cpu/cpu_gemma.c -- the cpu backend's kernels of the gemma ops (src/backend/ops/gemma.def):
  * the Gemma-2 text encoder between its matrix products (those are `linear`, in cpu_core.c).
  *
- *   gemma_attention  one pass over (kv head, block of queries): both query heads of a kv group read
- *                    the group's K/V in place (no repeat_kv copy); each block's keys are cut to the
- *                    causal / sliding-window / padding range of its rows, so the masked part of the
- *                    score matrix is never computed; scores and P V are single-threaded sgemms
- *                    inside the OpenMP loop (OpenBLAS's OpenMP build runs them on the calling
- *                    thread), the softmax is per row in float32.
+ *   gemma_attention  row-exact (the contract of ref_gemma.h): one task per (query row, kv head);
+ *                    both query heads of the kv group read the group's K/V in place (no repeat_kv
+ *                    copy) over exactly the keys the row may see (causal, sliding window, padding
+ *                    trimmed at both ends), so the masked part of the score matrix is never
+ *                    computed and a row's bits never depend on the call's other rows, on keys
+ *                    beyond it, or on the thread. Scores are AVX2 dot products over D with one
+ *                    fixed order (2 heads x 4 keys a tile), the softmax is per row in float32,
+ *                    P V is an FMA chain over the keys per output element (32 of them a tile).
  *   gemma_rms_norm   (1 + w) RMSNorm with the residual add, one row per thread, the mean of squares
  *                    in double as ref: ref's bits.
  *   gemma_geglu      gelu_tanh(gate) * up as gate / (1 + exp(-2a)) * up with a vector exp.
@@ -20,9 +22,9 @@
 #include "config.h"
 #include "accel/cpu/cpu.h"
 #include "accel/cpu/cpu_avx2.h"
+#include "accel/cpu/cpu_kern.h"
 #include "ref.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +36,8 @@
 #define GEMMA_PAR_MIN 32768
 /* Floats per thread's slice of geglu (a multiple of 8: the vector path sees whole lanes). */
 #define GEMMA_GEGLU_CHUNK 16384
-/* Queries per attention block: small enough to skip most of the causal triangle, large enough for
- * sgemm to run near its peak (measured at Gemma-2-2B shapes, doc/text-encoder.md). */
-#define GEMMA_QBLOCK 64
+/* (query row, kv head) tasks an attention thread takes at a time (dynamic schedule). */
+#define GEMMA_ATTN_CHUNK 4
 /* Attention calls under this many multiply-adds of Q K^T (nq * nk * Hq * D) run on one thread:
  * a query row alone over 849 keys (1.7M, ~40 us) or 32 tokens over 32 (2.1M) do not pay for
  * waking the team (a few us idle, milliseconds on a loaded machine). */
@@ -219,7 +220,8 @@ typedef struct {
     const int32_t *mask;
     int64_t nq, q0, nk, Hq, Hkv, D, window;
     float scale, cap;
-    int avx2;
+    const float *kp, *vp; /* [Hkv, nkp, D]: k and v of each kv head packed contiguous (keys 0 .. nkp-1) */
+    int64_t nkp;
     const float *vmean; /* [Hkv, D]: mean of v over all nk keys (eager's empty rows); NULL: zeros */
 } gattn;
 
@@ -241,85 +243,54 @@ static void trim_masked(const gattn *a, int64_t *lo, int64_t *hi)
         (*hi)--;
 }
 
-/* Row of P for the query at position p over the block's keys lo_b .. lo_b+klen-1, in place on its
- * scores s: the softmax of the allowed keys (scaled, soft-capped), 0 elsewhere. Returns 0 when the
- * query has no allowed key (s is then all 0). */
-static int softmax_row(const gattn *a, float *s, int64_t lo_b, int64_t klen, int64_t p)
-{
-    int64_t lo, hi;
-    key_range(a, p, &lo, &hi);
-    trim_masked(a, &lo, &hi);
-    lo = lo - lo_b > 0 ? lo - lo_b : 0;
-    hi = hi - lo_b < klen - 1 ? hi - lo_b : klen - 1;
-    if (lo > hi) {
-        memset(s, 0, (size_t)klen * sizeof(float));
-        return 0;
-    }
-    memset(s, 0, (size_t)lo * sizeof(float));
-    memset(s + hi + 1, 0, (size_t)(klen - hi - 1) * sizeof(float));
-    float *r = s + lo, mx = -INFINITY, sum = 0.0f;
-    int64_t n = hi - lo + 1;
-    const int32_t *m = a->mask ? a->mask + lo_b + lo : NULL;
 #ifdef SANA_HAVE_AVX2_KERNELS
-    if (a->avx2) {
-        cpu_gemma_logits_avx2(r, n, a->scale, a->cap);
-        for (int64_t j = 0; m && j < n; j++)
-            if (!m[j]) r[j] = -INFINITY;
-        sum = cpu_gemma_exp_sum_avx2(r, n, cpu_gemma_max_avx2(r, n));
-        for (int64_t j = 0; j < n; j++)
-            r[j] = r[j] / sum;
-        return 1;
-    }
-#endif
-    for (int64_t j = 0; j < n; j++) {
-        float x = r[j] * a->scale;
-        if (a->cap > 0.0f)
-            x = tanhf(x / a->cap) * a->cap;
-        r[j] = m && !m[j] ? -INFINITY : x;
-        mx = r[j] > mx ? r[j] : mx;
-    }
-    for (int64_t j = 0; j < n; j++) {
-        r[j] = r[j] == -INFINITY ? 0.0f : expf(r[j] - mx);
-        sum += r[j];
-    }
+/* Scores s[0 .. n) of one query row over its keys lo .. lo+n-1, in place: the softmax of the allowed
+ * keys (scaled, soft-capped), 0 for the masked ones; the lanes of each step are counted from lo, so
+ * the bits are fixed by the row and its keys. */
+static void softmax_row(const gattn *a, float *s, int64_t lo, int64_t n)
+{
+    const int32_t *m = a->mask ? a->mask + lo : NULL;
+    cpu_gemma_logits_avx2(s, n, a->scale, a->cap);
+    for (int64_t j = 0; m && j < n; j++)
+        if (!m[j]) s[j] = -INFINITY;
+    float sum = cpu_gemma_exp_sum_avx2(s, n, cpu_gemma_max_avx2(s, n));
     for (int64_t j = 0; j < n; j++)
-        r[j] = r[j] / sum;
-    return 1;
+        s[j] = s[j] / sum;
 }
 
-/* Queries i0 .. i1-1 of the kv group g's query heads. S: [GEMMA_QBLOCK, nk] scratch. */
-static void attn_block(const gattn *a, int64_t g, int64_t i0, int64_t i1, float *S)
+/* Query row i of the kv group g: its query heads two at a time (they share the keys), each over
+ * exactly the keys the row may see. S: 2 * nk floats of scratch. Nothing here depends on the other
+ * rows of the call, on nk, or on the thread: the row-exact contract of ref_gemma.h. */
+static void attn_row(const gattn *a, int64_t g, int64_t i, float *S)
 {
-    int64_t lo_b, hi_b, unused, Hq = a->Hq, Hkv = a->Hkv, D = a->D, m = i1 - i0;
-    key_range(a, a->q0 + i0, &lo_b, &unused);
-    key_range(a, a->q0 + i1 - 1, &unused, &hi_b);
-    trim_masked(a, &lo_b, &hi_b);
-    int64_t klen = hi_b - lo_b + 1, group = Hq / Hkv;
-    const float *kg = a->k + (lo_b * Hkv + g) * D, *vg = a->v + (lo_b * Hkv + g) * D;
-    for (int64_t h = g * group; h < (g + 1) * group; h++) {
-        float *o = a->out + (i0 * Hq + h) * D;
-        unsigned char live[GEMMA_QBLOCK];
-        if (klen > 0) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)klen, (int)D, 1.0f,
-                        a->q + (i0 * Hq + h) * D, (int)(Hq * D), kg, (int)(Hkv * D), 0.0f, S, (int)klen);
-            for (int64_t r = 0; r < m; r++)
-                live[r] = (unsigned char)softmax_row(a, S + r * klen, lo_b, klen, a->q0 + i0 + r);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)D, (int)klen, 1.0f, S,
-                        (int)klen, vg, (int)(Hkv * D), 0.0f, o, (int)(Hq * D));
-        } else {
-            memset(live, 0, sizeof live);
+    int64_t lo, hi, Hq = a->Hq, Hkv = a->Hkv, D = a->D, group = Hq / Hkv;
+    key_range(a, a->q0 + i, &lo, &hi);
+    trim_masked(a, &lo, &hi);
+    const int64_t n = hi - lo + 1, ld = D;
+    const float *kg = a->kp + (g * a->nkp + lo) * D, *vg = a->vp + (g * a->nkp + lo) * D;
+    for (int64_t h = g * group; h < (g + 1) * group; h += 2) {
+        const int two = h + 1 < (g + 1) * group;
+        float *o0 = a->out + (i * Hq + h) * D, *o1 = two ? o0 + D : NULL;
+        if (n <= 0) {
+            /* No allowed key: eager's uniform mean of v, sdpa's zeros (see ref_gemma.h). */
+            for (int r = 0; r <= two; r++) {
+                if (a->vmean)
+                    memcpy(o0 + r * D, a->vmean + g * D, (size_t)D * sizeof(float));
+                else
+                    memset(o0 + r * D, 0, (size_t)D * sizeof(float));
+            }
+            continue;
         }
-        /* Rows without an allowed key: eager's uniform mean of v, sdpa's zeros (see ref_gemma.h). */
-        for (int64_t r = 0; r < m; r++) {
-            if (live[r])
-                continue;
-            if (a->vmean)
-                memcpy(o + r * Hq * D, a->vmean + g * D, (size_t)D * sizeof(float));
-            else
-                memset(o + r * Hq * D, 0, (size_t)D * sizeof(float));
-        }
+        const float *q0 = a->q + (i * Hq + h) * D;
+        float *s1 = two ? S + a->nk : NULL;
+        cpu_gemma_scores_avx2(S, s1, q0, two ? q0 + D : NULL, kg, ld, n, D);
+        softmax_row(a, S, lo, n);
+        if (s1)
+            softmax_row(a, s1, lo, n);
+        cpu_gemma_pv_avx2(o0, o1, S, s1, vg, ld, n, D);
     }
 }
+#endif
 
 /* 1 when some query of the call has no allowed key (then eager needs the mean of v). */
 static int has_empty_row(const gattn *a)
@@ -349,20 +320,26 @@ static void cpu_gemma_attention(void *ctx, float *out, const float *q, const flo
                                 int64_t Hkv, int64_t D, float scale, float softcap, int64_t window, int eager_rows)
 {
     cpu_ctx *c = ctx;
-    if (!c->fusion) {
+    /* The portable path is ref's operator (row-exact too, ref_gemma.h). */
+    if (!c->fusion || !USE_AVX2(c) || D % 8 != 0) {
         ref_gemma_attention(out, q, k, v, key_mask, nq, q0, nk, Hq, Hkv, D, scale, softcap, window, eager_rows);
         return;
     }
+#ifdef SANA_HAVE_AVX2_KERNELS
     if (nq <= 0)
         return;
-    gattn a = {out, q, k, v, key_mask, nq, q0, nk, Hq, Hkv, D, window, scale, softcap, USE_AVX2(c), NULL};
-    int64_t bq = nq < GEMMA_QBLOCK ? nq : GEMMA_QBLOCK, nb = (nq + bq - 1) / bq, ntask = nb * Hkv;
+    /* Keys no row sees (beyond the last query) are never read. */
+    const int64_t nkp = q0 + nq < nk ? q0 + nq : nk, ntask = nq * Hkv;
+    gattn a = {out, q, k, v, key_mask, nq, q0, nk, Hq, Hkv, D, window, scale, softcap, NULL, NULL, nkp, NULL};
     int par = ntask > 1 && nq * nk * Hq * D >= GEMMA_ATTN_PAR_MIN, nt = par ? max_threads() : 1;
     int need_mean = eager_rows && has_empty_row(&a);
-    float *S = malloc((size_t)nt * (size_t)bq * (size_t)nk * sizeof(float));
+    /* The calling thread's scratch (kept across calls: no page faults once the shapes repeat),
+     * shared by the team of the one region below. */
+    const int64_t ls = (2 * nk + 15) / 16 * 16 + 16; /* a thread's scores, whole cache lines apart */
+    float *S = cpu_scratch(2, (int64_t)nt * ls);
+    float *kv = cpu_scratch(1, 2 * Hkv * nkp * D);
     float *vm = need_mean ? malloc((size_t)(Hkv * D) * sizeof(float)) : NULL;
-    if (!S || (need_mean && !vm)) {
-        free(S);
+    if (!S || !kv || (need_mean && !vm)) {
         free(vm);
         cpu_fail(c, SANA_ERR_NOMEM);
         return;
@@ -370,20 +347,27 @@ static void cpu_gemma_attention(void *ctx, float *out, const float *q, const flo
     if (vm)
         v_mean(vm, v, nk, Hkv, D);
     a.vmean = vm;
-    /* Heaviest blocks (the last queries see the most keys) first; every output row is written by
-     * one task in a fixed order, so the bits do not depend on the schedule or the thread count. */
+    a.kp = kv;
+    a.vp = kv + Hkv * nkp * D;
+    /* Each kv head's keys and values contiguous: in [nk, Hkv, D] a head's rows lie Hkv * D floats
+     * apart (4 KB at Gemma-2-2B), which maps them onto a few cache sets. A copy: no bits change. */
+    for (int64_t j = 0; j < nkp; j++)
+        for (int64_t g = 0; g < Hkv; g++) {
+            memcpy(kv + (g * nkp + j) * D, k + (j * Hkv + g) * D, (size_t)D * sizeof(float));
+            memcpy(kv + ((Hkv + g) * nkp + j) * D, v + (j * Hkv + g) * D, (size_t)D * sizeof(float));
+        }
 #pragma omp parallel num_threads(nt) if (par)
     {
-        float *St = S + (size_t)thread_num() * (size_t)bq * (size_t)nk;
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < ntask; t++) {
-            int64_t b = nb - 1 - t / Hkv, g = t % Hkv;
-            int64_t i0 = b * bq, i1 = i0 + bq < nq ? i0 + bq : nq;
-            attn_block(&a, g, i0, i1, St);
-        }
+        float *St = S + (size_t)thread_num() * (size_t)ls;
+        /* One kv head after the other (its keys stay in cache), heaviest rows (the last queries see
+         * the most keys) first; every output row is written by one task in a fixed order, so the
+         * bits do not depend on the schedule or the thread count. */
+#pragma omp for schedule(dynamic, GEMMA_ATTN_CHUNK)
+        for (int64_t t = 0; t < ntask; t++)
+            attn_row(&a, t / nq, nq - 1 - t % nq, St);
     }
-    free(S);
     free(vm);
+#endif
 }
 
 void cpu_fill_gemma(sana_backend *be, cpu_ctx *c)

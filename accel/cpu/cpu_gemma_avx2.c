@@ -184,3 +184,110 @@ void cpu_gemma_scale_avx2(float *y, int64_t n, float a)
     for (; i < n; i++)
         y[i] = y[i] * a;
 }
+
+/* One score: q . k over D (D % 8 == 0) as 8 lanes (lane l sums the elements d = l mod 8 with FMA,
+ * d ascending), then cpu_hsum256. Every score of the attention kernel is this function of its
+ * q and k rows, whichever tile computes it. */
+static inline float dot1(const float *q, const float *k, int64_t D)
+{
+    __m256 a = _mm256_setzero_ps();
+    for (int64_t d = 0; d < D; d += 8)
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), a);
+    return cpu_hsum256(a);
+}
+
+void cpu_gemma_scores_avx2(float *s0, float *s1, const float *q0, const float *q1, const float *k, int64_t ld,
+                           int64_t n, int64_t D)
+{
+    int64_t j = 0;
+    if (q1) {
+        /* Two queries x 4 keys: 8 independent lanes of the same dot1 arithmetic. */
+        for (; j + 4 <= n; j += 4) {
+            const float *k0 = k + j * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            for (int64_t d = 0; d < D; d += 8) {
+                __m256 x0 = _mm256_loadu_ps(q0 + d), x1 = _mm256_loadu_ps(q1 + d);
+                __m256 y = _mm256_loadu_ps(k0 + d);
+                a00 = _mm256_fmadd_ps(x0, y, a00);
+                a10 = _mm256_fmadd_ps(x1, y, a10);
+                y = _mm256_loadu_ps(k1 + d);
+                a01 = _mm256_fmadd_ps(x0, y, a01);
+                a11 = _mm256_fmadd_ps(x1, y, a11);
+                y = _mm256_loadu_ps(k2 + d);
+                a02 = _mm256_fmadd_ps(x0, y, a02);
+                a12 = _mm256_fmadd_ps(x1, y, a12);
+                y = _mm256_loadu_ps(k3 + d);
+                a03 = _mm256_fmadd_ps(x0, y, a03);
+                a13 = _mm256_fmadd_ps(x1, y, a13);
+            }
+            s0[j] = cpu_hsum256(a00), s0[j + 1] = cpu_hsum256(a01);
+            s0[j + 2] = cpu_hsum256(a02), s0[j + 3] = cpu_hsum256(a03);
+            s1[j] = cpu_hsum256(a10), s1[j + 1] = cpu_hsum256(a11);
+            s1[j + 2] = cpu_hsum256(a12), s1[j + 3] = cpu_hsum256(a13);
+        }
+        for (; j < n; j++) {
+            s0[j] = dot1(q0, k + j * ld, D);
+            s1[j] = dot1(q1, k + j * ld, D);
+        }
+        return;
+    }
+    for (; j + 4 <= n; j += 4) {
+        const float *k0 = k + j * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t d = 0; d < D; d += 8) {
+            __m256 x = _mm256_loadu_ps(q0 + d);
+            a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k0 + d), a0);
+            a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k1 + d), a1);
+            a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k2 + d), a2);
+            a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(k3 + d), a3);
+        }
+        s0[j] = cpu_hsum256(a0), s0[j + 1] = cpu_hsum256(a1);
+        s0[j + 2] = cpu_hsum256(a2), s0[j + 3] = cpu_hsum256(a3);
+    }
+    for (; j < n; j++)
+        s0[j] = dot1(q0, k + j * ld, D);
+}
+
+void cpu_gemma_pv_avx2(float *o0, float *o1, const float *p0, const float *p1, const float *v, int64_t ld,
+                       int64_t n, int64_t D)
+{
+    /* o[d] = fma chain over the keys j ascending from 0: per element, so the d tiling (32 floats
+     * of each output at a time: 8 accumulators) does not change its bits. */
+    for (int64_t d = 0; d < D; d += 32) {
+        const int64_t w = D - d < 32 ? D - d : 32; /* 8, 16, 24 or 32 */
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        __m256 b[4] = {a[0], a[0], a[0], a[0]};
+        if (w == 32 && o1) {
+            for (int64_t j = 0; j < n; j++) {
+                const float *vj = v + j * ld + d;
+                __m256 x0 = _mm256_set1_ps(p0[j]), x1 = _mm256_set1_ps(p1[j]);
+                __m256 y0 = _mm256_loadu_ps(vj), y1 = _mm256_loadu_ps(vj + 8);
+                __m256 y2 = _mm256_loadu_ps(vj + 16), y3 = _mm256_loadu_ps(vj + 24);
+                a[0] = _mm256_fmadd_ps(x0, y0, a[0]);
+                a[1] = _mm256_fmadd_ps(x0, y1, a[1]);
+                a[2] = _mm256_fmadd_ps(x0, y2, a[2]);
+                a[3] = _mm256_fmadd_ps(x0, y3, a[3]);
+                b[0] = _mm256_fmadd_ps(x1, y0, b[0]);
+                b[1] = _mm256_fmadd_ps(x1, y1, b[1]);
+                b[2] = _mm256_fmadd_ps(x1, y2, b[2]);
+                b[3] = _mm256_fmadd_ps(x1, y3, b[3]);
+            }
+        } else {
+            for (int64_t j = 0; j < n; j++) {
+                const float *vj = v + j * ld + d;
+                __m256 x0 = _mm256_set1_ps(p0[j]), x1 = _mm256_set1_ps(o1 ? p1[j] : 0.0f);
+                for (int64_t c = 0; c < w / 8; c++) {
+                    __m256 y = _mm256_loadu_ps(vj + 8 * c);
+                    a[c] = _mm256_fmadd_ps(x0, y, a[c]);
+                    b[c] = _mm256_fmadd_ps(x1, y, b[c]);
+                }
+            }
+        }
+        for (int64_t c = 0; c < w / 8; c++) {
+            _mm256_storeu_ps(o0 + d + 8 * c, a[c]);
+            if (o1)
+                _mm256_storeu_ps(o1 + d + 8 * c, b[c]);
+        }
+    }
+}

@@ -40,7 +40,6 @@ typedef struct {
 struct sana_gemma2 {
     sana_gemma2_config cfg;
     sana_gemma2_attn attn;
-    int row_calls;           /* attention: one op call per query row (see attention()) */
     const sana_backend *be;
     sana_st_set *st;
     sana_weights w;          /* every weight, as the backend prepared it (compact: read once per prompt) */
@@ -200,7 +199,6 @@ void sana_gemma2_free(sana_gemma2 *m)
 const sana_gemma2_config *sana_gemma2_get_config(const sana_gemma2 *m) { return &m->cfg; }
 size_t sana_gemma2_weight_bytes(const sana_gemma2 *m) { return m->w.bytes; }
 void sana_gemma2_set_attn(sana_gemma2 *m, sana_gemma2_attn attn) { m->attn = attn; }
-void sana_gemma2_set_row_calls(sana_gemma2 *m, int on) { m->row_calls = on; }
 
 /* Every tensor of Gemma2Model under its checkpoint key (pre: "" or "model."), shapes checked. */
 static sana_status load_weights(sana_gemma2 *m, const char *pre)
@@ -366,12 +364,10 @@ void sana_gemma2_kv_copy_prefix(sana_gemma2_kv *dst, const sana_gemma2_kv *src, 
 /* ------------------------------------------------------------ forward */
 
 /* The activations of one forward call, in backend memory; mask: the key padding mask of the whole
- * sequence (NULL without one); ones: on the host, the count of tokens before each position (eager
- * attention with a mask, in row calls only; else NULL). */
+ * sequence (NULL without one). */
 typedef struct {
     float *x, *h, *q, *a, *g, *u;
     int32_t *ids, *mask;
-    int64_t *ones;
 } gemma2_acts;
 
 static void acts_free(const sana_backend *be, gemma2_acts *t)
@@ -379,7 +375,6 @@ static void acts_free(const sana_backend *be, gemma2_acts *t)
     void *bufs[] = {t->x, t->h, t->q, t->a, t->g, t->u, t->ids, t->mask};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) be->free(be->ctx, bufs[i]);
-    free(t->ones);
 }
 
 static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const int32_t *ids, const int32_t *key_mask,
@@ -400,10 +395,7 @@ static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const int32_
     t->ids = be->alloc(be->ctx, (size_t)n * sizeof(int32_t));
     int32_t *hm = key_mask ? calloc((size_t)nm, sizeof(int32_t)) : NULL;
     if (key_mask) t->mask = be->alloc(be->ctx, (size_t)nm * sizeof(int32_t));
-    const int need_ones = key_mask && m->attn == SANA_GEMMA2_EAGER && m->row_calls;
-    if (need_ones) t->ones = malloc((size_t)(nk + 1) * sizeof(int64_t));
-    if (!t->x || !t->h || !t->q || !t->a || !t->g || !t->u || !t->ids || (key_mask && (!hm || !t->mask)) ||
-        (need_ones && !t->ones)) {
+    if (!t->x || !t->h || !t->q || !t->a || !t->g || !t->u || !t->ids || (key_mask && (!hm || !t->mask))) {
         free(hm);
         return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for the activations of %lld tokens", (long long)n);
     }
@@ -412,49 +404,32 @@ static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const int32_
         memcpy(hm, key_mask, (size_t)nk * sizeof(int32_t));
         be->upload(be->ctx, t->mask, hm, (size_t)nm * sizeof(int32_t));
     }
-    for (int64_t j = 0; t->ones && j <= nk; j++) t->ones[j] = j ? t->ones[j - 1] + (key_mask[j - 1] != 0) : 0;
     free(hm);
     return SANA_OK;
 }
 
-/* 1 when the query at position p sees no token (window > 0: the keys (p - window, p], else [0, p]). */
-static int empty_row(const int64_t *ones, int64_t p, int64_t window)
-{
-    int64_t lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
-    return ones[p + 1] == ones[lo];
-}
-
 /*
  * t->a [n, Hq*D] = attention of the queries t->q at positions start .. start+n-1 of layer l over
- * the keys [0, start + n). By default one op call for the whole chunk. With m->row_calls, one call
- * per query row over the keys [0, p]: a position's attention is then the same op call whichever
- * forward call computes it (the cached instruction prefix, the prompt, the padding, or one call
- * over the whole sequence), so the shortcuts of encode_prompt give the same bits as one forward
- * whatever the kernel; in one call per chunk, they do when the op's rows do not depend on the
- * call's other rows or on keys no row sees (doc/text-encoder.md). Eager attention gives a row
- * without any allowed key (only a padded row) the mean of the values of all start + n keys.
+ * the keys [0, start + n): one op call for the chunk. The op is row-exact (ref_gemma.h): a
+ * position's result does not depend on the chunk it is computed in, so the cached instruction
+ * prefix and the skipped padding of encode_prompt give the bits of one forward over the whole
+ * sequence (doc/text-encoder.md says where the linear layers keep that promise). Eager attention
+ * gives a row without any allowed key (only a padded row) the mean of the values of all
+ * start + n keys.
  */
 static void attention(const sana_gemma2 *m, const sana_gemma2_kv *kv, int64_t l, const gemma2_acts *t,
                       int64_t start, int64_t n)
 {
     const sana_gemma2_config *c = &m->cfg;
-    const int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, D = c->head_dim, QD = Hq * D;
+    const int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, D = c->head_dim;
     const int64_t end = start + n, window = c->sliding[l] ? c->sliding_window : 0;
     const int eager = m->attn == SANA_GEMMA2_EAGER;
     /* Gemma2Attention.scaling = query_pre_attn_scalar ** -0.5 (a Python float, applied to float32 logits). */
     const float scale = (float)pow(c->query_pre_attn_scalar, -0.5);
     /* sdpa_attention_forward drops `softcap`: only eager applies attn_logit_softcapping. */
     const float softcap = eager ? (float)c->attn_logit_softcapping : 0.0f;
-    if (!m->row_calls) {
-        SANA_OP_CALL(m->be, gemma_attention, t->a, t->q, kv->k[l], kv->v[l], t->mask, n, start, end, Hq, Hkv, D,
-                     scale, softcap, window, eager);
-        return;
-    }
-    for (int64_t p = start; p < end; p++) {
-        int64_t nk = t->ones && empty_row(t->ones, p, window) ? end : p + 1;
-        SANA_OP_CALL(m->be, gemma_attention, t->a + (p - start) * QD, t->q + (p - start) * QD, kv->k[l], kv->v[l],
-                     t->mask, 1, p, nk, Hq, Hkv, D, scale, softcap, window, eager);
-    }
+    SANA_OP_CALL(m->be, gemma_attention, t->a, t->q, kv->k[l], kv->v[l], t->mask, n, start, end, Hq, Hkv, D,
+                 scale, softcap, window, eager);
 }
 
 /* One Gemma2DecoderLayer on t->x [n, C] at positions start.., its keys/values appended to kv. */

@@ -62,10 +62,6 @@ sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *var
 void sana_gemma2_free(sana_gemma2 *m);
 const sana_gemma2_config *sana_gemma2_get_config(const sana_gemma2 *m);
 void sana_gemma2_set_attn(sana_gemma2 *m, sana_gemma2_attn attn);
-/* on = 1: the attention op is called once per query row (over the keys that row sees) instead of
- * once per forward call. A position's result is then the same bits however the sequence is cut
- * into forward calls, whatever the backend's kernel (tests; see doc/text-encoder.md). Default 0. */
-void sana_gemma2_set_row_calls(sana_gemma2 *m, int on);
 /* Memory the backend's prepare_weight took for the weights (SANA_PREP_COMPACT; 0: as mapped). */
 size_t sana_gemma2_weight_bytes(const sana_gemma2 *m);
 

@@ -42,7 +42,7 @@ typedef struct {
     int64_t encoded, from_cache, padding_skipped;
 } sana_encoder_counts;
 sana_encoder_counts sana_text_encoder_counts(const sana_text_encoder *te);
-/* The Gemma-2 model inside (tests: sana_gemma2_set_row_calls). */
+/* The Gemma-2 model inside (tests). */
 sana_gemma2 *sana_text_encoder_model(sana_text_encoder *te);
 
 /* Attention implementation of the Gemma-2 encoder (default SANA_GEMMA2_SDPA, what SanaPipeline
