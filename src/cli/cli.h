@@ -12,7 +12,7 @@
 /* ------------------------------------------------------------------ commands (main.c) */
 
 /* Subcommands as bits, for the option table's "which commands take it". */
-enum { CLI_GENERATE = 1, CLI_ENCODE = 2, CLI_DECODE = 4, CLI_TOKENIZE = 8, CLI_INFO = 16 };
+enum { CLI_GENERATE = 1, CLI_ENCODE = 2, CLI_DECODE = 4, CLI_TOKENIZE = 8, CLI_INFO = 16, CLI_SERVE = 32 };
 
 typedef struct {
     const char *name;     /* "generate" */
@@ -30,6 +30,7 @@ int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* ------------------------------------------------------------------ options (options.c) */
 
@@ -42,6 +43,9 @@ typedef struct {
     int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set;
     double cfg, pag, pag_ada, shift, maxt, inter;
     uint64_t seed;
+    /* serve */
+    const char *host, *api_key;
+    int port, port_set, max_queue, timeout;
 } cli_opts;
 
 /* Parse the options of command cmd (argv[0] is its name) into o, from the one option table.

@@ -43,11 +43,12 @@ struct cli_option {
 
 #define NOFIELD ((size_t)-1)
 #define F(x) offsetof(cli_opts, x)
-#define ALL (CLI_GENERATE | CLI_ENCODE | CLI_DECODE | CLI_TOKENIZE)
+#define ALL (CLI_GENERATE | CLI_ENCODE | CLI_DECODE | CLI_TOKENIZE | CLI_SERVE)
 #define G CLI_GENERATE
 #define E CLI_ENCODE
 #define D CLI_DECODE
 #define T CLI_TOKENIZE
+#define S CLI_SERVE
 #define BIG 1000000 /* counts are range-checked by the library, with diffusers' messages */
 
 static int show_help(const cli_option *opt, const char *arg, cli_opts *o);
@@ -106,14 +107,24 @@ static const cli_option options[] = {
      "prompt embeddings instead of a prompt (what `sana encode` writes)"},
     {"tiled-decode", NULL, 0, OPT_FLAG, NULL, G | D, F(tiled), NOFIELD, 0, 0, NULL,
      "decode the VAE in tiles (less memory for large images)"},
-    {"low-memory", NULL, 0, OPT_FLAG, NULL, G | E | D, F(lowmem), NOFIELD, 0, 0, NULL,
+    {"low-memory", NULL, 0, OPT_FLAG, NULL, G | E | D | S, F(lowmem), NOFIELD, 0, 0, NULL,
      "load the text encoder only while encoding, then release it"},
-    {"threads", NULL, 0, OPT_INT, "N", G | E | D, F(threads), NOFIELD, 1, 4096, NULL,
+    {"threads", NULL, 0, OPT_INT, "N", G | E | D | S, F(threads), NOFIELD, 1, 4096, NULL,
      "threads for OpenMP and BLAS (default: all cores)"},
-    {"backend", NULL, 0, OPT_STR, "NAME", G | E | D, F(backend), NOFIELD, 0, 0, NULL,
+    {"backend", NULL, 0, OPT_STR, "NAME", G | E | D | S, F(backend), NOFIELD, 0, 0, NULL,
      "the backend that runs the models (default: cpu; see\nsana --list-backends)"},
-    {"variant", NULL, 0, OPT_CHOICE, "fp16|bf16", G | E | D, F(variant), NOFIELD, 0, 0, NULL,
+    {"variant", NULL, 0, OPT_CHOICE, "fp16|bf16", G | E | D | S, F(variant), NOFIELD, 0, 0, NULL,
      "load the *.VARIANT.safetensors weight files (default: float32 files)"},
+    {"host", NULL, 0, OPT_STR, "ADDR", S, F(host), NOFIELD, 0, 0, NULL,
+     "serve: the IPv4 address to listen on (default: 127.0.0.1)"},
+    {"port", NULL, 0, OPT_INT, "N", S, F(port), F(port_set), 0, 65535, NULL,
+     "serve: the TCP port (default: 7860; 0: any free port)"},
+    {"max-queue", NULL, 0, OPT_INT, "N", S, F(max_queue), NOFIELD, 1, 1024, NULL,
+     "serve: jobs waiting behind the running one before 503\n(default: 4)"},
+    {"api-key", NULL, 0, OPT_STR, "KEY", S, F(api_key), NOFIELD, 0, 0, NULL,
+     "serve: require \"Authorization: Bearer KEY\" (default: $SANA_API_KEY,\nelse none)"},
+    {"timeout", NULL, 0, OPT_INT, "S", S, F(timeout), NOFIELD, 1, 3600, NULL,
+     "serve: seconds a connection may stay idle or take to send\nits request (default: 30)"},
     {"quiet", NULL, 'q', OPT_FLAG, NULL, ALL, F(quiet), NOFIELD, 0, 0, NULL, "no progress lines on stderr"},
     {"help", NULL, 'h', OPT_ACTION, NULL, ALL, NOFIELD, NOFIELD, 0, 0, show_help, "this help"},
     {"version", NULL, 0, OPT_ACTION, NULL, ALL, NOFIELD, NOFIELD, 0, 0, show_version, "the libsana version"},
