@@ -22,6 +22,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,10 +38,29 @@
 static _Thread_local float *scratch[CPU_SCRATCH_SLOTS];
 static _Thread_local int64_t scratch_cap[CPU_SCRATCH_SLOTS];
 
+/* A thread that exits (a caller's thread, or an OpenMP pool that is torn down) frees its buffers:
+ * the key's destructor runs while the thread's _Thread_local variables are still there. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_release(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < CPU_SCRATCH_SLOTS; i++) {
+        free(scratch[i]);
+        scratch[i] = NULL;
+        scratch_cap[i] = 0;
+    }
+}
+
+static void scratch_key_make(void) { pthread_key_create(&scratch_key, scratch_release); }
+
 float *cpu_scratch(int slot, int64_t n)
 {
     if (slot < 0 || slot >= CPU_SCRATCH_SLOTS) return NULL;
     if (scratch_cap[slot] < n) {
+        pthread_once(&scratch_once, scratch_key_make);
+        pthread_setspecific(scratch_key, scratch); /* non-NULL: the destructor runs at thread exit */
         free(scratch[slot]);
         const int64_t cap = n + n / 4 + 16;
         scratch[slot] = aligned_alloc(64, (size_t)((cap * 4 + 63) / 64 * 64));
