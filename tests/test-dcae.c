@@ -3,6 +3,7 @@
  * the mid-size checkpoint (bf16 weights), config.json reading (the real sana config and the
  * values diffusers rejects). Goldens made by golden/dump_dcae.py. */
 #include "golden.h"
+#include "test_backends.h"
 #include "models/dcae.h"
 
 #include <math.h>
@@ -12,19 +13,6 @@
 #include <unistd.h>
 
 static const sana_backend *be; /* every compiled backend in turn */
-
-/* 1 when backend name is in SANA_TEST_BACKENDS (a comma-separated list), or that is unset. */
-static int backend_wanted(const char *name)
-{
-    const char *list = getenv("SANA_TEST_BACKENDS");
-    size_t n = strlen(name);
-    for (const char *s = list; s && *s;) {
-        size_t len = strcspn(s, ",");
-        if (len == n && !strncmp(s, name, n)) return 1;
-        s += len + (s[len] == ',');
-    }
-    return !list || !*list;
-}
 
 #define EXPECT(cond, ...) do { if (!(cond)) golden_fail(__VA_ARGS__); } while (0)
 
@@ -289,7 +277,7 @@ int main(void)
 {
     for (int i = 0; i < sana_backend_count(); i++) {
         be = sana_backend_get(i);
-        if (!backend_wanted(be->name)) continue;
+        if (!test_backend_wanted(be->name)) continue;
         printf("-- backend %s\n", be->name);
         test_blocks();
         test_model("dcae-tiny-sana");

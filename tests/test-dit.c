@@ -3,6 +3,7 @@
  * intermediates (time embedding, caption), block 0 alone, fp16/bf16 variants, PAG, and the
  * loader's errors for a missing or mis-shaped tensor. */
 #include "golden.h"
+#include "test_backends.h"
 #include "models/dit.h"
 #include "io/safetensors.h"
 
@@ -12,19 +13,6 @@
 #include <unistd.h>
 
 static const sana_backend *be; /* the backend of this round: every compiled one in turn */
-
-/* 1 when backend name is in SANA_TEST_BACKENDS (a comma-separated list), or that is unset. */
-static int backend_wanted(const char *name)
-{
-    const char *list = getenv("SANA_TEST_BACKENDS");
-    size_t n = strlen(name);
-    for (const char *s = list; s && *s;) {
-        size_t len = strcspn(s, ",");
-        if (len == n && !strncmp(s, name, n)) return 1;
-        s += len + (s[len] == ',');
-    }
-    return !list || !*list;
-}
 
 static char *ckpt_dir(const char *name)
 {
@@ -395,7 +383,7 @@ int main(void)
 {
     for (int i = 0; i < sana_backend_count(); i++) {
         be = sana_backend_get(i);
-        if (!backend_wanted(be->name)) continue;
+        if (!test_backend_wanted(be->name)) continue;
         printf("-- backend %s\n", be->name);
         check_model("v1", NULL);
         check_model("v15", NULL);

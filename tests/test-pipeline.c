@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "golden.h"
+#include "test_backends.h"
 #include "core/json.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/pipeline_impl.h" /* the negative prompt cache, counted */
@@ -22,20 +23,6 @@ static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "noch
 
 static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
 static const char *backend; /* the backend of this round */
-
-/* 1 when backend name is in SANA_TEST_BACKENDS (or that is unset). */
-static int backend_wanted(const char *name)
-{
-    const char *list = getenv("SANA_TEST_BACKENDS");
-    if (!list || !*list) return 1;
-    size_t n = strlen(name);
-    for (const char *s = list; *s;) {
-        size_t len = strcspn(s, ",");
-        if (len == n && !strncmp(s, name, n)) return 1;
-        s += len + (s[len] == ',');
-    }
-    return 0;
-}
 
 static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char *variant)
 {
@@ -427,7 +414,7 @@ int main(int argc, char **argv)
 {
     const char *name;
     for (int b = 0; sana_backend_list(b, &name, NULL); b++) {
-        if (!backend_wanted(name)) continue;
+        if (!test_backend_wanted(name)) continue;
         backend = name;
         run_backend(argc, argv);
     }
