@@ -11,10 +11,24 @@
 #include "accel/cpu/cpu.h"
 #include "accel/cpu/cpu_kern.h"
 
+#ifdef SANA_HAVE_AVX2_KERNELS
+#include <cpuid.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
 static cpu_ctx cpu;
+
+#ifdef SANA_HAVE_AVX2_KERNELS
+/* AVX2 + FMA (the CPU and the OS, through __builtin_cpu_supports) and F16C (CPUID.1:ECX bit 29;
+ * clang 14's __builtin_cpu_supports does not know "f16c"). */
+static int cpu_has_avx2_fma_f16c(void)
+{
+    unsigned a, b, c, d;
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
 
 void cpu_fail(cpu_ctx *c, sana_status st)
 {
@@ -152,7 +166,7 @@ const sana_backend *sana_backend_cpu(void)
     const char *f = getenv("SANA_CPU_FUSION");
     cpu.fusion = !(f && !strcmp(f, "0"));
 #ifdef SANA_HAVE_AVX2_KERNELS
-    cpu.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    cpu.avx2 = cpu_has_avx2_fma_f16c();
 #endif
     cpu_fill_core(be, &cpu);
     cpu_fill_conv(be, &cpu);
