@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from dump_pipeline import run_case  # noqa: E402
 
-DEMO_PROMPT = "a red circle left of a yellow square on a blue background"
+DEMO_PROMPT = "a white triangle on a green background"
 CASE = ("shapes", "SanaPipeline", "sana-shapes",
         dict(prompt=DEMO_PROMPT, num_inference_steps=20, guidance_scale=4.5, height=512, width=512,
              use_resolution_binning=True, seed=42))
