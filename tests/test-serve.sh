@@ -169,7 +169,9 @@ wait "$slow" 2> /dev/null
 want='"status":"ready"'; expect 200 "still serving after the malformed requests" GET /health
 
 # ---------------------------------------------------------------- the queue: cancel when the client leaves, 503 when full
-LONG='{"prompt": "a long job", "seed": 1, "size": "512x512", "num_inference_steps": 60}'
+# The long job must outlast the checks below (~3 s): sana-tiny is fast (512x512 x 60 steps took 0.3 s on
+# a quiet 2-core machine), so three 2048x2048 images of 200 steps (~4.5 s quiet, under curl's 60 s loaded).
+LONG='{"prompt": "a long job", "seed": 1, "size": "2048x2048", "num_inference_steps": 200, "n": 3}'
 SHORT='{"prompt": "a short job", "seed": 2, "size": "64x64", "num_inference_steps": 1}'
 wait_for() { # wait_for PATTERN PATH: until GET PATH says PATTERN (at most 10 s)
     for _ in $(seq 100); do
