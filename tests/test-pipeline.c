@@ -1,5 +1,6 @@
 /* tests/test-pipeline.c -- end to end against diffusers: SanaPipeline, SanaPAGPipeline and
- * SanaSprintPipeline run from the prompt string on the tiny checkpoints (golden/ckpt/sana-tiny*),
+ * SanaSprintPipeline run from the prompt string on the tiny checkpoints (golden/ckpt/sana-tiny*) and
+ * on the trained toy golden/ckpt/sana-shapes (case "shapes", golden/dump_shapes.py),
  * one golden per case (golden/pipeline/e2e_*.safetensors from golden/dump_pipeline.py, whose
  * __metadata__ "config" holds the call). Checks the final latents (output_type="latent") and the
  * uint8 image (within 1 level per channel), plus encode_prompt and the library's argument checks.
@@ -19,9 +20,13 @@
 #include "sana.h"
 
 static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
-                                    "sprint2", "sprint1", "sprint_bin", "fp16", "given", NULL};
+                                    "sprint2", "sprint1", "sprint_bin", "fp16", "given", "shapes", NULL};
 
 static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
+/* SanaPipeline folders other than sana-tiny (the trained golden/ckpt/sana-shapes), by name */
+enum { MAX_OTHER = 4 };
+static sana_pipeline *other[MAX_OTHER];
+static char other_ckpt[MAX_OTHER][64];
 static const char *backend; /* the backend of this round */
 
 static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char *variant)
@@ -35,6 +40,16 @@ static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char
         return t2i_fp16;
     }
     sana_pipeline **slot = !strcmp(cls, "SanaSprintPipeline") ? &sprint : !strcmp(cls, "SanaPAGPipeline") ? &pag : &t2i;
+    if (slot == &t2i && strncmp(ckpt, "sana-tiny", 9) != 0) {
+        int k = 0;
+        while (k < MAX_OTHER - 1 && other_ckpt[k][0] && strcmp(other_ckpt[k], ckpt) != 0) k++;
+        if (strcmp(other_ckpt[k], ckpt) != 0) { /* a new one (or the last slot, reused) */
+            sana_pipeline_free(other[k]);
+            other[k] = NULL;
+            snprintf(other_ckpt[k], sizeof other_ckpt[k], "%s", ckpt);
+        }
+        slot = &other[k];
+    }
     if (*slot) return *slot;
     if (slot == &pag) {
         /* diffusers' from_pretrained of the same folder; here: the loaded components, shared */
@@ -408,6 +423,11 @@ static void run_backend(int argc, char **argv)
     sana_pipeline_free(sprint);
     sana_pipeline_free(t2i_fp16);
     pag = t2i = sprint = t2i_fp16 = NULL;
+    for (int k = 0; k < MAX_OTHER; k++) {
+        sana_pipeline_free(other[k]);
+        other[k] = NULL;
+        other_ckpt[k][0] = 0;
+    }
 }
 
 int main(int argc, char **argv)

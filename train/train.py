@@ -433,7 +433,8 @@ def phase_save(a, tok, vae, data, dit, te):
                         scheduler=DPMSolverMultistepScheduler(**DPM_CONFIG))
     if os.path.exists(a.out):
         shutil.rmtree(a.out)
-    pipe.save_pretrained(a.out)
+    # float16 on disk: half the size; loading for float32 casts every value back exactly
+    pipe.to(torch.float16).save_pretrained(a.out)
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(a.out) for f in fs)
     log(f"saved {a.out}: {total / 1e6:.2f} MB")
 
