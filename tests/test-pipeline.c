@@ -23,10 +23,9 @@ static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "noch
                                     "sprint2", "sprint1", "sprint_bin", "fp16", "given", "shapes", NULL};
 
 static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
-/* SanaPipeline folders other than sana-tiny (the trained golden/ckpt/sana-shapes), by name */
-enum { MAX_OTHER = 4 };
-static sana_pipeline *other[MAX_OTHER];
-static char other_ckpt[MAX_OTHER][64];
+/* the SanaPipeline folder other than sana-tiny last asked for (golden/ckpt/sana-shapes), and its name */
+static sana_pipeline *other;
+static char other_ckpt[64];
 static const char *backend; /* the backend of this round */
 
 static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char *variant)
@@ -41,14 +40,12 @@ static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char
     }
     sana_pipeline **slot = !strcmp(cls, "SanaSprintPipeline") ? &sprint : !strcmp(cls, "SanaPAGPipeline") ? &pag : &t2i;
     if (slot == &t2i && strncmp(ckpt, "sana-tiny", 9) != 0) {
-        int k = 0;
-        while (k < MAX_OTHER - 1 && other_ckpt[k][0] && strcmp(other_ckpt[k], ckpt) != 0) k++;
-        if (strcmp(other_ckpt[k], ckpt) != 0) { /* a new one (or the last slot, reused) */
-            sana_pipeline_free(other[k]);
-            other[k] = NULL;
-            snprintf(other_ckpt[k], sizeof other_ckpt[k], "%s", ckpt);
+        if (strcmp(other_ckpt, ckpt) != 0) { /* another folder: load it in place of the last one */
+            sana_pipeline_free(other);
+            other = NULL;
+            snprintf(other_ckpt, sizeof other_ckpt, "%s", ckpt);
         }
-        slot = &other[k];
+        slot = &other;
     }
     if (*slot) return *slot;
     if (slot == &pag) {
@@ -423,11 +420,9 @@ static void run_backend(int argc, char **argv)
     sana_pipeline_free(sprint);
     sana_pipeline_free(t2i_fp16);
     pag = t2i = sprint = t2i_fp16 = NULL;
-    for (int k = 0; k < MAX_OTHER; k++) {
-        sana_pipeline_free(other[k]);
-        other[k] = NULL;
-        other_ckpt[k][0] = 0;
-    }
+    sana_pipeline_free(other);
+    other = NULL;
+    other_ckpt[0] = 0;
 }
 
 int main(int argc, char **argv)
