@@ -6,6 +6,8 @@ Writes golden/pipeline/binning.safetensors:
       (PixArtImageProcessor.classify_height_width_bin over the table the SANA pipeline picks);
   resize_<k>_in [B, 3, H, W], resize_<k>_out [B, 3, h, w], resize_<k>_size [2] (h, w)
       (PixArtImageProcessor.resize_and_crop_tensor);
+  short_<k>_in/_out/_size: the same where int() makes a side one short of the asked size (diffusers returns
+      a 1-pixel-high image there); the output is F.interpolate at the asked side and the centre crop;
   post_in [B, 3, H, W] and post_u8 [B, H, W, 3] (VaeImageProcessor.postprocess(output_type="pil") as uint8,
       i.e. numpy_to_pil's array) and post_np (output_type="np").
 """
@@ -62,6 +64,24 @@ def main():
     t["post_in"] = x
     t["post_np"] = torch.from_numpy(npimg.copy())
     t["post_u8"] = torch.from_numpy(u8.astype(np.float32))
+    # Where the truncating int() of resize_and_crop_tensor makes the side that sets the ratio one short
+    # (13 * (15 / 13) = 14.99..: diffusers then slices [-1:new-1] and returns an image 1 pixel high),
+    # libsana resizes that side to the asked size: short_<k>_out is F.interpolate at that covering size
+    # and the same centre crop. Own generator, so that the tensors above stay as they were.
+    gen = torch.Generator().manual_seed(1)
+    for k, (shape, (h, w)) in enumerate([((1, 3, 13, 19), (15, 20)), ((1, 3, 13, 19), (30, 12))]):
+        x = torch.randn(shape, generator=gen).clamp(-1.5, 1.5)
+        H, W = shape[2], shape[3]
+        ratio = max(h / H, w / W)
+        rh, rw = int(H * ratio), int(W * ratio)
+        assert rh < h or rw < w
+        assert PixArtImageProcessor.resize_and_crop_tensor(x, w, h).shape[2:] != (h, w)
+        rh, rw = max(rh, h), max(rw, w)
+        y = torch.nn.functional.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False)
+        y0, x0 = (rh - h) // 2, (rw - w) // 2
+        t[f"short_{k}_in"] = x
+        t[f"short_{k}_out"] = y[:, :, y0:y0 + h, x0:x0 + w].contiguous()
+        t[f"short_{k}_size"] = torch.tensor([h, w], dtype=torch.int64)
     meta = {"script": "golden/dump_binning.py", "diffusers": diffusers.__version__, "torch": torch.__version__,
             "config": json.dumps({"queries": len(queries), "resize_cases": len(cases)})}
     save_file({k: v.contiguous().clone() for k, v in t.items()}, os.path.join(OUT, "binning.safetensors"), metadata=meta)

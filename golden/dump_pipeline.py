@@ -7,8 +7,9 @@ One file per case, golden/pipeline/e2e_<case>.safetensors(.gz):
   image   [B, H, W, 3]   uint8, output_type="np" then (x * 255).round() as numpy_to_pil does
 and __metadata__ "config": the call as JSON (pipeline class, checkpoint, arguments), which
 tests/test-pipeline.c reads to make the same call through libsana.
-Case "cfg" also holds prompt_embeds / prompt_attention_mask as encode_prompt returns them with
-the default complex human instruction of __call__ (for `sana encode`), and case "given" the latents and prompt_embeds it passes in.
+Case "cfg" (and "added", golden/dump_added_tokens.py) also holds prompt_embeds / prompt_attention_mask
+as encode_prompt returns them with the default complex human instruction of __call__ (for
+`sana encode`), and case "given" the latents and prompt_embeds it passes in.
 """
 import json
 import os
@@ -66,10 +67,18 @@ CASES = [
     ("given", "SanaPipeline", "sana-tiny",
      dict(prompt=None, negative_prompt="blurry", num_inference_steps=2, guidance_scale=4.5, height=64, width=64,
           use_resolution_binning=False, seed=0, given=True)),
+    # binning at a size that is not a multiple of 32: generated at the bin (384x640), then
+    # resize_and_crop_tensor back to 200x328
+    ("bin_any", "SanaPipeline", "sana-tiny",
+     dict(prompt="a lighthouse on a cliff at sunset, oil painting", num_inference_steps=2, guidance_scale=4.5,
+          height=200, width=328, use_resolution_binning=True, seed=12)),
 ]
 
 
-def run_case(name, cls_name, ckpt, args):
+def run_case(name, cls_name, ckpt, args, ckpt_dir=None, config_extra=None, script=None):
+    """One case; ckpt_dir: the folder when it is not CKPT/ckpt (ckpt is then only its name in the
+    config); config_extra: more entries of the "config" metadata; script: the one to record, when
+    another script calls this."""
     from diffusers import FlowMatchEulerDiscreteScheduler
     args = dict(args)
     seed = args.pop("seed")
@@ -85,7 +94,7 @@ def run_case(name, cls_name, ckpt, args):
         kw["pag_applied_layers"] = pag_layers
     if variant is not None:
         kw["variant"] = variant  # fp16 files, computed in float32 (torch_dtype)
-    pipe = cls.from_pretrained(os.path.join(CKPT, ckpt), torch_dtype=torch.float32, **kw)
+    pipe = cls.from_pretrained(ckpt_dir or os.path.join(CKPT, ckpt), torch_dtype=torch.float32, **kw)
     pipe.set_progress_bar_config(disable=True)
     if sched == "euler":
         shift = pipe.scheduler.config.flow_shift
@@ -101,7 +110,7 @@ def run_case(name, cls_name, ckpt, args):
         tensors["given_latents"] = lat
         tensors["given_prompt_embeds"] = emb
         tensors["given_prompt_attention_mask"] = mask.to(torch.int64)
-    if name == "cfg":
+    if name in ("cfg", "added"):
         # as `sana encode` runs it: the complex human instruction of __call__'s defaults
         import inspect
         chi = inspect.signature(type(pipe).__call__).parameters["complex_human_instruction"].default
@@ -121,7 +130,8 @@ def run_case(name, cls_name, ckpt, args):
     if "complex_human_instruction" in args:
         meta_case["chi"] = "none"
         del meta_case["complex_human_instruction"]
-    save(f"pipeline/e2e_{name}.safetensors", tensors, __file__, config=meta_case)
+    meta_case.update(config_extra or {})
+    save(f"pipeline/e2e_{name}.safetensors", tensors, script or __file__, config=meta_case)
     shapes = {k: tuple(v.shape) for k, v in tensors.items()}
     print(name, shapes)
 

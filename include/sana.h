@@ -129,7 +129,8 @@ typedef struct {
     int num_inference_steps;       /* 20 (Sprint: 2) */
     double guidance_scale;         /* 4.5; CFG runs when > 1 (Sprint: embedded guidance) */
     int num_images_per_prompt;     /* 1 */
-    int height, width;             /* 0: sana_pipeline_default_size(); multiples of 32 */
+    int height, width;             /* 0: sana_pipeline_default_size(); SANA_MIN_SIZE .. SANA_MAX_SIZE;
+                                      without binning multiples of SANA_SIZE_MULTIPLE */
     int use_resolution_binning;    /* 1 */
     int max_sequence_length;       /* 300 */
     sana_chi_mode chi_mode;        /* SANA_CHI_DEFAULT */
@@ -192,8 +193,9 @@ SANA_API int sana_decode(sana_pipeline *p, const float *latents, int B, int C, i
 /* ------------------------------------------------------------------ limits */
 
 /* Limits of height and width (pixels). diffusers only asks for multiples of 32 (check_inputs of
- * pipeline_sana.py); the upper bound keeps sizes far from integer overflow and above the largest
- * published model (4096 px). */
+ * pipeline_sana.py), of the size it generates at: with resolution binning that is the bin, so any asked
+ * size is accepted (the image is resized back to it); without binning the asked size. The bounds keep
+ * sizes far from integer overflow and above the largest published model (4096 px). */
 #define SANA_MIN_SIZE 32
 #define SANA_MAX_SIZE 16384
 #define SANA_SIZE_MULTIPLE 32

@@ -1,5 +1,6 @@
 /* tests/test-binning.c -- resolution bins, resize_and_crop and postprocess against diffusers'
- * own functions (golden/pipeline/binning.safetensors from golden/dump_binning.py). */
+ * own functions (golden/pipeline/binning.safetensors from golden/dump_binning.py); resize_and_crop
+ * also where diffusers' int() makes a side one short (torch's F.interpolate at the asked side). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +46,25 @@ int main(void)
     if (sana_bin_table(48, &n) != NULL || strstr(sana_errmsg(), "sample_size") == NULL)
         golden_fail("sana_bin_table(48) must fail with a message naming sample_size");
 
-    for (int k = 0;; k++) {
-        char nin[32], nout[32], nsz[32], what[48];
-        snprintf(nin, sizeof nin, "resize_%d_in", k);
-        if (!golden_has(g, nin)) break;
-        snprintf(nout, sizeof nout, "resize_%d_out", k);
-        snprintf(nsz, sizeof nsz, "resize_%d_size", k);
+    /* resize_*: diffusers' resize_and_crop_tensor; short_*: a side that int() makes one short, which
+     * we resize to the asked size (binning.h) */
+    for (int k = 0, pre = 0; pre < 2; k++) {
+        const char *prefix = pre ? "short" : "resize";
+        char nin[32], nout[32], nsz[32], what[64];
+        snprintf(nin, sizeof nin, "%s_%d_in", prefix, k);
+        if (!golden_has(g, nin)) {
+            pre++, k = -1;
+            continue;
+        }
+        snprintf(nout, sizeof nout, "%s_%d_out", prefix, k);
+        snprintf(nsz, sizeof nsz, "%s_%d_size", prefix, k);
         const sana_st_tensor *ti = golden_get(g, nin);
         int64_t B = ti->wt.shape[0], C = ti->wt.shape[1], H = ti->wt.shape[2], W = ti->wt.shape[3];
         int64_t *sz = golden_i64(g, nsz, NULL);
         float *x = golden_f32(g, nin, NULL);
         float *y = malloc(sizeof(float) * (size_t)(B * C * sz[0] * sz[1]));
-        snprintf(what, sizeof what, "resize_and_crop %lldx%lld->%lldx%lld", (long long)H, (long long)W,
-                 (long long)sz[0], (long long)sz[1]);
+        snprintf(what, sizeof what, "resize_and_crop %lldx%lld->%lldx%lld%s", (long long)H, (long long)W,
+                 (long long)sz[0], (long long)sz[1], pre ? " (a side one short)" : "");
         if (sana_resize_and_crop(y, x, B, C, H, W, sz[0], sz[1]) != SANA_OK)
             golden_fail("%s: %s", what, sana_errmsg());
         else

@@ -46,11 +46,20 @@ cp -r "$M" "$tmp/badjson" && echo '{"_class_name": ' >"$tmp/badjson/model_index.
 expect "broken model_index.json" "model_index.json" generate -q -m "$tmp/badjson" -p x -o "$O"
 expect "unknown variant" "variant" generate -q -m "$M" -p x --variant fp8 -o "$O"
 expect "variant files absent" "bf16" generate -q -m "$M" -p x --variant bf16 -o "$O"
+# sana-tiny with a tokenizer of 422 entries for 420 embeddings (golden/dump_added_tokens.py): it loads;
+# a prompt that produces id 421 (position 3: <bos> a ▁ zorblax, as transformers tokenizes it) is refused
+# when it is encoded
+mkdir "$tmp/added"
+for part in model_index.json scheduler text_encoder transformer vae; do ln -s "$(cd "$M" && pwd)/$part" "$tmp/added/$part"; done
+ln -s "$(cd "$G/ckpt/tokenizer-added" && pwd)" "$tmp/added/tokenizer"
+expect "added token past the embedding table" "token id 421 (\"zorblax\") at position 3 is outside the text encoder's vocab_size 420" \
+    generate -q -m "$tmp/added" -p "a zorblax fox" --steps 1 -H 64 -W 64 --no-resolution-binning --chi none -o "$O"
 
 # sizes, steps, counts
 expect "height not a multiple of 32" "multiples of 32" $(gen) -H 100
 expect "width not a multiple of 32" "multiples of 32" $(gen) -W 33
 expect "size out of range" "between 32 and 16384" $(gen) -H 32768
+expect "binned size out of range" "between 32 and 16384" generate -q -m "$M" -p fox --steps 1 -H 16 -W 64 -o "$O"
 expect "size not a number" "not a whole number" $(gen) -W abc
 expect "steps < 1" "num_inference_steps must be between 1" $(gen) --steps 0
 expect "negative images" "num_images_per_prompt" $(gen) --num-images-per-prompt 0

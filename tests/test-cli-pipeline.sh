@@ -41,6 +41,7 @@ run cfg -m "$M" -p "a red fox in the snow, watercolor" -n "blurry, low quality" 
 run nocfg -m "$M" -p "a cup of coffee on a wooden table" --steps 2 --cfg-scale 1.0 -H 128 -W 96 \
     --no-resolution-binning -s 7
 run bin -m "$M" -p "a lighthouse on a cliff at sunset, oil painting" --steps 2 -H 256 -W 384 -s 11
+run bin_any -m "$M" -p "a lighthouse on a cliff at sunset, oil painting" --steps 2 -H 200 -W 328 -s 12
 run euler -m "$M" -p "a small robot reading a book in a library" --steps 3 -H 128 -W 128 \
     --no-resolution-binning -s 5 --scheduler euler
 run nochi -m "$M" -p "a red fox in the snow" --steps 2 -H 64 -W 64 --no-resolution-binning -s 9 --chi none \

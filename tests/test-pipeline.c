@@ -4,13 +4,19 @@
  * one golden per case (golden/pipeline/e2e_*.safetensors from golden/dump_pipeline.py, whose
  * __metadata__ "config" holds the call). Checks the final latents (output_type="latent") and the
  * uint8 image (within 1 level per channel), plus encode_prompt and the library's argument checks.
+ * Case "bin_any": binning at a size that is not a multiple of 32 (generated at the bin, resized back).
+ * Case "added": sana-tiny with a tokenizer that has more entries than the text encoder's embedding
+ * table (golden/ckpt/tokenizer-added, golden/dump_added_tokens.py; the folder is assembled from
+ * symlinks here), and the error of a prompt that produces such an id.
  * Every case runs on every compiled backend (sana_backend_list: ref, cpu), at the same tolerances;
  * SANA_TEST_BACKENDS="ref,cpu" (a comma-separated list) picks some.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "golden.h"
 #include "test_backends.h"
@@ -20,7 +26,8 @@
 #include "sana.h"
 
 static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
-                                    "sprint2", "sprint1", "sprint_bin", "fp16", "given", "shapes", NULL};
+                                    "sprint2", "sprint1", "sprint_bin", "fp16", "given", "shapes", "bin_any",
+                                    "added", NULL};
 
 static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
 /* the SanaPipeline folder other than sana-tiny last asked for (golden/ckpt/sana-shapes), and its name */
@@ -28,10 +35,56 @@ static sana_pipeline *other;
 static char other_ckpt[64];
 static const char *backend; /* the backend of this round */
 
+/* The components of golden/ckpt/sana-tiny; the "added-tokens" folder takes its tokenizer from
+ * golden/ckpt/tokenizer-added instead. */
+static const char *const TINY_PARTS[] = {"model_index.json", "scheduler", "text_encoder", "tokenizer", "transformer",
+                                         "vae", NULL};
+static char added_dir[64];
+
+/* sana-tiny with the tokenizer of golden/ckpt/tokenizer-added, as symlinks in a temporary folder
+ * (golden/dump_added_tokens.py assembles the same); NULL on failure. */
+static const char *added_tokens_dir(void)
+{
+    if (*added_dir) return added_dir;
+    snprintf(added_dir, sizeof added_dir, "/tmp/sana-test-added-XXXXXX");
+    if (!mkdtemp(added_dir)) {
+        golden_fail("mkdtemp %s failed", added_dir);
+        added_dir[0] = 0;
+        return NULL;
+    }
+    for (int i = 0; TINY_PARTS[i]; i++) {
+        char src[1024], dst[1024];
+        if (!strcmp(TINY_PARTS[i], "tokenizer")) snprintf(src, sizeof src, "%s/ckpt/tokenizer-added", golden_dir());
+        else snprintf(src, sizeof src, "%s/ckpt/sana-tiny/%s", golden_dir(), TINY_PARTS[i]);
+        snprintf(dst, sizeof dst, "%s/%s", added_dir, TINY_PARTS[i]);
+        char *abs = realpath(src, NULL);
+        if (!abs || symlink(abs, dst) != 0) golden_fail("cannot link %s to %s", dst, src);
+        free(abs);
+    }
+    return added_dir;
+}
+
+static void added_tokens_cleanup(void)
+{
+    if (!*added_dir) return;
+    for (int i = 0; TINY_PARTS[i]; i++) {
+        char dst[1024];
+        snprintf(dst, sizeof dst, "%s/%s", added_dir, TINY_PARTS[i]);
+        unlink(dst);
+    }
+    rmdir(added_dir);
+    added_dir[0] = 0;
+}
+
 static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char *variant)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ckpt/%s", golden_dir(), ckpt);
+    if (!strcmp(ckpt, "added-tokens")) {
+        const char *d = added_tokens_dir();
+        if (!d) return NULL;
+        snprintf(dir, sizeof dir, "%s", d);
+    }
     if (variant && *variant) { /* the *.fp16.safetensors files of the same folder */
         sana_load_options lo = {.variant = variant, .backend = backend};
         if (!t2i_fp16 && sana_pipeline_load(&t2i_fp16, dir, &lo) != 0)
@@ -220,6 +273,50 @@ static void check_encode(golden *g, sana_pipeline *p, const char *prompt)
     free(m);
 }
 
+/* A prompt that produces an id past the text encoder's embedding table (diffusers: IndexError in the
+ * embedding) is an argument error naming the id and vocab_size, from sana_encode and sana_generate. */
+static void check_added_token_error(sana_json *j, sana_pipeline *p)
+{
+    char *bad = NULL, *err = NULL;
+    int64_t ids[8], vocab = 0;
+    int nids = 0;
+    sana_json_int(j, "vocab_size", 0, &vocab);
+    sana_json_string(j, "bad_prompt", NULL, &bad);
+    sana_json_string(j, "bad_error", "", &err);
+    sana_json_int_array(j, "bad_ids", ids, 8, &nids);
+    if (!bad || nids < 1) {
+        golden_fail("e2e_added: no bad_prompt / bad_ids in the config");
+        free(bad);
+        free(err);
+        return;
+    }
+    char want_id[32], want_vocab[48];
+    snprintf(want_id, sizeof want_id, "token id %lld", (long long)ids[0]);
+    snprintf(want_vocab, sizeof want_vocab, "vocab_size %lld", (long long)vocab);
+    float *e = NULL, *m = NULL;
+    int L = 0, D = 0;
+    int rc = sana_encode(p, bad, SANA_CHI_DEFAULT, NULL, 0, 300, &e, &m, &L, &D);
+    const char *msg = sana_last_error();
+    int ok = rc == SANA_ERR_ARG && !e && !m && strstr(msg, want_id) && strstr(msg, want_vocab);
+    printf("%s: [%s] encode of \"%s\" (diffusers: %s): %s\n", ok ? "ok  " : "FAIL", backend, bad, err, msg);
+    if (!ok) golden_fail("added token id: not the expected error (rc %d)", rc);
+    free(e);
+    free(m);
+    sana_generate_params gp;
+    sana_generate_params_default(&gp, p);
+    gp.prompt = "a fox in the snow";
+    gp.negative_prompt = bad; /* the negative prompt goes through the same check */
+    gp.num_inference_steps = 1;
+    gp.height = gp.width = 64;
+    sana_result r;
+    rc = sana_generate(p, &gp, &r);
+    ok = rc == SANA_ERR_ARG && !r.images && !r.latents && strstr(sana_last_error(), want_id);
+    printf("%s: [%s] generate with it as the negative prompt: %s\n", ok ? "ok  " : "FAIL", backend, sana_last_error());
+    if (!ok) golden_fail("added token id in the negative prompt: not the expected error (rc %d)", rc);
+    free(bad);
+    free(err);
+}
+
 static void run_case(const char *name)
 {
     char file[256];
@@ -242,7 +339,8 @@ static void run_case(const char *name)
         case_params(&c, p, &gp, layer_list);
         if (c.given) case_given(g, &gp, given);
         for (int pass = 0; pass < (c.latent_only ? 1 : 2); pass++) case_generate(g, name, p, &gp, pass);
-        if (!strcmp(name, "cfg")) check_encode(g, p, c.prompt);
+        if (!strcmp(name, "cfg") || !strcmp(name, "added")) check_encode(g, p, c.prompt);
+        if (!strcmp(name, "added")) check_added_token_error(&j, p);
     }
     for (int i = 0; i < 3; i++) free(given[i]);
     case_free(&c);
@@ -258,14 +356,16 @@ static void check_rejects(void)
     sana_result r;
     struct {
         const char *what, *needle;
-        int steps, h, w, nimg, sprint_pag;
+        int steps, h, w, nimg, sprint_pag, bin;
     } tab[] = {
-        {"steps 0", "num_inference_steps", 0, 64, 64, 1, 0},
-        {"height 100", "multiples of 32", 1, 100, 64, 1, 0},
-        {"width 0 is default, height 16", "multiples of 32", 1, 16, 64, 1, 0},
-        {"too large", "between", 1, 32768, 64, 1, 0},
-        {"no images", "num_images_per_prompt", 1, 64, 64, 0, 0},
-        {"sprint 3 steps with intermediate", "num_inference_steps != 2", 3, 64, 64, 1, 1},
+        {"steps 0", "num_inference_steps", 0, 64, 64, 1, 0, 0},
+        {"height 100 without binning", "multiples of 32 without resolution binning", 1, 100, 64, 1, 0, 0},
+        {"width 0 is default, height 16", "multiples of 32", 1, 16, 64, 1, 0, 0},
+        {"too large", "between", 1, 32768, 64, 1, 0, 0},
+        {"binned height 16 (any multiple, but in range)", "between 32 and", 1, 16, 64, 1, 0, 1},
+        {"binned too large", "between", 1, 64, 16385, 1, 0, 1},
+        {"no images", "num_images_per_prompt", 1, 64, 64, 0, 0, 0},
+        {"sprint 3 steps with intermediate", "num_inference_steps != 2", 3, 64, 64, 1, 1, 0},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
         sana_pipeline *p = tab[i].sprint_pag ? sprint : t2i;
@@ -275,7 +375,7 @@ static void check_rejects(void)
         g.height = tab[i].h;
         g.width = tab[i].w;
         g.num_images_per_prompt = tab[i].nimg;
-        g.use_resolution_binning = 0;
+        g.use_resolution_binning = tab[i].bin;
         int rc = sana_generate(p, &g, &r);
         int ok = rc != 0 && strstr(sana_last_error(), tab[i].needle) && !r.images && !r.latents;
         printf("%s: rejects %s: %s\n", ok ? "ok  " : "FAIL", tab[i].what, sana_last_error());
@@ -435,5 +535,6 @@ int main(int argc, char **argv)
     }
     check_backend_option();
     check_load_errors();
+    added_tokens_cleanup();
     return golden_exit();
 }

@@ -32,7 +32,10 @@ void sana_bin_classify(const sana_bin *table, int n, int height, int width, int 
  * in: [B, C, H, W] -> out: [B, C, new_h, new_w]. When the size differs: scale by
  * ratio = max(new_h/H, new_w/W) to (int(H*ratio), int(W*ratio)) with
  * F.interpolate(mode="bilinear", align_corners=False) (no antialias), then take
- * the centre crop. out must hold B*C*new_h*new_w floats; out != in. */
+ * the centre crop. One difference: where the truncating int() makes a side one
+ * short of the asked one (diffusers then returns an image 1 pixel high or wide),
+ * that side is resized to the asked size. out must hold B*C*new_h*new_w floats;
+ * out != in. Any sizes >= 1. */
 sana_status sana_resize_and_crop(float *out, const float *in, int64_t B, int64_t C, int64_t H, int64_t W,
                                  int64_t new_h, int64_t new_w);
 

@@ -173,10 +173,9 @@ sana_status sana_text_encoder_load(sana_text_encoder **out, const char *tokenize
     sana_status st = sana_tokenizer_load(&te->tok, path);
     if (st == SANA_OK)
         st = sana_gemma2_load(&te->gemma, text_encoder_dir, variant, be);
-    if (st == SANA_OK && sana_tokenizer_vocab_size(te->tok) > sana_gemma2_get_config(te->gemma)->vocab_size)
-        st = sana_err(SANA_ERR_FORMAT, "%s: the tokenizer has %d tokens but the text encoder %s embeds only %lld",
-                      path, sana_tokenizer_vocab_size(te->tok), text_encoder_dir,
-                      (long long)sana_gemma2_get_config(te->gemma)->vocab_size);
+    /* A tokenizer with more entries than the embedding table (tokenizer.add_tokens without
+     * resize_token_embeddings) loads, as in transformers; an id past the table is an error only
+     * when a prompt produces it (check_ids). */
     if (st != SANA_OK) {
         sana_text_encoder_free(te);
         return st;
@@ -318,6 +317,25 @@ static sana_status encode_text(sana_text_encoder *te, const char *const *chi, ch
     return SANA_OK;
 }
 
+/* Every id of the sequence must have a row in the text encoder's embedding table. transformers runs
+ * all of them through nn.Embedding and fails with IndexError "index out of range in self"; we name the
+ * token. */
+static sana_status check_ids(const sana_text_encoder *te, const int32_t *ids, int L)
+{
+    const int64_t V = sana_gemma2_get_config(te->gemma)->vocab_size;
+    for (int i = 0; i < L; i++) {
+        if (ids[i] >= 0 && ids[i] < V) continue;
+        char *tok = sana_detokenize(te->tok, ids + i, 1, 0);
+        sana_status st = sana_err(SANA_ERR_ARG, "prompt: token id %d (\"%s\") at position %d is outside the text "
+                                  "encoder's vocab_size %lld (the tokenizer has %d entries: a token added "
+                                  "to it has no embedding)", (int)ids[i], tok ? tok : "?", i, (long long)V,
+                                  sana_tokenizer_vocab_size(te->tok));
+        free(tok);
+        return st;
+    }
+    return SANA_OK;
+}
+
 /* tokenizer(text, padding="max_length", max_length=L, truncation=True); *R: the tokens [0, R) before
  * the right padding. */
 static sana_status encode_tokenize(sana_text_encoder *te, encode_work *w, int *R)
@@ -332,7 +350,7 @@ static sana_status encode_tokenize(sana_text_encoder *te, encode_work *w, int *R
     while (*R < L && w->mask[*R]) (*R)++;
     for (int i = *R; i < L; i++)
         if (w->mask[i]) return sana_err(SANA_ERR_FORMAT, "encode_prompt: the tokenizer did not pad on the right");
-    return SANA_OK;
+    return check_ids(te, w->ids, L);
 }
 
 /* Gemma2Model(ids, attention_mask=mask).last_hidden_state into hidden [L, C]: the positions [0, R)

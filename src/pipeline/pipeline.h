@@ -19,8 +19,11 @@
  * error. layers receives a sorted set of indices (at most num_layers); *n its count. */
 sana_status sana_pag_layers(const char *patterns, int num_layers, int *layers, int *n);
 
-/* Validate the size arguments (multiple of 32, range) with one message each. */
-sana_status sana_check_size(int height, int width);
+/* Validate the asked size with one message each: height and width between SANA_MIN_SIZE and
+ * SANA_MAX_SIZE, and without resolution binning (binned = 0) multiples of SANA_SIZE_MULTIPLE. With
+ * binning any size in range is accepted, as in diffusers, whose check_inputs runs on the binned size:
+ * the image is generated at the bin (a multiple of 32) and resized back. */
+sana_status sana_check_size(int height, int width, int binned);
 
 /* The tokenizer of a loaded pipeline, loaded on first use. */
 struct sana_tokenizer;

@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-sana_status sana_check_size(int height, int width)
+sana_status sana_check_size(int height, int width, int binned)
 {
-    if (height % SANA_SIZE_MULTIPLE || width % SANA_SIZE_MULTIPLE)
-        return sana_err(SANA_ERR_ARG, "height and width must be multiples of %d, not %dx%d (height x width)",
-                        SANA_SIZE_MULTIPLE, height, width);
+    /* diffusers' check_inputs sees the size after binning: only the generated size must be a multiple */
+    if (!binned && (height % SANA_SIZE_MULTIPLE || width % SANA_SIZE_MULTIPLE))
+        return sana_err(SANA_ERR_ARG, "height and width must be multiples of %d without resolution binning, not "
+                        "%dx%d (height x width)", SANA_SIZE_MULTIPLE, height, width);
     if (height < SANA_MIN_SIZE || width < SANA_MIN_SIZE || height > SANA_MAX_SIZE || width > SANA_MAX_SIZE)
         return sana_err(SANA_ERR_ARG, "height and width must be between %d and %d, not %dx%d (height x width)",
                         SANA_MIN_SIZE, SANA_MAX_SIZE, height, width);

@@ -1,11 +1,13 @@
 /* src/pipeline/pipeline_latents.c -- the size of a generation and its initial latents (diffusers v0.35.2):
- *   binning: the asked height x width -> the nearest bin of the table chosen by the transformer's
- *   sample_size (classify_height_width_bin, binning.h);
+ *   binning: the asked height x width (any size in range) -> the nearest bin of the table chosen by the
+ *   transformer's sample_size (classify_height_width_bin, binning.h); without binning the asked size must
+ *   be a multiple of 32;
  *   prepare_latents: randn([n, C, H/32, W/32]) from torch.Generator("cpu").manual_seed(seed), or the
  *   given latents; Sprint: times the scheduler's sigma_data.
  */
 #include "pipeline/pipeline_impl.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +20,8 @@ sana_status sana_gen_size(const sana_pipeline *p, const sana_generate_params *g,
     sana_status st;
     *height = g->height ? g->height : sana_pipeline_default_size(p);
     *width = g->width ? g->width : sana_pipeline_default_size(p);
-    if ((st = sana_check_size(*height, *width)) != SANA_OK) return st;
+    /* with binning any size in range: diffusers' check_inputs asks the bin for multiples of 32 */
+    if ((st = sana_check_size(*height, *width, g->use_resolution_binning)) != SANA_OK) return st;
     *gh = *height;
     *gw = *width;
     if (g->use_resolution_binning) {
@@ -34,7 +37,7 @@ sana_status sana_gen_size(const sana_pipeline *p, const sana_generate_params *g,
         }
         if (!tab) return SANA_ERR_UNSUPPORTED;
         sana_bin_classify(tab, nb, *height, *width, gh, gw);
-        if ((st = sana_check_size(*gh, *gw)) != SANA_OK) return st;
+        assert(*gh % SANA_SIZE_MULTIPLE == 0 && *gw % SANA_SIZE_MULTIPLE == 0); /* every bin of the tables is */
     }
     return SANA_OK;
 }

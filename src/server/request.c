@@ -99,12 +99,12 @@ static int get_number(const char *name, json_object *v, double lo, double hi, do
     return 0;
 }
 
+/* Any side in range: the server generates with resolution binning (the default of sana_generate), which
+ * runs the model at the nearest aspect-ratio bin and resizes the image back, as diffusers does. */
 static int check_side(const char *name, int64_t x, char *err, size_t nerr)
 {
     if (x < SANA_MIN_SIZE || x > SRV_MAX_SIDE)
         return fail(err, nerr, "%s: %lld is not between %d and %d", name, (long long)x, SANA_MIN_SIZE, SRV_MAX_SIDE);
-    if (x % SANA_SIZE_MULTIPLE)
-        return fail(err, nerr, "%s: %lld is not a multiple of %d", name, (long long)x, SANA_SIZE_MULTIPLE);
     return 0;
 }
 
