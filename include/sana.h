@@ -68,6 +68,9 @@ typedef struct {
                             sana_backend_list() gives ("ref": the reference operators) */
     int threads;         /* threads the backend computes with; <= 0: every core (or OMP_NUM_THREADS when
                             set). OpenMP's thread count is the process's: the last load sets it */
+    const char *quantize; /* NULL: weights as in the files; "int8" or "q4": the matrices of the transformer
+                             and the text encoder quantized at load; per component:
+                             "text_encoder=int8,transformer=q4" (doc/quantization.md) */
 } sana_load_options;
 
 /* The compiled backends, i = 0, 1, ...: *name and *description (one line) of backend i; returns 1,
@@ -80,6 +83,11 @@ SANA_API const char *sana_backend_default_name(void);
  * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline); anything else is an error.
  * opt may be NULL (float32, keep everything loaded). */
 SANA_API int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana_load_options *opt);
+/* `sana convert`: write the pipeline folder in as a new folder out whose transformer and text encoder
+ * are quantized as opt->quantize says (required; opt->variant: the weight files read), the other
+ * components copied. out must not exist; nothing is left there on failure. 0, or a
+ * sana_status with sana_last_error(). doc/quantization.md: the file layout. */
+SANA_API int sana_pipeline_convert(const char *in, const char *out, const sana_load_options *opt);
 /* A pipeline of another kind over the same loaded components (nothing is reloaded), as
  * diffusers' SanaPAGPipeline(**pipe.components): T2I <-> PAG. Sprint needs its own checkpoint. */
 SANA_API int sana_pipeline_derive(sana_pipeline **out, sana_pipeline *from, sana_pipeline_kind kind);

@@ -14,8 +14,9 @@ static float *run_linear(const bo_case *c, const sana_backend *be, bo_rng *r, in
     const sana_dtype dt = (sana_dtype)c->p[3];
     float *x = bo_in(be, r, M * K, -1, 1), *y = bo_out(be, M * N);
     const sana_wt *w = bo_wt(be, r, dt, SHP(N, K), -0.1f, 0.1f);
-    const sana_wt *b = c->p[4] ? bo_wt(be, r, dt, SHP(N), -1, 1) : NULL;
-    bo_cost(2.0 * M * K * N, BO_F(M * K + M * N) + (double)(N * K) * (double)sana_dtype_size(dt));
+    const int quant = dt == SANA_Q8 || dt == SANA_Q4; /* biases stay float32 (as sana_weights_quantize) */
+    const sana_wt *b = c->p[4] ? bo_wt(be, r, quant ? SANA_F32 : dt, SHP(N), -1, 1) : NULL;
+    bo_cost(2.0 * M * K * N, BO_F(M * K + M * N) + (double)(N * K) * (dt == SANA_Q4 ? 0.5 : (double)sana_dtype_size(dt)));
     BO_OP(be, linear, y, x, w, b, M, K, N);
     *n = M * N;
     return bo_result(be, y, *n);
@@ -89,6 +90,8 @@ static float *run_conv(const bo_case *c, const sana_backend *be, bo_rng *r, int6
 #define BF16 SANA_BF16
 #define F16 SANA_F16
 #define BIG ((1 << 22) + 37) /* above REF_OMP_MIN */
+#define Q8 SANA_Q8
+#define Q4 SANA_Q4
 
 const bo_case bo_cases_core[] = {
     {"linear f32 37x129->65", SANA_OP_linear, run_linear, {37, 129, 65, F32, 1}, 0},
@@ -106,6 +109,16 @@ const bo_case bo_cases_core[] = {
     {"linear gemma up_proj 300x2304->9216 compact", SANA_OP_linear, run_linear, {300, 2304, 9216, BF16, 0},
      BO_COMPACT | BO_BIG},
     {"linear gemma down_proj 300x9216->2304 compact", SANA_OP_linear, run_linear, {300, 9216, 2304, BF16, 0},
+     BO_COMPACT | BO_BIG},
+    {"linear q8 37x129->65", SANA_OP_linear, run_linear, {37, 129, 65, Q8, 1}, 0},
+    {"linear q8 tails 5x17->3", SANA_OP_linear, run_linear, {5, 17, 3, Q8, 1}, 0},
+    {"linear q8 one row 1x1031->77 compact", SANA_OP_linear, run_linear, {1, 1031, 77, Q8, 1}, BO_COMPACT},
+    {"linear q8 600M to_q 512x1152->1152", SANA_OP_linear, run_linear, {512, 1152, 1152, Q8, 0}, 0},
+    {"linear q8 gemma up_proj 300x2304->9216 compact", SANA_OP_linear, run_linear, {300, 2304, 9216, Q8, 0},
+     BO_COMPACT | BO_BIG},
+    {"linear q4 37x128->65", SANA_OP_linear, run_linear, {37, 128, 65, Q4, 1}, 0},
+    {"linear q4 600M to_q 512x1152->1152", SANA_OP_linear, run_linear, {512, 1152, 1152, Q4, 0}, 0},
+    {"linear q4 gemma down_proj 300x9216->2304 compact", SANA_OP_linear, run_linear, {300, 9216, 2304, Q4, 0},
      BO_COMPACT | BO_BIG},
     {"layer_norm 19x257", SANA_OP_layer_norm, run_layer_norm, {19, 257, 1}, 0},
     {"layer_norm tails 3x7", SANA_OP_layer_norm, run_layer_norm, {3, 7, 1}, 0},

@@ -127,13 +127,15 @@ static float *run_glumbconv(const bo_case *c, const sana_backend *be, bo_rng *r,
 {
     const int64_t B = c->p[0], Cin = c->p[1], H = c->p[2], W = c->p[3], Hd = c->p[4], Cout = c->p[5];
     const sana_dtype dt = (sana_dtype)c->p[6];
+    /* quantized: the two 1x1 matrices only, as sana_weights_quantize does */
+    const sana_dtype vt = dt == SANA_Q8 || dt == SANA_Q4 ? SANA_F32 : dt;
     const float s1 = sqrtf(3.0f / (float)Cin), s2 = sqrtf(3.0f / (float)Hd); /* unit-variance outputs */
     float *x = bo_in(be, r, B * Cin * H * W, -1, 1), *y = bo_out(be, B * Cout * H * W);
     float *work = bo_out(be, sana_backend_work(be, SANA_OP_glumbconv, Hd, H, W));
     const sana_wt *w_inv = bo_wt(be, r, dt, SHP(2 * Hd, Cin, 1, 1), -s1, s1);
-    const sana_wt *b_inv = bo_wt(be, r, dt, SHP(2 * Hd), -0.5f, 0.5f);
-    const sana_wt *w_dep = bo_wt(be, r, dt, SHP(2 * Hd, 1, 3, 3), -0.5f, 0.5f);
-    const sana_wt *b_dep = bo_wt(be, r, dt, SHP(2 * Hd), -0.5f, 0.5f);
+    const sana_wt *b_inv = bo_wt(be, r, vt, SHP(2 * Hd), -0.5f, 0.5f);
+    const sana_wt *w_dep = bo_wt(be, r, vt, SHP(2 * Hd, 1, 3, 3), -0.5f, 0.5f);
+    const sana_wt *b_dep = bo_wt(be, r, vt, SHP(2 * Hd), -0.5f, 0.5f);
     const sana_wt *w_pt = bo_wt(be, r, dt, SHP(Cout, Hd, 1, 1), -s2, s2);
     const double HW = (double)(H * W);
     bo_cost(2.0 * B * HW * (Cin * 2 * Hd + Hd * Cout + 9 * 2 * Hd) + 10.0 * B * HW * 2 * Hd,
@@ -270,6 +272,10 @@ const bo_case bo_cases_dit[] = {
     {"softmax_attn 1x14000x300 1 head (N*L 4.2M)", SANA_OP_softmax_attn, run_softmax_attn,
      {1, 14000, 300, 1, 72, 0}, 0},
     /*                                                       B  Cin   H   W    Hd  Cout dtype */
+    {"glumbconv q8 24->2x60->24 5x9", SANA_OP_glumbconv, run_glumbconv, {2, 24, 5, 9, 60, 24, SANA_Q8}, 0},
+    {"glumbconv q8 600M 1152->2x2880->1152 16x16", SANA_OP_glumbconv, run_glumbconv,
+     {2, 1152, 16, 16, 2880, 1152, SANA_Q8}, 0},
+    {"glumbconv q4 64->2x96->32 7x5", SANA_OP_glumbconv, run_glumbconv, {1, 64, 7, 5, 96, 32, SANA_Q4}, 0},
     {"glumbconv 24->2x60->24 5x9 bf16", SANA_OP_glumbconv, run_glumbconv, {2, 24, 5, 9, 60, 24, BF16}, 0},
     {"glumbconv tails 3->2x5->7 1x7 f32", SANA_OP_glumbconv, run_glumbconv, {1, 3, 1, 7, 5, 7, F32}, 0},
     {"glumbconv 600M 1152->2x2880->1152 16x16", SANA_OP_glumbconv, run_glumbconv, {2, 1152, 16, 16, 2880, 1152, F32},

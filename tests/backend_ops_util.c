@@ -2,6 +2,7 @@
  * bookkeeping for test-backend-ops. */
 #include "config.h"
 #include "backend_ops.h"
+#include "core/quant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +88,23 @@ float *bo_in(const sana_backend *be, bo_rng *r, int64_t n, float lo, float hi)
     return d;
 }
 
-/* The host weight in the file's form. */
+static sana_wt *host_weight(bo_rng *r, sana_dtype dt, sana_shape shape, float lo, float hi);
+
+/* A quantized host weight (Q8, Q4): float32 values drawn as for F32, then sana_quantize. */
+static sana_wt *host_weight_quant(bo_rng *r, sana_dtype dt, sana_shape shape, float lo, float hi)
+{
+    const sana_wt *f = host_weight(r, SANA_F32, shape, lo, hi);
+    sana_wt *w = remember(NULL, calloc(1, sizeof *w), REC_HOST);
+    void *own = NULL;
+    if (sana_quantize(f, dt, w, &own) != SANA_OK) abort();
+    remember(NULL, own, REC_HOST);
+    return w;
+}
+
+/* The host weight in the file's form (quantized ones as sana_quantize makes them). */
 static sana_wt *host_weight(bo_rng *r, sana_dtype dt, sana_shape shape, float lo, float hi)
 {
+    if (dt == SANA_Q8 || dt == SANA_Q4) return host_weight_quant(r, dt, shape, lo, hi);
     sana_wt *w = remember(NULL, calloc(1, sizeof *w), REC_HOST);
     w->dtype = dt;
     w->ndim = shape.ndim;

@@ -5,11 +5,14 @@
  * op reads them straight (sgemm, no per-call conversion): twice their file size, reported in
  * *bytes. With SANA_PREP_COMPACT (the text encoder, read once per prompt) they stay in their file
  * dtype and cpu_linear reads them as they are. F32 weights alias the mapped file (bytes 0) when
- * 4-byte aligned, else they are copied. Other dtypes alias as they are.
+ * 4-byte aligned, else they are copied. Q8 weights (quantized at load or read from a quantized
+ * file) of linear and GLUMBConv are packed for oneDNN's int8 matmul (cpu_q8.h) where it is built;
+ * Q4 and other dtypes alias as they are (Q4: dequantized into sgemm panels by the ops).
  */
 #include "config.h"
 #include "accel/cpu/cpu.h"
 #include "accel/cpu/cpu_kern.h"
+#include "accel/cpu/cpu_q8.h"
 
 #ifdef SANA_HAVE_AVX2_KERNELS
 #include <cpuid.h>
@@ -53,13 +56,15 @@ static sana_status cpu_sync(void *ctx)
     return st;
 }
 
-/* Every kernel of this backend reads float32 weights, and F16 / BF16 ones through the same
- * converters as ref (cpu_linear: natively, the others by a converted copy); other dtypes run on ref. */
+/* Every kernel of this backend reads float32 weights, and F16 / BF16 / Q8 / Q4 ones through the same
+ * converters as ref (cpu_linear: natively, the others by a converted copy); other dtypes run on ref.
+ * PACKED (int8 for oneDNN): linear and glumbconv only. */
 static int cpu_supports(void *ctx, sana_op op, sana_dtype wdtype)
 {
     const cpu_ctx *c = ctx;
     if ((unsigned)op >= SANA_OP_COUNT || !c->has[op]) return 0;
-    return wdtype == SANA_F32 || wdtype == SANA_F16 || wdtype == SANA_BF16;
+    if (wdtype == SANA_PACKED) return op == SANA_OP_linear || op == SANA_OP_glumbconv;
+    return wdtype == SANA_F32 || wdtype == SANA_F16 || wdtype == SANA_BF16 || wdtype == SANA_Q8 || wdtype == SANA_Q4;
 }
 
 /* ---- weights ---- */
@@ -103,9 +108,16 @@ static sana_status cpu_prepare_weight(void *ctx, const sana_wt *in, sana_op use,
                                       size_t *bytes)
 {
     const cpu_ctx *c = ctx;
-    (void)use;
     *out = *in;
     *bytes = 0;
+#ifdef SANA_HAVE_DNNL
+    if (in->dtype == SANA_Q8 && (use == SANA_OP_linear || use == SANA_OP_glumbconv) && c->int8) {
+        sana_status st = cpu_q8_pack(in, out, bytes);
+        if (st != SANA_ERR_UNSUPPORTED) return st;
+        *out = *in; /* this shape does not run on oneDNN here: dequantized panels */
+    }
+#endif
+    if (in->dtype == SANA_Q8 || in->dtype == SANA_Q4) return SANA_OK;
     const int is16 = in->dtype == SANA_F16 || in->dtype == SANA_BF16;
     const int aligned32 = in->dtype == SANA_F32 && (uintptr_t)in->data % sizeof(float) == 0;
     if ((is16 && (flags & SANA_PREP_COMPACT)) || (!is16 && in->dtype != SANA_F32) || aligned32) return SANA_OK;
@@ -128,6 +140,12 @@ static sana_status cpu_prepare_weight(void *ctx, const sana_wt *in, sana_op use,
 static void cpu_release_weight(void *ctx, sana_wt *w)
 {
     (void)ctx;
+#ifdef SANA_HAVE_DNNL
+    if (w && w->dtype == SANA_PACKED) {
+        cpu_q8_release(w);
+        return;
+    }
+#endif
     if (w && w->data && own_remove(w->data)) {
         free((void *)w->data);
         w->data = NULL;
@@ -165,6 +183,8 @@ const sana_backend *sana_backend_cpu(void)
     be->release_weight = cpu_release_weight;
     const char *f = getenv("SANA_CPU_FUSION");
     cpu.fusion = !(f && !strcmp(f, "0"));
+    const char *i8 = getenv("SANA_CPU_INT8");
+    cpu.int8 = !(i8 && !strcmp(i8, "0"));
 #ifdef SANA_HAVE_AVX2_KERNELS
     cpu.avx2 = cpu_has_avx2_fma_f16c();
 #endif

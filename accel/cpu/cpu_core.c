@@ -14,6 +14,7 @@
  */
 #include "config.h"
 #include "accel/cpu/cpu_kern.h"
+#include "accel/cpu/cpu_q8.h"
 #include "ref.h"
 #ifdef SANA_HAVE_AVX2_KERNELS
 #include "accel/cpu/cpu_avx2.h"
@@ -173,6 +174,16 @@ void cpu_linear(void *ctx, float *y, const float *x, const sana_wt *w, const san
 {
     cpu_ctx *c = ctx;
     if (M <= 0 || N <= 0) return;
+#ifdef SANA_HAVE_DNNL
+    if (w->dtype == SANA_PACKED) { /* int8 (cpu_q8.h): bias in the epilogue */
+        float *own = NULL;
+        const float *bf = b ? cpu_wt_f32(b, N, &own) : NULL;
+        int r = omp_in_parallel() || (b && !bf) ? -1 : cpu_q8_matmul(y, N, 1, x, K, 1, w->data, bf, M, 0);
+        free(own);
+        if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
+        return;
+    }
+#endif
     linear_bias(y, b, M, N);
     if (K <= 0) return;
     if (w->dtype == SANA_F32 && (uintptr_t)w->data % sizeof(float) == 0) {

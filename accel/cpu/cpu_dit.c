@@ -18,6 +18,7 @@
  */
 #include "config.h"
 #include "accel/cpu/cpu_kern.h"
+#include "accel/cpu/cpu_q8.h"
 #include "ref.h"
 #ifdef SANA_HAVE_AVX2_KERNELS
 #include "accel/cpu/cpu_avx2.h"
@@ -323,11 +324,17 @@ static void glu_pair(const cpu_ctx *c, float *out, const float *xa, const float 
         }
 }
 
-/* Float32 views of GLUMBConv's six parameters (NULL biases stay NULL); own[] to free. */
+/* Float32 views of GLUMBConv's six parameters (NULL biases stay NULL; PACKED int8 matrices too,
+ * cpu_q8_matmul reads them); own[] to free. */
 static int glu_params(const float *p[6], float *own[6], const sana_wt *const w[6], const int64_t n[6])
 {
     int ok = 1;
     for (int i = 0; i < 6; i++) {
+        own[i] = NULL;
+        if (w[i] && w[i]->dtype == SANA_PACKED) {
+            p[i] = NULL;
+            continue;
+        }
         p[i] = cpu_wt_f32(w[i], n[i], &own[i]);
         if (w[i] && !p[i]) ok = 0;
     }
@@ -349,17 +356,27 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
     const int64_t nel[6] = {C2 * Cin, C2, C2 * 9, C2, Cout * Hd, Cout};
     const float *p[6];
     float *own[6];
-    if (!c->fusion || !glu_params(p, own, wts, nel)) {
-        if (c->fusion) for (int i = 0; i < 6; i++) free(own[i]);
-        ref_glumbconv(y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, b_pt, B, Cin, H, W, Hd, Cout);
+    /* int8 matrices (PACKED) have no unfused form: they always take this path */
+    const int packed = w_inv->dtype == SANA_PACKED || w_pt->dtype == SANA_PACKED;
+    if ((!c->fusion && !packed) || !glu_params(p, own, wts, nel)) {
+        if (c->fusion || packed) for (int i = 0; i < 6; i++) free(own[i]);
+        if (packed) cpu_fail(c, SANA_ERR_NOMEM);
+        else ref_glumbconv(y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, b_pt, B, Cin, H, W, Hd, Cout);
         return;
     }
     const float *wi = p[0], *bi = p[1], *wd = p[2], *bd = p[3], *wp = p[4], *bp = p[5];
     int failed = 0;
     for (int64_t b = 0; b < B; b++) {
         float *t = work, *yb = y + b * Cout * HW;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)C2, (int)HW, (int)Cin, 1.0f, wi, (int)Cin,
-                    x + b * Cin * HW, (int)HW, 0.0f, t, (int)HW);
+        if (!wi) { /* int8: t[c, i] = sum_k W[c, k] x[k, i], channel-major in and out */
+#ifdef SANA_HAVE_DNNL
+            int r = cpu_q8_matmul(t, 1, HW, x + b * Cin * HW, 1, HW, w_inv->data, NULL, HW, 0);
+            if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
+#endif
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)C2, (int)HW, (int)Cin, 1.0f, wi, (int)Cin,
+                        x + b * Cin * HW, (int)HW, 0.0f, t, (int)HW);
+        }
 #pragma omp parallel for schedule(static) if (C2 * HW >= CPU_OMP_MIN_HEAVY)
         for (int64_t ch = 0; ch < Hd; ch++) {
             float *pad = cpu_scratch(1, 2 * (H + 2) * (W + 2));
@@ -370,6 +387,13 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
             }
             glu_pair(c, t + ch * HW, t + ch * HW, t + (Hd + ch) * HW, bi ? bi[ch] : 0.0f, bi ? bi[Hd + ch] : 0.0f,
                      wd + 9 * ch, wd + 9 * (Hd + ch), bd ? bd[ch] : 0.0f, bd ? bd[Hd + ch] : 0.0f, H, W, pad);
+        }
+        if (!wp) {
+#ifdef SANA_HAVE_DNNL
+            int r = cpu_q8_matmul(yb, 1, HW, t, 1, HW, w_pt->data, bp, HW, 0);
+            if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
+#endif
+            continue;
         }
         for (int64_t o = 0; bp && o < Cout; o++)
             for (int64_t i = 0; i < HW; i++) yb[o * HW + i] = bp[o];

@@ -52,7 +52,7 @@ static void put_weights(FILE *out, const char *dir, const char *base)
     for (int v = 0; v < 3; v++) {
         sana_st_set *s = NULL;
         if (sana_st_set_open(&s, dir, base, variants[v]) != SANA_OK) continue;
-        long long params = 0, per[SANA_DTYPE_COUNT] = {0};
+        long long params = 0, per[SANA_FILE_DTYPE_COUNT] = {0};
         for (int f = 0; f < s->nfiles; f++)
             for (int i = 0; i < s->files[f]->ntensors; i++) {
                 const sana_st_tensor *t = &s->files[f]->tensors[i];
@@ -62,7 +62,7 @@ static void put_weights(FILE *out, const char *dir, const char *base)
             }
         fprintf(out, "  weights%s%s: %lld parameters (%.1f M) in %d file%s, dtype", variants[v] ? " variant " : "",
                 variants[v] ? variants[v] : "", params, params / 1e6, s->nfiles, s->nfiles == 1 ? "" : "s");
-        for (int d = 0; d < SANA_DTYPE_COUNT; d++)
+        for (int d = 0; d < SANA_FILE_DTYPE_COUNT; d++)
             if (per[d]) fprintf(out, " %s", sana_dtype_name((sana_dtype)d));
         fprintf(out, "\n");
         sana_st_set_close(s);

@@ -12,7 +12,7 @@
 /* ------------------------------------------------------------------ commands (main.c) */
 
 /* Subcommands as bits, for the option table's "which commands take it". */
-enum { CLI_GENERATE = 1, CLI_ENCODE = 2, CLI_DECODE = 4, CLI_TOKENIZE = 8, CLI_INFO = 16, CLI_SERVE = 32 };
+enum { CLI_GENERATE = 1, CLI_ENCODE = 2, CLI_DECODE = 4, CLI_TOKENIZE = 8, CLI_INFO = 16, CLI_SERVE = 32, CLI_CONVERT = 64 };
 
 typedef struct {
     const char *name;     /* "generate" */
@@ -28,6 +28,7 @@ extern const int cli_ncommands;
 int cmd_generate(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -38,7 +39,7 @@ int cmd_serve(int argc, char **argv);
 typedef struct {
     unsigned cmd;         /* the command parsing (CLI_*) */
     const char *model, *prompt, *negative, *output, *chi_file, *pag_layers, *scheduler, *otype, *latents_file,
-        *embeds_file, *variant, *prompt_file, *backend;
+        *embeds_file, *variant, *prompt_file, *backend, *quantize;
     int steps, height, width, nimg, maxseq, nobin, threads, lowmem, tiled, quiet;
     int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set;
     double cfg, pag, pag_ada, shift, maxt, inter;

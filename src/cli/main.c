@@ -19,6 +19,7 @@ const cli_command cli_commands[] = {
     {"decode", CLI_DECODE, cmd_decode, "-m DIR --latents FILE -o OUT.png", "VAE decode of latents"},
     {"tokenize", CLI_TOKENIZE, cmd_tokenize, "-m DIR -p TEXT", "print the token ids"},
     {"info", CLI_INFO, cmd_info, "DIR | IMAGE.png", "components of a checkpoint, or how an image was made"},
+    {"convert", CLI_CONVERT, cmd_convert, "-m DIR -o OUT_DIR --quantize int8|q4", "write a quantized copy of a pipeline folder"},
     {"serve", CLI_SERVE, cmd_serve, "-m DIR [--host 127.0.0.1] [--port 7860]", "HTTP server: OpenAI and A1111 APIs"},
 };
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);

@@ -49,6 +49,7 @@ struct cli_option {
 #define D CLI_DECODE
 #define T CLI_TOKENIZE
 #define S CLI_SERVE
+#define C CLI_CONVERT
 #define BIG 1000000 /* counts are range-checked by the library, with diffusers' messages */
 
 static int show_help(const cli_option *opt, const char *arg, cli_opts *o);
@@ -58,14 +59,14 @@ static int parse_intermediate(const cli_option *opt, const char *arg, cli_opts *
 
 /* In the order of --help. */
 static const cli_option options[] = {
-    {"model", NULL, 'm', OPT_STR, "DIR", ALL, F(model), NOFIELD, 0, 0, NULL, "pipeline folder (required)"},
+    {"model", NULL, 'm', OPT_STR, "DIR", ALL | C, F(model), NOFIELD, 0, 0, NULL, "pipeline folder (required)"},
     {"prompt", NULL, 'p', OPT_STR, "TEXT", G | E | T, F(prompt), NOFIELD, 0, 0, NULL, "the prompt (UTF-8)"},
     {"prompt-file", NULL, 0, OPT_STR, "FILE", G, F(prompt_file), NOFIELD, 0, 0, NULL,
      "several prompts, one a line; the model is loaded once and the\n"
      "outputs are numbered OUT-1.png, OUT-2.png, ..."},
     {"negative-prompt", NULL, 'n', OPT_STR, "TEXT", G, F(negative), NOFIELD, 0, 0, NULL,
      "negative prompt (default: \"\")"},
-    {"output", NULL, 'o', OPT_STR, "FILE", G | E | D, F(output), NOFIELD, 0, 0, NULL,
+    {"output", NULL, 'o', OPT_STR, "FILE", G | E | D | C, F(output), NOFIELD, 0, 0, NULL,
      "output file (default: sana.png; encode: embeds.safetensors)"},
     {"num-inference-steps", "steps", 0, OPT_INT, "N", G, F(steps), F(steps_set), -BIG, BIG, NULL,
      "denoising steps (default: 20; Sprint checkpoints: 2)"},
@@ -113,7 +114,9 @@ static const cli_option options[] = {
      "threads for OpenMP and BLAS (default: all cores)"},
     {"backend", NULL, 0, OPT_STR, "NAME", G | E | D | S, F(backend), NOFIELD, 0, 0, NULL,
      "the backend that runs the models (default: cpu; see\nsana --list-backends)"},
-    {"variant", NULL, 0, OPT_CHOICE, "fp16|bf16", G | E | D | S, F(variant), NOFIELD, 0, 0, NULL,
+    {"quantize", NULL, 0, OPT_STR, "TYPE", G | E | S | C, F(quantize), NOFIELD, 0, 0, NULL,
+     "int8 or q4: quantize the transformer and the text encoder at\nload; per component: text_encoder=int8,transformer=q4"},
+    {"variant", NULL, 0, OPT_CHOICE, "fp16|bf16", G | E | D | S | C, F(variant), NOFIELD, 0, 0, NULL,
      "load the *.VARIANT.safetensors weight files (default: float32 files)"},
     {"host", NULL, 0, OPT_STR, "ADDR", S, F(host), NOFIELD, 0, 0, NULL,
      "serve: the IPv4 address to listen on (default: 127.0.0.1)"},
@@ -125,8 +128,8 @@ static const cli_option options[] = {
      "serve: require \"Authorization: Bearer KEY\" (default: $SANA_API_KEY,\nelse none)"},
     {"timeout", NULL, 0, OPT_INT, "S", S, F(timeout), NOFIELD, 1, 3600, NULL,
      "serve: seconds a connection may stay idle or take to send\nits request (default: 30)"},
-    {"quiet", NULL, 'q', OPT_FLAG, NULL, ALL, F(quiet), NOFIELD, 0, 0, NULL, "no progress lines on stderr"},
-    {"help", NULL, 'h', OPT_ACTION, NULL, ALL, NOFIELD, NOFIELD, 0, 0, show_help, "this help"},
+    {"quiet", NULL, 'q', OPT_FLAG, NULL, ALL | C, F(quiet), NOFIELD, 0, 0, NULL, "no progress lines on stderr"},
+    {"help", NULL, 'h', OPT_ACTION, NULL, ALL | C, NOFIELD, NOFIELD, 0, 0, show_help, "this help"},
     {"version", NULL, 0, OPT_ACTION, NULL, ALL, NOFIELD, NOFIELD, 0, 0, show_version, "the libsana version"},
 };
 #define NOPTIONS ((int)(sizeof options / sizeof options[0]))

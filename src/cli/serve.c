@@ -20,6 +20,7 @@ int cmd_serve(int argc, char **argv)
         .host = o.host ? o.host : "127.0.0.1",
         .port = o.port_set ? o.port : 7860,
         .backend = o.backend,
+        .quantize = o.quantize,
         .variant = o.variant,
         .low_memory = o.lowmem,
         .threads = o.threads,

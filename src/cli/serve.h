@@ -7,7 +7,7 @@ typedef struct {
     const char *model;   /* -m DIR */
     const char *host;    /* "127.0.0.1" */
     int port;            /* 7860; 0: any free port (the log line "listening on" says which) */
-    const char *backend, *variant; /* NULL: the defaults of sana_load_options */
+    const char *backend, *variant, *quantize; /* NULL: the defaults of sana_load_options */
     int low_memory, threads;
     int max_queue;       /* jobs waiting behind the running one, then 503 */
     const char *api_key; /* NULL: no authentication; else "Authorization: Bearer KEY" */

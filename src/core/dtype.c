@@ -17,6 +17,7 @@ static const struct { const char *name; size_t size; } dtype_info[SANA_DTYPE_COU
     [SANA_F64] = {"F64", 8},  [SANA_I64] = {"I64", 8}, [SANA_I32] = {"I32", 4},
     [SANA_I16] = {"I16", 2},  [SANA_I8] = {"I8", 1},   [SANA_U8] = {"U8", 1},
     [SANA_BOOL] = {"BOOL", 1},
+    [SANA_Q8] = {"Q8", 1},    [SANA_Q4] = {"Q4", 0},   [SANA_PACKED] = {"PACKED", 0},
 };
 
 size_t sana_dtype_size(sana_dtype t) { return (unsigned)t < SANA_DTYPE_COUNT ? dtype_info[t].size : 0; }
@@ -28,6 +29,21 @@ int64_t sana_wt_numel(const sana_wt *w)
     for (int i = 0; i < w->ndim; i++)
         n *= w->shape[i];
     return n;
+}
+
+size_t sana_wt_bytes(const sana_wt *w)
+{
+    const int64_t n = sana_wt_numel(w);
+    if (w->dtype == SANA_Q4) return (size_t)(n + 1) / 2;
+    return (size_t)n * sana_dtype_size(w->dtype);
+}
+
+int64_t sana_wt_rows(const sana_wt *w) { return w->ndim > 0 ? w->shape[0] : 1; }
+
+int64_t sana_wt_cols(const sana_wt *w)
+{
+    const int64_t r = sana_wt_rows(w);
+    return r > 0 ? sana_wt_numel(w) / r : 0;
 }
 
 sana_wt sana_wt_f32(const float *data, int ndim, const int64_t *shape)
@@ -140,18 +156,54 @@ void sana_convert_f32(float *dst, const void *src, sana_dtype t, int64_t start, 
     }
 }
 
+/* Elements [start, start+n) of a quantized weight: q * its row's (Q8) or group's (Q4) scale. Whole
+ * rows or groups at a time where the range allows (the common case), element by element at its ends. */
+static void dequant(float *dst, const sana_wt *w, int64_t start, int64_t n)
+{
+    const unsigned char *p = w->data;
+    const int64_t cols = sana_wt_cols(w);
+    if (cols <= 0) return;
+    const int64_t unit = w->dtype == SANA_Q8 ? cols : SANA_Q4_GROUP; /* values per scale */
+    int64_t i = 0;
+    while (i < n) {
+        const int64_t e = start + i, u = e / unit, off = e % unit;
+        const float s = w->scale[u]; /* Q4: groups are numbered row by row, as the scales lie */
+        int64_t len = unit - off;
+        if (len > n - i) len = n - i;
+        if (w->dtype == SANA_Q8) {
+            const int8_t *q = (const int8_t *)p + e;
+            for (int64_t j = 0; j < len; j++) dst[i + j] = (float)q[j] * s;
+        } else if (off == 0 && len == SANA_Q4_GROUP) {
+            const unsigned char *q = p + e / 2;
+            for (int j = 0; j < SANA_Q4_GROUP / 2; j++) {
+                dst[i + 2 * j] = (float)((q[j] & 15) - 8) * s;
+                dst[i + 2 * j + 1] = (float)((q[j] >> 4) - 8) * s;
+            }
+        } else {
+            for (int64_t j = 0; j < len; j++)
+                dst[i + j] = (float)(((p[(e + j) / 2] >> (4 * ((e + j) & 1))) & 15) - 8) * s;
+        }
+        i += len;
+    }
+}
+
+void sana_wt_range_f32(float *dst, const sana_wt *w, int64_t start, int64_t n)
+{
+    if (w->dtype == SANA_Q8 || w->dtype == SANA_Q4) dequant(dst, w, start, n);
+    else sana_convert_f32(dst, w->data, w->dtype, start, n);
+}
+
 void sana_wt_rows_f32(float *dst, const sana_wt *w, int64_t r0, int64_t nr)
 {
-    int64_t rows = w->ndim > 0 ? w->shape[0] : 1;
-    int64_t cols = rows > 0 ? sana_wt_numel(w) / rows : 0;
-    sana_convert_f32(dst, w->data, w->dtype, r0 * cols, nr * cols);
+    const int64_t cols = sana_wt_cols(w);
+    sana_wt_range_f32(dst, w, r0 * cols, nr * cols);
 }
 
 float *sana_wt_vec_f32(const sana_wt *w, int64_t n)
 {
     if (!w) return NULL;
     float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    if (v) sana_convert_f32(v, w->data, w->dtype, 0, n);
+    if (v) sana_wt_range_f32(v, w, 0, n);
     return v;
 }
 
@@ -163,7 +215,7 @@ const float *sana_wt_f32_view(const sana_wt *w, float **owned)
     int64_t n = sana_wt_numel(w);
     float *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
     if (!buf) return NULL;
-    sana_convert_f32(buf, w->data, w->dtype, 0, n);
+    sana_wt_range_f32(buf, w, 0, n);
     *owned = buf;
     return buf;
 }

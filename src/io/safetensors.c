@@ -27,7 +27,7 @@
 
 static sana_status st_dtype(const char *s, sana_dtype *out)
 {
-    for (int t = 0; t < SANA_DTYPE_COUNT; t++)
+    for (int t = 0; t < SANA_FILE_DTYPE_COUNT; t++)
         if (strcmp(s, sana_dtype_name((sana_dtype)t)) == 0) {
             *out = (sana_dtype)t;
             return SANA_OK;

@@ -324,6 +324,30 @@ static sana_status load_weights(sana_dit *m)
 sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const char *variant,
                           const sana_backend *be)
 {
+    return sana_dit_load_q(out, transformer_dir, variant, be, SANA_F32);
+}
+
+static sana_status dit_load(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
+                            sana_quant quant, int rec);
+
+sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
+                            sana_quant quant)
+{
+    return dit_load(out, transformer_dir, variant, be, quant, 0);
+}
+
+sana_status sana_dit_load_recorded(sana_dit **out, const char *transformer_dir, const char *variant,
+                                   const sana_backend *be, sana_quant quant)
+{
+    return dit_load(out, transformer_dir, variant, be, quant, 1);
+}
+
+const sana_weights *sana_dit_weights(const sana_dit *m) { return &m->w; }
+const sana_st_set *sana_dit_tensors(const sana_dit *m) { return m->st; }
+
+static sana_status dit_load(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
+                            sana_quant quant, int rec)
+{
     *out = NULL;
     sana_dit *m = calloc(1, sizeof *m);
     if (!m) return sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
@@ -346,6 +370,8 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
     if (st == SANA_OK) st = sana_st_set_open(&m->st, transformer_dir, "diffusion_pytorch_model", variant);
     if (st == SANA_OK) {
         sana_weights_init(&m->w, m->be, m->st, 0); /* read at every step: the backend prepares for speed */
+        sana_weights_quantize(&m->w, quant);
+        m->w.record = rec;
         st = load_weights(m);
     }
     if (st != SANA_OK) {

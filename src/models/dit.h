@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include "core/status.h"
 #include "backend/backend.h"
+#include "core/quant.h"
+#include "models/weights.h"
 
 /* qk_norm values of SanaTransformer2DModel that libsana implements. */
 typedef enum {
@@ -62,6 +64,17 @@ sana_status sana_dit_config_load(sana_dit_config *c, const char *config_json_pat
  */
 sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const char *variant,
                           const sana_backend *be);
+/* The same, with the matrices (attention projections, GLUMBConv's 1x1 convolutions, the time and
+ * output projections) quantized at load to quant (SANA_Q8, SANA_Q4; SANA_F32: none). */
+sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
+                            sana_quant quant);
+/* The same, noting every weight it reads (for `sana convert`): sana_dit_weights lists them. */
+sana_status sana_dit_load_recorded(sana_dit **out, const char *transformer_dir, const char *variant,
+                                   const sana_backend *be, sana_quant quant);
+/* The weight store of a model loaded by sana_dit_load_recorded (key and tensor of each weight). */
+const sana_weights *sana_dit_weights(const sana_dit *m);
+/* The mapped safetensors set of the model (every tensor of its files). */
+const sana_st_set *sana_dit_tensors(const sana_dit *m);
 const sana_dit_config *sana_dit_get_config(const sana_dit *m);
 void sana_dit_free(sana_dit *m);
 /* Memory the backend's prepare_weight took for this model's weights (0: they stay as mapped). */

@@ -252,6 +252,30 @@ static sana_status load_weights(sana_gemma2 *m, const char *pre)
 
 sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be)
 {
+    return sana_gemma2_load_q(out, dir, variant, be, SANA_F32);
+}
+
+static sana_status gemma2_load(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be,
+                               sana_quant quant, int rec);
+
+sana_status sana_gemma2_load_q(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be,
+                               sana_quant quant)
+{
+    return gemma2_load(out, dir, variant, be, quant, 0);
+}
+
+sana_status sana_gemma2_load_recorded(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be,
+                                      sana_quant quant)
+{
+    return gemma2_load(out, dir, variant, be, quant, 1);
+}
+
+const sana_weights *sana_gemma2_weights(const sana_gemma2 *m) { return &m->w; }
+const sana_st_set *sana_gemma2_tensors(const sana_gemma2 *m) { return m->st; }
+
+static sana_status gemma2_load(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be,
+                               sana_quant quant, int rec)
+{
     *out = NULL;
     sana_gemma2 *m = calloc(1, sizeof *m);
     if (!m)
@@ -286,6 +310,8 @@ sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *var
     }
     /* read once per prompt, not at every step: the backend keeps the weights compact */
     sana_weights_init(&m->w, be, m->st, SANA_PREP_COMPACT);
+    sana_weights_quantize(&m->w, quant);
+    m->w.record = rec;
     st = load_weights(m, pre);
     if (st != SANA_OK) {
         sana_gemma2_free(m);

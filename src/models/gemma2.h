@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "backend/backend.h"
+#include "core/quant.h"
+#include "models/weights.h"
 #include "core/status.h"
 
 /* Gemma2Config fields that the encoder uses, with transformers 4.57 defaults. */
@@ -59,6 +61,15 @@ typedef struct sana_gemma2 sana_gemma2;
 
 /* Load DIR/config.json and DIR/model[.VARIANT].safetensors (or its index). variant: NULL, "fp16", "bf16". */
 sana_status sana_gemma2_load(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be);
+/* The same, with the matrices (the projections of attention and MLP) quantized at load to quant
+ * (SANA_Q8, SANA_Q4; SANA_F32: none; see sana_weights_quantize). */
+sana_status sana_gemma2_load_q(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be,
+                               sana_quant quant);
+/* The same, noting every weight it reads (for `sana convert`), listed by sana_gemma2_weights. */
+sana_status sana_gemma2_load_recorded(sana_gemma2 **out, const char *dir, const char *variant, const sana_backend *be,
+                                      sana_quant quant);
+const sana_weights *sana_gemma2_weights(const sana_gemma2 *m);
+const sana_st_set *sana_gemma2_tensors(const sana_gemma2 *m);
 void sana_gemma2_free(sana_gemma2 *m);
 const sana_gemma2_config *sana_gemma2_get_config(const sana_gemma2 *m);
 void sana_gemma2_set_attn(sana_gemma2 *m, sana_gemma2_attn attn);

@@ -163,6 +163,12 @@ sana_status sana_text_preprocess(const char *text, char **out)
 sana_status sana_text_encoder_load(sana_text_encoder **out, const char *tokenizer_dir, const char *text_encoder_dir,
                                    const char *variant, const sana_backend *be)
 {
+    return sana_text_encoder_load_q(out, tokenizer_dir, text_encoder_dir, variant, be, SANA_F32);
+}
+
+sana_status sana_text_encoder_load_q(sana_text_encoder **out, const char *tokenizer_dir, const char *text_encoder_dir,
+                                     const char *variant, const sana_backend *be, sana_quant quant)
+{
     *out = NULL;
     sana_text_encoder *te = calloc(1, sizeof *te);
     if (!te) return sana_err(SANA_ERR_NOMEM, "text encoder: out of memory");
@@ -172,7 +178,7 @@ sana_status sana_text_encoder_load(sana_text_encoder **out, const char *tokenize
     snprintf(path, sizeof path, "%s/tokenizer.json", tokenizer_dir);
     sana_status st = sana_tokenizer_load(&te->tok, path);
     if (st == SANA_OK)
-        st = sana_gemma2_load(&te->gemma, text_encoder_dir, variant, be);
+        st = sana_gemma2_load_q(&te->gemma, text_encoder_dir, variant, be, quant);
     /* A tokenizer with more entries than the embedding table (tokenizer.add_tokens without
      * resize_token_embeddings) loads, as in transformers; an id past the table is an error only
      * when a prompt produces it (check_ids). */

@@ -32,6 +32,9 @@ typedef struct sana_text_encoder sana_text_encoder;
 /* tokenizer_dir/tokenizer.json and text_encoder_dir/{config.json, model[.variant].safetensors[.index.json]}. */
 sana_status sana_text_encoder_load(sana_text_encoder **out, const char *tokenizer_dir, const char *text_encoder_dir,
                                    const char *variant, const sana_backend *be);
+/* The same, with the matrices of Gemma-2 quantized at load to quant (SANA_Q8, SANA_Q4; SANA_F32: none). */
+sana_status sana_text_encoder_load_q(sana_text_encoder **out, const char *tokenizer_dir, const char *text_encoder_dir,
+                                     const char *variant, const sana_backend *be, sana_quant quant);
 void sana_text_encoder_free(sana_text_encoder *te);
 int64_t sana_text_encoder_hidden_size(const sana_text_encoder *te);
 /* Memory the backend took preparing the Gemma-2 weights (SANA_PREP_COMPACT; 0: as mapped). */

@@ -30,6 +30,7 @@ typedef struct {
     int refs;
     char *dir, *variant;
     int low_memory;
+    sana_quant te_quant, dit_quant; /* quantized at load (SANA_F32: not) */
     const sana_backend *be;
     sana_model_index mi;
     char *sched_path;        /* DIR/scheduler/scheduler_config.json */
@@ -58,6 +59,9 @@ struct sana_pipeline {
 /* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline", indexed by sana_pipeline_kind. */
 extern const char *const sana_kind_class[3];
 
+/* The load option quantize ("int8", "q4", "none", or "text_encoder=TYPE,transformer=TYPE") into the
+ * two components' types (SANA_F32: not quantized). */
+sana_status sana_pipeline_parse_quantize(sana_quant *te_quant, sana_quant *dit_quant, const char *spec);
 /* Load the tokenizer and the Gemma-2 encoder when they are not loaded (low_memory releases them). */
 sana_status sana_comps_load_text_encoder(comps *c);
 /* low_memory: release the text encoder after encoding. */

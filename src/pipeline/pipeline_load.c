@@ -85,7 +85,7 @@ sana_status sana_comps_load_text_encoder(comps *c)
         free(td);
         return SANA_ERR_MISSING;
     }
-    sana_status st = sana_text_encoder_load(&c->te, td, ed, c->variant, c->be);
+    sana_status st = sana_text_encoder_load_q(&c->te, td, ed, c->variant, c->be, c->te_quant);
     free(td);
     free(ed);
     if (st == SANA_OK) c->te_bytes = sana_text_encoder_weight_bytes(c->te);
@@ -158,6 +158,42 @@ static sana_status select_backend(comps *c, const sana_load_options *opt)
     return SANA_OK;
 }
 
+/* The load option quantize: "int8", "q4", "none", or "component=type,..." with the components
+ * text_encoder and transformer. */
+sana_status sana_pipeline_parse_quantize(sana_quant *te_quant, sana_quant *dit_quant, const char *spec)
+{
+    *te_quant = *dit_quant = SANA_F32;
+    if (!spec || !*spec) return SANA_OK;
+    sana_quant q;
+    if (!strchr(spec, '=')) {
+        if (sana_quant_parse(spec, &q) != 0)
+            return sana_err(SANA_ERR_ARG, "quantize \"%s\": not one of int8, q4, none (or component=type,...)", spec);
+        *te_quant = *dit_quant = q;
+        return SANA_OK;
+    }
+    for (const char *p = spec; *p;) {
+        const char *end = strchr(p, ','), *eq = strchr(p, '=');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[64];
+        if (!eq || eq >= p + len || len >= sizeof item)
+            return sana_err(SANA_ERR_ARG, "quantize \"%s\": \"%.*s\" is not component=type", spec, (int)len, p);
+        memcpy(item, p, len);
+        item[len] = 0;
+        item[eq - p] = 0;
+        const char *type = item + (eq - p) + 1;
+        if (sana_quant_parse(type, &q) != 0)
+            return sana_err(SANA_ERR_ARG, "quantize \"%s\": type \"%s\" is not one of int8, q4, none", spec, type);
+        if (!strcmp(item, "text_encoder")) *te_quant = q;
+        else if (!strcmp(item, "transformer")) *dit_quant = q;
+        else
+            return sana_err(SANA_ERR_ARG, "quantize \"%s\": component \"%s\" is not text_encoder or transformer "
+                            "(the vae stays in its file dtype)", spec, item);
+        p += len;
+        if (*p == ',') p++;
+    }
+    return SANA_OK;
+}
+
 /* The components of dir with the load options, and its model_index.json read; nothing loaded yet. */
 static sana_status comps_open(comps **out, const char *dir, const sana_load_options *opt)
 {
@@ -171,6 +207,7 @@ static sana_status comps_open(comps **out, const char *dir, const sana_load_opti
     c->variant = opt && opt->variant ? strdup(opt->variant) : NULL;
     c->low_memory = opt ? opt->low_memory : 0;
     sana_status st = select_backend(c, opt);
+    if (st == SANA_OK) st = sana_pipeline_parse_quantize(&c->te_quant, &c->dit_quant, opt ? opt->quantize : NULL);
     char *mip = path_join(dir, "model_index.json");
     if (st != SANA_OK) (void)0; /* the message names the backend */
     else if (!c->dir || !mip) st = sana_err(SANA_ERR_NOMEM, "out of memory");
@@ -216,7 +253,7 @@ static sana_status check_text_components(comps *c)
 /* The transformer of folder td; Sprint needs its guidance embedding. */
 static sana_status load_transformer(comps *c, const char *td, sana_pipeline_kind kind)
 {
-    sana_status st = sana_dit_load(&c->dit, td, c->variant, c->be);
+    sana_status st = sana_dit_load_q(&c->dit, td, c->variant, c->be, c->dit_quant);
     if (st != SANA_OK) return st;
     c->dc = sana_dit_get_config(c->dit);
     if (kind == SANA_PIPELINE_SPRINT && !c->dc->guidance_embeds)
