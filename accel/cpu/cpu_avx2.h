@@ -26,6 +26,12 @@ void cpu_gemma_scores_avx2(float *s0, float *s1, const float *q0, const float *q
 void cpu_gemma_pv_avx2(float *o0, float *o1, const float *p0, const float *p1, const float *v, int64_t ld,
                        int64_t n, int64_t D);
 
+/* ---- cpu_q8_avx2.c (around the int8 matmul, cpu_dnnl_q8.c) ---- */
+/* q[0..K) = x quantized with 127 / max|x| (rounded to nearest even); returns max|x|. */
+float cpu_q8_quantize_row_avx2(int8_t *q, const float *x, int64_t K);
+/* y[n] = acc[n] * s * sw[n] + bias[n] (bias NULL: + 0), n < N. */
+void cpu_q8_scale_row_avx2(float *y, const int32_t *acc, float s, const float *sw, const float *bias, int64_t N);
+
 /* ---- cpu_core_avx2.c (core ops) ---- */
 /* y = x * sigmoid(x), y = gelu_tanh(x) = x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)), n floats (y may
  * equal x); exp by a degree-6 polynomial (~2 ulp). */

@@ -178,7 +178,7 @@ void cpu_linear(void *ctx, float *y, const float *x, const sana_wt *w, const san
     if (w->dtype == SANA_PACKED) { /* int8 (cpu_q8.h): bias in the epilogue */
         float *own = NULL;
         const float *bf = b ? cpu_wt_f32(b, N, &own) : NULL;
-        int r = omp_in_parallel() || (b && !bf) ? -1 : cpu_q8_matmul(y, N, 1, x, K, 1, w->data, bf, M, 0);
+        int r = omp_in_parallel() || (b && !bf) ? -1 : cpu_q8_matmul(y, N, 1, x, K, 1, w->data, bf, M, c->avx2);
         free(own);
         if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
         return;

@@ -370,7 +370,7 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
         float *t = work, *yb = y + b * Cout * HW;
         if (!wi) { /* int8: t[c, i] = sum_k W[c, k] x[k, i], channel-major in and out */
 #ifdef SANA_HAVE_DNNL
-            int r = cpu_q8_matmul(t, 1, HW, x + b * Cin * HW, 1, HW, w_inv->data, NULL, HW, 0);
+            int r = cpu_q8_matmul(t, 1, HW, x + b * Cin * HW, 1, HW, w_inv->data, NULL, HW, c->avx2);
             if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
 #endif
         } else {
@@ -390,7 +390,7 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
         }
         if (!wp) {
 #ifdef SANA_HAVE_DNNL
-            int r = cpu_q8_matmul(yb, 1, HW, t, 1, HW, w_pt->data, bp, HW, 0);
+            int r = cpu_q8_matmul(yb, 1, HW, t, 1, HW, w_pt->data, bp, HW, c->avx2);
             if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
 #endif
             continue;

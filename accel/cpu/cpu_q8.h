@@ -37,9 +37,10 @@ void cpu_q8_release(sana_wt *packed);
  * y = x W^T + b for a packed W [N, K], on strided x and y: x[m, k] at x[m * xm + k * xk], y[m, n]
  * at y[m * ym + n * yn] (a row-major linear: xm = K, xk = 1, ym = N, yn = 1; GLUMBConv's
  * channel-major 1x1 convolution: xm = 1, xk = M, ym = 1, yn = M). bias: N floats or NULL.
- * accumulate: add to y instead of writing it. 0 on success, -1 out of memory, -2 oneDNN failed.
+ * avx2: the AVX2 passes may run (cpu_ctx.avx2; the same bits). 0 on success, -1 out of memory,
+ * -2 oneDNN failed or a layout other than those two.
  */
 int cpu_q8_matmul(float *y, int64_t ym, int64_t yn, const float *x, int64_t xm, int64_t xk, const cpu_q8w *w,
-                  const float *bias, int64_t M, int accumulate);
+                  const float *bias, int64_t M, int avx2);
 
 #endif
