@@ -61,6 +61,8 @@ typedef enum {
     SANA_PIPELINE_SPRINT   /* SanaSprintPipeline (SCM, guidance embedding) */
 } sana_pipeline_kind;
 
+#define SANA_MAX_LORA 16 /* LoRA files of one load */
+
 typedef struct {
     const char *variant; /* NULL (float32 files), "fp16" or "bf16": the *.VARIANT.safetensors files */
     int low_memory;      /* 1: load the text encoder only while encoding and release it afterwards */
@@ -71,6 +73,10 @@ typedef struct {
     const char *quantize; /* NULL: weights as in the files; "int8" or "q4": the matrices of the transformer
                              and the text encoder quantized at load; per component:
                              "text_encoder=int8,transformer=q4" (doc/quantization.md) */
+    const char *const *lora; /* nlora LoRA files of the transformer, "FILE" or "FILE:SCALE" (scale 1 by
+                                default), merged into its weights at load (before quantize), as
+                                diffusers' load_lora_weights + set_adapters(weights) (doc/pipeline.md) */
+    int nlora;
 } sana_load_options;
 
 /* The compiled backends, i = 0, 1, ...: *name and *description (one line) of backend i; returns 1,

@@ -42,6 +42,8 @@ typedef struct {
         *embeds_file, *variant, *prompt_file, *backend, *quantize;
     int steps, height, width, nimg, maxseq, nobin, threads, lowmem, tiled, quiet;
     int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set;
+    const char *lora[SANA_MAX_LORA]; /* --lora FILE[:SCALE], repeatable */
+    int nlora;
     double cfg, pag, pag_ada, shift, maxt, inter;
     uint64_t seed;
     /* serve */

@@ -56,6 +56,7 @@ static int show_help(const cli_option *opt, const char *arg, cli_opts *o);
 static int show_version(const cli_option *opt, const char *arg, cli_opts *o);
 static int must_be_positive(const cli_option *opt, const char *arg, cli_opts *o);
 static int parse_intermediate(const cli_option *opt, const char *arg, cli_opts *o);
+static int add_lora(const cli_option *opt, const char *arg, cli_opts *o);
 
 /* In the order of --help. */
 static const cli_option options[] = {
@@ -114,6 +115,8 @@ static const cli_option options[] = {
      "threads for OpenMP and BLAS (default: all cores)"},
     {"backend", NULL, 0, OPT_STR, "NAME", G | E | D | S, F(backend), NOFIELD, 0, 0, NULL,
      "the backend that runs the models (default: cpu; see\nsana --list-backends)"},
+    {"lora", NULL, 0, OPT_CUSTOM, "FILE[:SCALE]", G | S, NOFIELD, NOFIELD, 0, 0, add_lora,
+     "a LoRA of the transformer (diffusers, PEFT or kohya names),\nmerged at load with SCALE (default 1); repeatable"},
     {"quantize", NULL, 0, OPT_STR, "TYPE", G | E | S | C, F(quantize), NOFIELD, 0, 0, NULL,
      "int8 or q4: quantize the transformer and the text encoder at\nload; per component: text_encoder=int8,transformer=q4"},
     {"variant", NULL, 0, OPT_CHOICE, "fp16|bf16", G | E | D | S | C, F(variant), NOFIELD, 0, 0, NULL,
@@ -203,6 +206,14 @@ static int parse_intermediate(const cli_option *opt, const char *arg, cli_opts *
     char name[64];
     snprintf(name, sizeof name, "--%s", opt->name);
     return parse_double(name, arg, field(o, opt->field));
+}
+
+static int add_lora(const cli_option *opt, const char *arg, cli_opts *o)
+{
+    (void)opt;
+    if (o->nlora >= SANA_MAX_LORA) return cli_usage_fail("--lora: at most %d LoRA files", SANA_MAX_LORA);
+    o->lora[o->nlora++] = arg;
+    return 0;
 }
 
 static int show_help(const cli_option *opt, const char *arg, cli_opts *o)

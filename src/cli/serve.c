@@ -21,6 +21,8 @@ int cmd_serve(int argc, char **argv)
         .port = o.port_set ? o.port : 7860,
         .backend = o.backend,
         .quantize = o.quantize,
+        .lora = o.lora,
+        .nlora = o.nlora,
         .variant = o.variant,
         .low_memory = o.lowmem,
         .threads = o.threads,

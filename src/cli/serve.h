@@ -9,6 +9,8 @@ typedef struct {
     int port;            /* 7860; 0: any free port (the log line "listening on" says which) */
     const char *backend, *variant, *quantize; /* NULL: the defaults of sana_load_options */
     int low_memory, threads;
+    const char *const *lora; /* --lora FILE[:SCALE] ..., merged at load */
+    int nlora;
     int max_queue;       /* jobs waiting behind the running one, then 503 */
     const char *api_key; /* NULL: no authentication; else "Authorization: Bearer KEY" */
     int timeout;         /* seconds a connection may stay idle (reading a request, keep-alive) */

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "io/safetensors.h"
 #include "models/weights.h"
+#include "models/lora.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,25 +329,31 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
 }
 
 static sana_status dit_load(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
-                            sana_quant quant, int rec);
+                            sana_quant quant, int rec, sana_lora *lora);
 
 sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
                             sana_quant quant)
 {
-    return dit_load(out, transformer_dir, variant, be, quant, 0);
+    return dit_load(out, transformer_dir, variant, be, quant, 0, NULL);
 }
 
 sana_status sana_dit_load_recorded(sana_dit **out, const char *transformer_dir, const char *variant,
                                    const sana_backend *be, sana_quant quant)
 {
-    return dit_load(out, transformer_dir, variant, be, quant, 1);
+    return dit_load(out, transformer_dir, variant, be, quant, 1, NULL);
+}
+
+sana_status sana_dit_load_lora(sana_dit **out, const char *transformer_dir, const char *variant,
+                               const sana_backend *be, sana_quant quant, sana_lora *lora)
+{
+    return dit_load(out, transformer_dir, variant, be, quant, 0, lora);
 }
 
 const sana_weights *sana_dit_weights(const sana_dit *m) { return &m->w; }
 const sana_st_set *sana_dit_tensors(const sana_dit *m) { return m->st; }
 
 static sana_status dit_load(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
-                            sana_quant quant, int rec)
+                            sana_quant quant, int rec, sana_lora *lora)
 {
     *out = NULL;
     sana_dit *m = calloc(1, sizeof *m);
@@ -372,7 +379,10 @@ static sana_status dit_load(sana_dit **out, const char *transformer_dir, const c
         sana_weights_init(&m->w, m->be, m->st, 0); /* read at every step: the backend prepares for speed */
         sana_weights_quantize(&m->w, quant);
         m->w.record = rec;
+        m->w.lora = lora;
         st = load_weights(m);
+        m->w.lora = NULL;
+        if (st == SANA_OK) st = sana_lora_check_used(lora, transformer_dir);
     }
     if (st != SANA_OK) {
         sana_dit_free(m);

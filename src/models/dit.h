@@ -68,6 +68,14 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
  * output projections) quantized at load to quant (SANA_Q8, SANA_Q4; SANA_F32: none). */
 sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
                             sana_quant quant);
+/* The same with LoRA adapters (models/lora.h) merged into the weights they target, before
+ * quantization; an adapter module that matches no weight is an error. */
+#ifndef SANA_LORA_T
+#define SANA_LORA_T
+typedef struct sana_lora sana_lora;
+#endif
+sana_status sana_dit_load_lora(sana_dit **out, const char *transformer_dir, const char *variant,
+                               const sana_backend *be, sana_quant quant, sana_lora *lora);
 /* The same, noting every weight it reads (for `sana convert`): sana_dit_weights lists them. */
 sana_status sana_dit_load_recorded(sana_dit **out, const char *transformer_dir, const char *variant,
                                    const sana_backend *be, sana_quant quant);

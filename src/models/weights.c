@@ -1,5 +1,6 @@
 /* src/models/weights.c -- look up, prepare once, release: the weights of a model (see weights.h). */
 #include "models/weights.h"
+#include "models/lora.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -26,9 +27,12 @@ void sana_weights_free(sana_weights *w)
         if (w->be->release_weight) w->be->release_weight(w->be->ctx, w->prep[i]);
         free(w->prep[i]);
         free(w->qbuf[i]);
+        free(w->lbuf[i]);
     }
     free(w->prep);
     free(w->qbuf);
+    free(w->lbuf);
+    w->lbuf = NULL;
     for (int i = 0; i < w->nrec; i++) free(w->rec_keys[i]);
     free(w->rec_keys);
     free(w->rec_wts);
@@ -50,10 +54,13 @@ static int keep(sana_weights *w, sana_wt *p)
         if (np) w->prep = np;
         void **nq = np ? realloc(w->qbuf, (size_t)ncap * sizeof *nq) : NULL;
         if (nq) w->qbuf = nq;
-        if (!np || !nq) return -1;
+        float **nl = nq ? realloc(w->lbuf, (size_t)ncap * sizeof *nl) : NULL;
+        if (nl) w->lbuf = nl;
+        if (!np || !nq || !nl) return -1;
         w->cap = ncap;
     }
     w->qbuf[w->n] = NULL;
+    w->lbuf[w->n] = NULL;
     w->prep[w->n++] = p;
     return 0;
 }
@@ -168,6 +175,25 @@ static sana_status file_quantized(const sana_weights *w, const char *key, const 
     return SANA_OK;
 }
 
+/* The LoRA adapters of w merged into *in (the file tensor of key): *merged the float32 copy (NULL when
+ * no adapter targets key), *in then points to lw, a view of it. */
+static sana_status lora_merge(sana_weights *w, const char *key, int filequant, const sana_wt **in, sana_wt *lw,
+                              float **merged)
+{
+    if (filequant)
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: tensor \"%s\" is quantized; a LoRA merges into float weights "
+                        "(merge into the float folder, then quantize)", w->set->desc, key);
+    sana_status ls = sana_lora_merge(w->lora, key, *in, merged);
+    if (ls != SANA_OK || !*merged) return ls;
+    *lw = **in;
+    lw->data = *merged;
+    lw->dtype = SANA_F32;
+    lw->scale = NULL;
+    drop_file_pages(w->set, *in);
+    *in = lw;
+    return SANA_OK;
+}
+
 sana_status sana_model_weight(sana_status *st, sana_weights *w, const sana_wt **out, sana_op use, sana_shape shape,
                               const char *fmt, ...)
 {
@@ -184,8 +210,11 @@ sana_status sana_model_weight(sana_status *st, sana_weights *w, const sana_wt **
     if (!filequant && sana_st_weight(st, w->set, &in, shape, "%s", key) != SANA_OK) return *st;
     if (filequant) w->file_bytes += ft->nbytes;
     else w->file_bytes += sana_wt_bytes(in);
+    float *merged = NULL; /* LoRA: W + deltas in float32, seen through lw */
+    sana_wt lw;
+    if (w->lora && (*st = lora_merge(w, key, filequant, &in, &lw, &merged)) != SANA_OK) return *st;
     const int quant = !filequant && w->quant != SANA_F32 && quantizable(in, use, w->quant);
-    if (!w->be->prepare_weight && !quant && !filequant) {
+    if (!w->be->prepare_weight && !quant && !filequant && !merged) {
         *out = in;
         if (record(w, key, in)) return *st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", w->set->desc);
         return *st;
@@ -193,9 +222,11 @@ sana_status sana_model_weight(sana_status *st, sana_weights *w, const sana_wt **
     sana_wt *p = calloc(1, sizeof *p);
     if (!p || keep(w, p) != 0) {
         free(p);
+        free(merged);
         return *st = sana_err(SANA_ERR_NOMEM, "%s: out of memory preparing tensor \"%s\"", w->set->desc, key);
     }
     const int i = w->n - 1;
+    w->lbuf[i] = merged;
     sana_wt q;
     if (filequant) {
         sana_status qs = file_quantized(w, key, ft, use, shape, &q, &w->qbuf[i]);
@@ -215,9 +246,12 @@ sana_status sana_model_weight(sana_status *st, sana_weights *w, const sana_wt **
         if (qs != SANA_OK) {
             w->n--;
             free(p);
+            free(merged);
             return *st = sana_err_prefix(qs, "%s: tensor \"%s\"", w->set->desc, key);
         }
-        drop_file_pages(w->set, in);
+        drop_file_pages(w->set, in); /* a no-op for a merged copy (not file memory) */
+        free(merged); /* the quantized copy replaces it */
+        w->lbuf[i] = merged = NULL;
         in = &q;
     }
     size_t bytes = 0;
@@ -228,6 +262,7 @@ sana_status sana_model_weight(sana_status *st, sana_weights *w, const sana_wt **
         w->n--; /* nothing to release */
         free(p);
         free(w->qbuf[i]);
+        free(merged);
         return *st = sana_err_prefix(ps, "%s: backend %s: preparing tensor \"%s\" for %s", w->set->desc, w->be->name,
                                      key, sana_op_name(use));
     }
@@ -239,6 +274,11 @@ sana_status sana_model_weight(sana_status *st, sana_weights *w, const sana_wt **
         bytes += sana_wt_bytes(&q) + sana_wt_scale_bytes(&q);
     } else if (filequant) {
         bytes += sana_wt_scale_bytes(&q); /* the data stays mapped */
+    } else if (merged && p->data != (const void *)merged) { /* the backend converted it: the merged copy goes */
+        free(merged);
+        w->lbuf[i] = NULL;
+    } else if (merged) {
+        bytes += (size_t)sana_wt_numel(&lw) * sizeof(float);
     }
     w->bytes += bytes;
     *out = p;

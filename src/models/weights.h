@@ -26,6 +26,8 @@ typedef struct {
     void **qbuf;            /* per prepared weight: the quantized copy it reads, or NULL (freed with the store) */
     int n, cap;
     int record;             /* 1: note every weight looked up (sana_weights_each; `sana convert`) */
+    struct sana_lora *lora; /* adapters merged into the weights they target (models/lora.h), or NULL */
+    float **lbuf;           /* per prepared weight: its LoRA-merged float32 copy, or NULL */
     char **rec_keys;
     const sana_wt **rec_wts;
     int nrec, caprec;

@@ -31,6 +31,8 @@ typedef struct {
     char *dir, *variant;
     int low_memory;
     sana_quant te_quant, dit_quant; /* quantized at load (SANA_F32: not) */
+    const char *const *lora;        /* the load options' LoRA files (only during load) */
+    int nlora;
     const sana_backend *be;
     sana_model_index mi;
     char *sched_path;        /* DIR/scheduler/scheduler_config.json */

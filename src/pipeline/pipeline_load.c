@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/pipeline_impl.h"
+#include "models/lora.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,12 @@ static sana_status comps_open(comps **out, const char *dir, const sana_load_opti
     c->low_memory = opt ? opt->low_memory : 0;
     sana_status st = select_backend(c, opt);
     if (st == SANA_OK) st = sana_pipeline_parse_quantize(&c->te_quant, &c->dit_quant, opt ? opt->quantize : NULL);
+    if (st == SANA_OK && opt && opt->nlora > 0) {
+        if (opt->nlora > SANA_MAX_LORA || !opt->lora)
+            st = sana_err(SANA_ERR_ARG, "lora: %d files (at most %d)", opt->nlora, SANA_MAX_LORA);
+        c->lora = opt->lora;
+        c->nlora = opt->nlora;
+    }
     char *mip = path_join(dir, "model_index.json");
     if (st != SANA_OK) (void)0; /* the message names the backend */
     else if (!c->dir || !mip) st = sana_err(SANA_ERR_NOMEM, "out of memory");
@@ -253,7 +260,12 @@ static sana_status check_text_components(comps *c)
 /* The transformer of folder td; Sprint needs its guidance embedding. */
 static sana_status load_transformer(comps *c, const char *td, sana_pipeline_kind kind)
 {
-    sana_status st = sana_dit_load_q(&c->dit, td, c->variant, c->be, c->dit_quant);
+    sana_lora *lora = NULL;
+    sana_status st = c->nlora > 0 ? sana_lora_open(&lora, c->lora, c->nlora) : SANA_OK;
+    if (st == SANA_OK) st = sana_dit_load_lora(&c->dit, td, c->variant, c->be, c->dit_quant, lora);
+    sana_lora_free(lora); /* merged: the weights hold their own copies */
+    c->lora = NULL;       /* the caller's strings: only during load */
+    c->nlora = 0;
     if (st != SANA_OK) return st;
     c->dc = sana_dit_get_config(c->dit);
     if (kind == SANA_PIPELINE_SPRINT && !c->dc->guidance_embeds)

@@ -163,7 +163,7 @@ static void load_pipeline(void)
 {
     const srv_config *c = S.cfg;
     sana_load_options lo = {.variant = c->variant, .low_memory = c->low_memory, .backend = c->backend,
-                            .threads = c->threads, .quantize = c->quantize};
+                            .threads = c->threads, .quantize = c->quantize, .lora = c->lora, .nlora = c->nlora};
     sana_pipeline *p = NULL;
     int rc = sana_pipeline_load(&p, c->model, &lo);
     pthread_mutex_lock(&S.mu);
