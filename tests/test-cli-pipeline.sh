@@ -105,11 +105,12 @@ if "$bin" generate -q -m "$M" --prompt-file "$tmp/prompts.txt" -n "blurry, low q
 ids=$("$bin" tokenize -m "$M" -p "a red fox")
 case "$ids" in "2 "[0-9]*) ok "tokenize: $ids" ;; *) bad "tokenize printed '$ids'" ;; esac
 
-# info DIR: every component with its class, parameters and dtype
+# info DIR: the family line (a toy: no published config), every component with its class, parameters, dtype
 out=$("$bin" info "$M")
 for want in "SanaPipeline" "transformer: diffusers.SanaTransformer2DModel" "vae: diffusers.AutoencoderDC" \
     "text_encoder: transformers.Gemma2Model" "scheduler: diffusers.DPMSolverMultistepScheduler" \
-    "tokenizer: transformers.GemmaTokenizerFast" "parameters" "dtype F32" "sample_size: 16"; do
+    "tokenizer: transformers.GemmaTokenizerFast" "parameters" "dtype F32" "sample_size: 16" \
+    "family: unknown (not a published config)"; do
     case "$out" in *"$want"*) ;; *) bad "info DIR lacks '$want'" ;; esac
 done
 ok "info DIR"
