@@ -175,10 +175,25 @@ wait "$slow" 2> /dev/null
 want='"status":"ready"'; expect 200 "still serving after the malformed requests" GET /health
 
 # ---------------------------------------------------------------- the queue: cancel when the client leaves, 503 when full
-# The long job must outlast the checks below (~3 s): sana-tiny is fast (512x512 x 60 steps took 0.3 s on
-# a quiet 2-core machine), so three 2048x2048 images of 200 steps (~4.5 s quiet, under curl's 60 s loaded).
-LONG='{"prompt": "a long job", "seed": 1, "size": "2048x2048", "num_inference_steps": 200, "n": 3}'
+# The long job must outlast the checks below (~3 s) and finish well within curl's 60 s, on a quiet
+# machine (sana-tiny: 512x512 x 60 steps in 0.3 s), a loaded one, or under the sanitizers (10-20x
+# slower): a fixed job was either too fast (5 failures, quiet) or too slow (curl timed out, ASan on a
+# loaded machine). So it is sized from two timed 2048x2048 jobs (10 and 30 steps: the cost of a step and
+# of the rest, decode and answer): about 6 s (n <= 4 images, 20 <= steps <= 200, the server's limits).
 SHORT='{"prompt": "a short job", "seed": 2, "size": "64x64", "num_inference_steps": 1}'
+cal() { # cal STEPS: seconds of one 2048x2048 job
+    c0=$(date +%s.%N)
+    req cal.json POST $O "{\"prompt\": \"calibration\", \"seed\": 1, \"size\": \"2048x2048\", \"num_inference_steps\": $1}" > /dev/null
+    c1=$(date +%s.%N)
+    awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }'
+}
+t10=$(cal 10)
+t30=$(cal 30)
+set -- $(awk -v a="$t10" -v b="$t30" 'BEGIN { c = (b - a) / 20; if (c < 1e-4) c = 1e-4; f = a - 10 * c; if (f < 0) f = 0;
+    for (n = 1; n <= 4; n++) { st = int((6 / n - f) / c + 0.5); if (st <= 200) break }
+    if (n > 4) n = 4; if (st < 20) st = 20; if (st > 200) st = 200; print n, st }')
+LONG="{\"prompt\": \"a long job\", \"seed\": 1, \"size\": \"2048x2048\", \"num_inference_steps\": $2, \"n\": $1}"
+echo "long job: $1 image(s) x $2 steps (2048x2048 jobs of 10 and 30 steps took $t10 and $t30 s)"
 wait_for() { # wait_for PATTERN PATH: until GET PATH says PATTERN (at most 10 s)
     for _ in $(seq 100); do
         curl -s --max-time 5 -H "Authorization: Bearer $KEY" "$url$2" | grep -q "$1" && return 0
