@@ -8,6 +8,8 @@
  * Case "added": sana-tiny with a tokenizer that has more entries than the text encoder's embedding
  * table (golden/ckpt/tokenizer-added, golden/dump_added_tokens.py; the folder is assembled from
  * symlinks here), and the error of a prompt that produces such an id.
+ * Case "pe2k": sana-tiny's weights under a transformer config with sample_size 64 (the 2048 bins) and
+ * interpolation_scale 2.0 (the sin-cos position embedding, interpolated), golden/dump_pe2k.py.
  * Every case runs on every compiled backend (sana_backend_list: ref, cpu), at the same tolerances;
  * SANA_TEST_BACKENDS="ref,cpu" (a comma-separated list) picks some.
  */
@@ -27,7 +29,7 @@
 
 static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
                                     "sprint2", "sprint1", "sprint_bin", "fp16", "given", "shapes", "bin_any",
-                                    "added", NULL};
+                                    "added", "pe2k", NULL};
 
 static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
 /* the SanaPipeline folder other than sana-tiny last asked for (golden/ckpt/sana-shapes), and its name */
@@ -36,16 +38,21 @@ static char other_ckpt[64];
 static const char *backend; /* the backend of this round */
 
 /* The components of golden/ckpt/sana-tiny; the "added-tokens" folder takes its tokenizer from
- * golden/ckpt/tokenizer-added instead. */
+ * golden/ckpt/tokenizer-added instead, "sana-tiny-pe2k" its transformer from golden/ckpt/transformer-pe2k. */
 static const char *const TINY_PARTS[] = {"model_index.json", "scheduler", "text_encoder", "tokenizer", "transformer",
                                          "vae", NULL};
 static char added_dir[64];
+static const char *added_part; /* the component the assembled folder takes from elsewhere */
 
-/* sana-tiny with the tokenizer of golden/ckpt/tokenizer-added, as symlinks in a temporary folder
- * (golden/dump_added_tokens.py assembles the same); NULL on failure. */
-static const char *added_tokens_dir(void)
+static void added_tokens_cleanup(void);
+
+/* sana-tiny with component `part` taken from golden/ckpt/<from>, as symlinks in a temporary folder
+ * (golden/dump_added_tokens.py and dump_pe2k.py assemble the same); NULL on failure. */
+static const char *assembled_dir(const char *part, const char *from)
 {
-    if (*added_dir) return added_dir;
+    if (*added_dir && added_part && !strcmp(added_part, part)) return added_dir;
+    added_tokens_cleanup();
+    added_part = part;
     snprintf(added_dir, sizeof added_dir, "/tmp/sana-test-added-XXXXXX");
     if (!mkdtemp(added_dir)) {
         golden_fail("mkdtemp %s failed", added_dir);
@@ -54,7 +61,7 @@ static const char *added_tokens_dir(void)
     }
     for (int i = 0; TINY_PARTS[i]; i++) {
         char src[1024], dst[1024];
-        if (!strcmp(TINY_PARTS[i], "tokenizer")) snprintf(src, sizeof src, "%s/ckpt/tokenizer-added", golden_dir());
+        if (!strcmp(TINY_PARTS[i], part)) snprintf(src, sizeof src, "%s/ckpt/%s", golden_dir(), from);
         else snprintf(src, sizeof src, "%s/ckpt/sana-tiny/%s", golden_dir(), TINY_PARTS[i]);
         snprintf(dst, sizeof dst, "%s/%s", added_dir, TINY_PARTS[i]);
         char *abs = realpath(src, NULL);
@@ -80,8 +87,9 @@ static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ckpt/%s", golden_dir(), ckpt);
-    if (!strcmp(ckpt, "added-tokens")) {
-        const char *d = added_tokens_dir();
+    if (!strcmp(ckpt, "added-tokens") || !strcmp(ckpt, "sana-tiny-pe2k")) {
+        const char *d = ckpt[0] == 'a' ? assembled_dir("tokenizer", "tokenizer-added")
+                                       : assembled_dir("transformer", "transformer-pe2k");
         if (!d) return NULL;
         snprintf(dir, sizeof dir, "%s", d);
     }
@@ -92,7 +100,7 @@ static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char
         return t2i_fp16;
     }
     sana_pipeline **slot = !strcmp(cls, "SanaSprintPipeline") ? &sprint : !strcmp(cls, "SanaPAGPipeline") ? &pag : &t2i;
-    if (slot == &t2i && strncmp(ckpt, "sana-tiny", 9) != 0) {
+    if (slot == &t2i && strcmp(ckpt, "sana-tiny") != 0) {
         if (strcmp(other_ckpt, ckpt) != 0) { /* another folder: load it in place of the last one */
             sana_pipeline_free(other);
             other = NULL;
