@@ -285,6 +285,13 @@ int main(void)
         test_model("dcae-tiny-noshort");
         test_model("dcae-mid");
         test_tiling();
+        /* DCUpBlock2d's interpolate path in bands of 2 output rows (dcae_blocks.c): the same goldens */
+        setenv("SANA_DCAE_UP_BAND", "64", 1);
+        printf("-- backend %s, upsampling in bands (SANA_DCAE_UP_BAND=64)\n", be->name);
+        test_model("dcae-tiny-sana");
+        test_model("dcae-mid");
+        test_tiling();
+        unsetenv("SANA_DCAE_UP_BAND");
     }
     be = sana_backend_ref();
     test_bad_chain();

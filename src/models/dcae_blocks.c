@@ -8,6 +8,7 @@
 #include "models/dcae_blocks.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* diffusers: SanaMultiscaleLinearAttention.__init__(eps=1e-15), the attention denominator epsilon. */
@@ -167,6 +168,37 @@ static int64_t msla_scratch(const sana_dcae_layer *L, int64_t B, int64_t N)
     return B * (1 + S) * c3 * N + (S ? c3 * N : 0) + B * (1 + S) * L->inner * N; /* all, tmp, att */
 }
 
+/* DCUpBlock2d's interpolate path runs in bands of output rows: the nearest-upsampled input of the whole
+ * image (cin x 2H x 2W, 268 MB at the last stage of a 512 px decode) was the largest buffer of the
+ * decode. A band's upsampled rows (with a 2-row halo on each side) hold at most UP_BAND_FLOATS;
+ * SANA_DCAE_UP_BAND=N sets N instead (tests/test-dcae runs the goldens in bands of a few rows). */
+#define UP_BAND_FLOATS ((int64_t)1 << 24)
+
+static int64_t up_band_floats(void)
+{
+    const char *e = getenv("SANA_DCAE_UP_BAND");
+    long long v = e ? atoll(e) : 0;
+    return v > 0 ? (int64_t)v : UP_BAND_FLOATS;
+}
+
+/* Output rows per band (even), or 2H (one band: the whole image, no copies) when it fits. */
+static int64_t up_band_rows(const sana_dcae_layer *L, int64_t B, int64_t H, int64_t W)
+{
+    const int64_t c = L->d.cin > L->d.cout ? L->d.cin : L->d.cout;
+    int64_t r = up_band_floats() / (B * c * 2 * W) - 4;
+    r -= r % 2;
+    if (r < 2) r = 2;
+    return r >= 2 * H ? 2 * H : r;
+}
+
+/* Scratch of the interpolate path for bands of r output rows: the input rows, their upsampling, the conv. */
+static int64_t up_band_scratch(const sana_dcae_layer *L, int64_t B, int64_t H, int64_t W, int64_t r)
+{
+    if (r >= 2 * H) return B * L->d.cin * 4 * H * W;
+    const int64_t hb = r / 2 + 2;
+    return B * L->d.cin * hb * W + B * L->d.cin * 2 * hb * 2 * W + B * L->d.cout * 2 * hb * 2 * W;
+}
+
 int64_t dcae_layer_scratch(const sana_backend *be, const sana_dcae_layer *L, int64_t B, int64_t H, int64_t W)
 {
     int64_t N = H * W;
@@ -177,7 +209,8 @@ int64_t dcae_layer_scratch(const sana_backend *be, const sana_dcae_layer *L, int
     case SANA_DCAE_L_EFFICIENTVIT:
         return B * L->d.cin * N +
                dcae_max64(msla_scratch(L, B, N), sana_backend_work(be, SANA_OP_glumbconv, L->hidden, H, W));
-    case SANA_DCAE_L_UP: return B * (L->d.resample ? L->d.cin : L->d.cout) * 4 * N;
+    case SANA_DCAE_L_UP:
+        return L->d.resample ? up_band_scratch(L, B, H, W, up_band_rows(L, B, H, W)) : B * L->d.cout * 4 * N;
     case SANA_DCAE_L_DOWN: return L->d.resample ? B * L->conv_cout * N : 0;
     }
     return 0;
@@ -246,11 +279,38 @@ static void glumbconv(const sana_backend *be, const sana_dcae_layer *L, float *y
 }
 
 /* diffusers: DCUpBlock2d.forward -- (nearest x2 + conv) or (conv + pixel_shuffle), + shortcut. */
+/*
+ * interpolate + conv, in bands of r output rows [r0, r1): the input rows [r0/2 - 1, r1/2 + 1) (clipped)
+ * are copied out, upsampled and convolved (padding 1 all round), and the band's rows are copied into y;
+ * the 2 halo rows on each side make every kept row see its true neighbours (the image's edges get the
+ * conv's zero padding, as in one pass). Each output pixel is the same sum as in one pass.
+ */
+static void up_interpolate_bands(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
+                                 int64_t B, int64_t H, int64_t W, int64_t r)
+{
+    const int64_t cin = L->d.cin, cout = L->d.cout, Ho = 2 * H, Wo = 2 * W, hbm = r / 2 + 2;
+    float *xb = s, *ub = xb + B * cin * hbm * W, *ob = ub + B * cin * 2 * hbm * Wo;
+    for (int64_t r0 = 0; r0 < Ho; r0 += r) {
+        const int64_t r1 = r0 + r < Ho ? r0 + r : Ho;
+        const int64_t ia = r0 / 2 - 1 > 0 ? r0 / 2 - 1 : 0, ib = r1 / 2 + 1 < H ? r1 / 2 + 1 : H, hb = ib - ia;
+        for (int64_t p = 0; p < B * cin; p++)
+            be->copy(be->ctx, xb + p * hb * W, x + (p * H + ia) * W, (size_t)(hb * W) * sizeof(float));
+        SANA_OP_CALL(be, upsample_nearest, ub, xb, B, cin, hb, W, 2);
+        dcae_conv3(be, ob, ub, L->conv_w, L->conv_b, B, cin, 2 * hb, Wo, cout);
+        for (int64_t p = 0; p < B * cout; p++)
+            be->copy(be->ctx, y + (p * Ho + r0) * Wo, ob + (p * 2 * hb + (r0 - 2 * ia)) * Wo,
+                     (size_t)((r1 - r0) * Wo) * sizeof(float));
+    }
+}
+
 static void up(const sana_backend *be, const sana_dcae_layer *L, float *y, const float *x, float *s,
                int64_t B, int64_t H, int64_t W)
 {
     int64_t cin = L->d.cin, cout = L->d.cout;
-    if (L->d.resample) {
+    const int64_t r = L->d.resample ? up_band_rows(L, B, H, W) : 0;
+    if (L->d.resample && r < 2 * H) {
+        up_interpolate_bands(be, L, y, x, s, B, H, W, r);
+    } else if (L->d.resample) {
         SANA_OP_CALL(be, upsample_nearest, s, x, B, cin, H, W, 2);
         dcae_conv3(be, y, s, L->conv_w, L->conv_b, B, cin, 2 * H, 2 * W, cout);
     } else {
