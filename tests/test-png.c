@@ -135,6 +135,17 @@ int main(void)
     st = sana_png_read(path, &pix, &w, &h, NULL);
     CHECK(st == SANA_ERR_FORMAT && pix == NULL, "a truncated PNG must be a format error (got %d: %s)", st,
           sana_errmsg());
+    /* a text chunk declaring 1.8 GB in a file of 60 bytes (libpng would allocate it first): the
+     * reader ends the file at that chunk's header, one clear error */
+    f = fopen(path, "wb");
+    fwrite(buf, 1, 33, f); /* signature + IHDR */
+    static const unsigned char huge[] = {0x70, 0, 0, 0, 't', 'E', 'X', 't', 'p', 'a', 'r', 'a', 'm', 's'};
+    fwrite(huge, 1, sizeof huge, f);
+    fclose(f);
+    t = NULL;
+    st = sana_png_read_parameters(path, &t);
+    CHECK(st == SANA_ERR_FORMAT && t == NULL && strstr(sana_errmsg(), "ends in a chunk"),
+          "a text chunk past the end of the file: %d %s", st, sana_errmsg());
     unlink(path);
     unlink(good);
     rmdir(dir);

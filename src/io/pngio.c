@@ -144,6 +144,39 @@ sana_status sana_png_write(const char *path, const uint8_t *rgb, int width, int 
     return st;
 }
 
+/* libpng 1.6 allocates an ancillary chunk's declared length before reading it (tEXt, zTXt, iTXt
+ * ignore png_set_chunk_malloc_max): a 300-byte file declaring a 2 GB text chunk makes it allocate
+ * 2 GB (found by tests/fuzz-png on image_load.c, which has the same guard). So the reader reads
+ * through lim_read, which ends the file at the header of the first ancillary chunk that runs past the
+ * end of the file (image_load.c's visible_size, over a FILE). */
+typedef struct {
+    FILE *fp;
+    long pos, limit;
+} lim_io;
+
+static long visible_limit(FILE *fp)
+{
+    if (fseek(fp, 0, SEEK_END) != 0) return -1;
+    const long size = ftell(fp), start = 8;
+    long pos = start;
+    unsigned char h[8];
+    while (pos + 8 <= size && fseek(fp, pos, SEEK_SET) == 0 && fread(h, 1, 8, fp) == 8) {
+        const uint64_t len = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
+        if (len > 0x7fffffff) break; /* libpng refuses the length itself */
+        if ((uint64_t)pos + 12 + len > (uint64_t)size) return (h[4] & 0x20) ? pos : size;
+        if (!memcmp(h + 4, "IEND", 4)) break;
+        pos += 12 + (long)len;
+    }
+    return fseek(fp, start, SEEK_SET) == 0 ? size : -1;
+}
+
+static void lim_read(png_structp p, png_bytep data, size_t n)
+{
+    lim_io *io = png_get_io_ptr(p);
+    if (io->pos + (long)n > io->limit || fread(data, 1, n, io->fp) != n) png_error(p, "the file ends in a chunk");
+    io->pos += (long)n;
+}
+
 /* Shared by the two readers: open, check the signature, read the info (and the pixels when rgb != NULL). */
 static sana_status read_png(const char *path, uint8_t **rgb, int *width, int *height, char **parameters)
 {
@@ -155,6 +188,11 @@ static sana_status read_png(const char *path, uint8_t **rgb, int *width, int *he
     if (fread(sig, 1, 8, fp) != 8 || png_sig_cmp(sig, 0, 8) != 0) {
         fclose(fp);
         return sana_err(SANA_ERR_FORMAT, "%s: not a PNG file", path);
+    }
+    lim_io io = {fp, 8, visible_limit(fp)};
+    if (io.limit < 0 || fseek(fp, 8, SEEK_SET) != 0) {
+        fclose(fp);
+        return sana_err(SANA_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
     }
     png_err_ctx e;
     e.msg[0] = 0;
@@ -176,7 +214,7 @@ static sana_status read_png(const char *path, uint8_t **rgb, int *width, int *he
         fclose(fp);
         return sana_err(SANA_ERR_FORMAT, "%s: broken PNG: %s", path, e.msg);
     }
-    png_init_io(p, fp);
+    png_set_read_fn(p, &io, lim_read);
     png_set_sig_bytes(p, 8);
     png_read_info(p, info);
     png_uint_32 w = png_get_image_width(p, info), h = png_get_image_height(p, info);
