@@ -109,6 +109,13 @@ expect "prompt embeddings file without tensors" "prompt_embeds" generate -q -m "
 # usage
 expect "unknown option" "unknown option --frobnicate" generate --frobnicate
 expect "unknown command" "unknown command" paint
+# quantization and LoRA (doc/quantization.md, doc/pipeline.md)
+expect "a bad --quantize" 'quantize "int3"' $(gen) --quantize int3
+expect "a missing LoRA file" "missing.safetensors" $(gen) --lora "$tmp/missing.safetensors:0.5"
+expect "convert without --quantize" "give --quantize" convert -q -m "$M" -o "$tmp/conv"
+expect "convert onto an existing folder" "exists already" convert -q -m "$M" -o "$tmp/empty" --quantize int8
+[ ! -e "$tmp/conv" ] && ! ls -d "$tmp"/empty.tmp-* >/dev/null 2>&1 && { echo "ok  : convert refusals wrote nothing"; pass=$((pass + 1)); } ||
+    { echo "FAIL: a refused convert left a folder"; fail=$((fail + 1)); }
 expect "option without value" "needs a value" generate -m
 expect "info of a missing path" "no such file" info "$tmp/none"
 expect "info of a text file" "neither a pipeline folder nor a PNG" info "$tmp/p.txt"

@@ -106,9 +106,9 @@ sana_status sana_quantize(const sana_wt *in, sana_dtype type, sana_wt *out, void
 
 int sana_quant_parse(const char *name, sana_quant *out)
 {
-    if (!strcmp(name, "int8") || !strcmp(name, "q8")) *out = SANA_Q8;
-    else if (!strcmp(name, "q4") || !strcmp(name, "int4")) *out = SANA_Q4;
-    else if (!strcmp(name, "none") || !strcmp(name, "f32")) *out = SANA_F32;
+    if (!strcmp(name, "int8")) *out = SANA_Q8;
+    else if (!strcmp(name, "q4")) *out = SANA_Q4;
+    else if (!strcmp(name, "none")) *out = SANA_F32;
     else return -1;
     return 0;
 }

@@ -70,10 +70,7 @@ sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const c
                             sana_quant quant);
 /* The same with LoRA adapters (models/lora.h) merged into the weights they target, before
  * quantization; an adapter module that matches no weight is an error. */
-#ifndef SANA_LORA_T
-#define SANA_LORA_T
-typedef struct sana_lora sana_lora;
-#endif
+typedef struct sana_lora sana_lora; /* models/lora.h */
 sana_status sana_dit_load_lora(sana_dit **out, const char *transformer_dir, const char *variant,
                                const sana_backend *be, sana_quant quant, sana_lora *lora);
 /* The same, noting every weight it reads (for `sana convert`): sana_dit_weights lists them. */

@@ -19,10 +19,7 @@
 #include "core/status.h"
 #include "core/weight.h"
 
-#ifndef SANA_LORA_T
-#define SANA_LORA_T
-typedef struct sana_lora sana_lora;
-#endif
+typedef struct sana_lora sana_lora; /* also declared in models/dit.h (C11 allows the repeat) */
 
 /* Open the adapters "FILE" or "FILE:SCALE" (scale default 1). Every tensor must be understood:
  * a text-encoder LoRA, DoRA, LoRA biases or a lone lora_A are errors naming the file and key. */
