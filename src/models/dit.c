@@ -404,6 +404,11 @@ static void arena_free(sana_dit *m)
     m->kv_valid = 0;
 }
 
+void sana_dit_release_activations(sana_dit *m)
+{
+    if (m) arena_free(m);
+}
+
 void sana_dit_free(sana_dit *m)
 {
     if (!m) return;

@@ -239,6 +239,7 @@ int sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_result *
     if (st == SANA_OK) st = sana_gen_prepare_timesteps(&s);
     if (st == SANA_OK) st = sana_gen_prepare_latents(&s);
     if (st == SANA_OK) st = denoise(&s);
+    sana_dit_release_activations(s.c->dit); /* before the decode's buffers (sana_dit_release_activations) */
     if (st == SANA_OK) take_latents(&s, out);
     if (st == SANA_OK && !g->output_latent) st = sana_gen_decode(&s, out);
     gen_free(&s);
