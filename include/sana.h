@@ -310,7 +310,7 @@ SANA_API char *sana_parameters_format(const char *prompt, const char *negative, 
 SANA_API int sana_text_tokenize(const char *dir, const char *text, int32_t **ids, int *n);
 
 /* A report of the pipeline folder DIR, what `sana info DIR` prints: the pipeline class and diffusers
- * version, then for each component of model_index.json its library and class, size on disk, the
+ * version, what libsana runs that class as, then for each component of model_index.json its library and class, size on disk, the
  * keys of its config and, for the models, parameter counts and dtypes of each weight variant present.
  * *text is malloc'd (free() it); nothing is printed. Errors: DIR has no readable model_index.json. */
 SANA_API int sana_checkpoint_describe(const char *dir, char **text);
