@@ -7,8 +7,8 @@
  * A pipeline is loaded once from a diffusers folder (model_index.json and its
  * component folders, as downloaded from the Hub) and then generates any number
  * of images. The semantics of sana_generate are those of diffusers v0.35.2
- * SanaPipeline.__call__, SanaPAGPipeline.__call__ or SanaSprintPipeline.__call__,
- * chosen by the pipeline's kind. See doc/pipeline.md.
+ * SanaPipeline.__call__, SanaPAGPipeline.__call__, SanaSprintPipeline.__call__ or
+ * SanaSprintImg2ImgPipeline.__call__, chosen by the pipeline's kind. See doc/pipeline.md.
  *
  * Errors: functions return 0 (SANA_OK) on success or a non-zero sana_status and set a message that
  * names the file and the problem, read with sana_last_error() (thread-local, valid
@@ -58,7 +58,8 @@ typedef struct sana_pipeline sana_pipeline;
 typedef enum {
     SANA_PIPELINE_T2I = 0, /* SanaPipeline */
     SANA_PIPELINE_PAG,     /* SanaPAGPipeline (perturbed-attention guidance) */
-    SANA_PIPELINE_SPRINT   /* SanaSprintPipeline (SCM, guidance embedding) */
+    SANA_PIPELINE_SPRINT,  /* SanaSprintPipeline (SCM, guidance embedding) */
+    SANA_PIPELINE_SPRINT_IMG2IMG /* SanaSprintImg2ImgPipeline (SCM from a noised init image) */
 } sana_pipeline_kind;
 
 #define SANA_MAX_LORA 16 /* LoRA files of one load */
@@ -86,7 +87,7 @@ SANA_API int sana_backend_list(int i, const char **name, const char **descriptio
 SANA_API const char *sana_backend_default_name(void);
 
 /* Load a pipeline folder. The kind comes from model_index.json's "_class_name"
- * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline); anything else is an error.
+ * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline, SanaSprintImg2ImgPipeline); anything else is an error.
  * opt may be NULL (float32, keep everything loaded). */
 SANA_API int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana_load_options *opt);
 /* `sana convert`: write the pipeline folder in as a new folder out whose transformer and text encoder
@@ -95,13 +96,15 @@ SANA_API int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana
  * sana_status with sana_last_error(). doc/quantization.md: the file layout. */
 SANA_API int sana_pipeline_convert(const char *in, const char *out, const sana_load_options *opt);
 /* A pipeline of another kind over the same loaded components (nothing is reloaded), as
- * diffusers' SanaPAGPipeline(**pipe.components): T2I <-> PAG. Sprint needs its own checkpoint. */
+ * diffusers' SanaPAGPipeline(**pipe.components): T2I <-> PAG, and SPRINT <-> SPRINT_IMG2IMG (the
+ * same five components: SanaSprintImg2ImgPipeline(**sprint.components)). A Sprint kind and a
+ * T2I/PAG kind cannot be made from each other (SCM scheduler and guidance embedding). */
 SANA_API int sana_pipeline_derive(sana_pipeline **out, sana_pipeline *from, sana_pipeline_kind kind);
 /* Release a pipeline; components are freed with the last pipeline that shares them. */
 SANA_API void sana_pipeline_free(sana_pipeline *p);
 
 SANA_API sana_pipeline_kind sana_pipeline_get_kind(const sana_pipeline *p);
-/* "SanaPipeline", "SanaPAGPipeline" or "SanaSprintPipeline". */
+/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline" or "SanaSprintImg2ImgPipeline". */
 SANA_API const char *sana_pipeline_class_name(const sana_pipeline *p);
 /* The folder the pipeline was loaded from. */
 SANA_API const char *sana_pipeline_dir(const sana_pipeline *p);
@@ -151,7 +154,8 @@ typedef struct {
     const char *const *chi;        /* SANA_CHI_CUSTOM: the lines (joined with "\n" as diffusers does) */
     int nchi;
     uint64_t seed;                 /* torch.Generator("cpu").manual_seed(seed) */
-    /* Initial latents [num_images_per_prompt, C, h, w] at the generated (binned) size, or NULL. */
+    /* Initial latents [num_images_per_prompt, C, h, w] at the generated (binned) size, or NULL (Sprint:
+     * multiplied by sigma_data; Sprint img2img: used as they are, the image not encoded, as diffusers). */
     const float *latents;
     int64_t latents_numel;
     /* Prompt embeddings given by the caller: [L, D] and mask [L] (1/0) of one prompt, or NULL. */
@@ -172,9 +176,18 @@ typedef struct {
     double flow_shift;             /* 0: the checkpoint's */
     /* Output */
     int output_latent;             /* 1: stop before VAE decode (images stays NULL) */
-    int tiled_decode;              /* 1: AutoencoderDC tiled decode (enable_tiling) */
+    int tiled_decode;              /* 1: AutoencoderDC enable_tiling(): tiled decode, and the tiled
+                                      encode of the init image (SANA_PIPELINE_SPRINT_IMG2IMG) */
     sana_progress_fn progress;     /* NULL or a callback */
     void *progress_user;
+    /* Image to image (SANA_PIPELINE_SPRINT_IMG2IMG; added after the fields above, which keep their
+     * offsets). The init image as diffusers.utils.load_image gives it (sana_image_read_png): 8-bit RGB
+     * [image_height, image_width, 3]; required by that kind, refused by the others. It is resized
+     * (PIL Lanczos) to the generated size (after binning), encoded by the VAE and noised to the first
+     * timestep that strength keeps. */
+    const uint8_t *image;
+    int image_width, image_height;
+    double strength;               /* 0.6; in [0, 1]: the share of the steps that run (get_timesteps) */
 } sana_generate_params;
 
 SANA_API void sana_generate_params_default(sana_generate_params *g, const sana_pipeline *p);
@@ -266,6 +279,11 @@ SANA_API int sana_image_write_png(const char *path, const uint8_t *rgb, int widt
 /* The "parameters" text of a PNG file, without decoding its pixels: *parameters is malloc'd
  * (free() it), or NULL when the image has none (that is not an error). */
 SANA_API int sana_image_read_parameters(const char *path, char **parameters);
+/* Read a PNG file as diffusers.utils.load_image(path) does (EXIF orientation applied, converted to
+ * RGB as Pillow converts each PNG kind): *rgb [*height, *width, 3] 8-bit RGB, malloc'd (free() it).
+ * Errors name the file: unreadable, not a PNG, truncated or corrupt, or larger than 16384 px a side or
+ * 64 Mpixel (refused from the header). What sana_generate_params.image takes. */
+SANA_API int sana_image_read_png(const char *path, uint8_t **rgb, int *width, int *height);
 /* 1 when the file at path starts with the PNG signature, 0 otherwise (also when it cannot be read). */
 SANA_API int sana_image_is_png(const char *path);
 /* Remove the temporary file of a PNG write in progress, if any. Async-signal-safe: meant for a
@@ -292,7 +310,7 @@ SANA_API char *sana_parameters_format(const char *prompt, const char *negative, 
 SANA_API int sana_text_tokenize(const char *dir, const char *text, int32_t **ids, int *n);
 
 /* A report of the pipeline folder DIR, what `sana info DIR` prints: the pipeline class and diffusers
- * version, then for each component of model_index.json its library and class, size on disk, the
+ * version, what libsana runs that class as, then for each component of model_index.json its library and class, size on disk, the
  * keys of its config and, for the models, parameter counts and dtypes of each weight variant present.
  * *text is malloc'd (free() it); nothing is printed. Errors: DIR has no readable model_index.json. */
 SANA_API int sana_checkpoint_describe(const char *dir, char **text);

@@ -75,6 +75,27 @@ expect "Sprint 3 steps with the default intermediate" "num_inference_steps != 2"
     -H 64 -W 64 --no-resolution-binning -o "$O"
 expect "Sprint option on a SanaPipeline" "SanaSprintPipeline" $(gen) --intermediate-timesteps none
 
+# image to image (SanaSprintImg2ImgPipeline): the init image, --strength, the pipeline that takes them
+I=$G/ckpt/sana-tiny-sprint-img2img
+IMG=$G/image/rgb8-64x48.png
+i2i() { echo generate -q -m "$S" -p fox -H 64 -W 64 --no-resolution-binning -o "$O"; }
+expect "image: no such file" "--image: $tmp/nope.png: cannot open" $(i2i) -i "$tmp/nope.png"
+head -c 300 "$IMG" >"$tmp/trunc.png"
+expect "image: truncated PNG" "$tmp/trunc.png: broken PNG file: the file is truncated" $(i2i) -i "$tmp/trunc.png"
+echo "not an image" >"$tmp/text.png"
+expect "image: not a PNG" "$tmp/text.png: not a PNG file" $(i2i) -i "$tmp/text.png"
+# a valid PNG header of 20000x20000 (IHDR, an empty IDAT, IEND): refused before any pixel is decoded
+printf '\211\120\116\107\015\012\032\012\000\000\000\015\111\110\104\122\000\000\116\040\000\000\116\040\010\002\000\000\000\154\022\321\156\000\000\000\014\111\104\101\124\170\234\143\140\140\140\000\000\000\004\000\001\366\027\070\125\000\000\000\000\111\105\116\104\256\102\140\202' >"$tmp/huge.png"
+expect "image: 20000x20000" "$tmp/huge.png: image of 20000x20000 pixels is too large" $(i2i) -i "$tmp/huge.png"
+expect "strength above 1" "--strength must be between 0 and 1, not 1.5" $(i2i) -i "$IMG" --strength 1.5
+expect "strength below 0" "--strength must be between 0 and 1, not -0.1" $(i2i) -i "$IMG" --strength -0.1
+expect "strength not a number" "--strength: \"abc\" is not a number" $(i2i) -i "$IMG" --strength abc
+expect "strength 0: no step left" "the number of pipeline steps is 0" $(i2i) -i "$IMG" --strength 0
+expect "strength without an image" "--strength applies to image to image only" $(i2i) --strength 0.5
+expect "image on a SanaPipeline" "image to image needs a SANA-Sprint checkpoint" $(gen) -i "$IMG"
+expect "img2img folder without an image" "is a SanaSprintImg2ImgPipeline: give the init image with --image" \
+    generate -q -m "$I" -p fox -H 64 -W 64 --no-resolution-binning -o "$O"
+
 # output
 expect "unwritable output (missing folder)" "does not exist" generate -q -m "$M" -p x -o "$tmp/no/such/o.png"
 mkdir "$tmp/dir.png"

@@ -282,6 +282,24 @@ static int describe_component(const char *dir, FILE *out)
     return known;
 }
 
+/* What libsana runs a model_index.json _class_name as (the pipeline kinds of sana.h). */
+static const char *const pipeline_runs[][2] = {
+    {"SanaPipeline", "text to image (sana generate)"},
+    {"SanaPAGPipeline", "text to image with perturbed-attention guidance (sana generate)"},
+    {"SanaSprintPipeline", "SANA-Sprint text to image; image to image with sana generate -i IMAGE"},
+    {"SanaSprintImg2ImgPipeline", "SANA-Sprint image to image (sana generate -i IMAGE [--strength S])"},
+};
+
+static void put_pipeline(FILE *out, const char *cls)
+{
+    for (size_t i = 0; i < sizeof pipeline_runs / sizeof pipeline_runs[0]; i++)
+        if (!strcmp(cls, pipeline_runs[i][0])) {
+            fprintf(out, "libsana runs it as: %s\n", pipeline_runs[i][1]);
+            return;
+        }
+    fprintf(out, "libsana runs it as: - (%s is not a pipeline libsana implements)\n", cls);
+}
+
 int sana_checkpoint_describe(const char *dir, char **text)
 {
     *text = NULL;
@@ -313,6 +331,7 @@ int sana_checkpoint_describe(const char *dir, char **text)
         return st;
     }
     fprintf(out, "%s: %s (diffusers %s)\n", dir, mi.class_name, mi.diffusers_version ? mi.diffusers_version : "?");
+    put_pipeline(out, mi.class_name);
     put_family(out, dir, &mi);
     for (int i = 0; i < mi.ncomponents; i++) put_component(out, dir, &mi, i);
     sana_model_index_free(&mi);

@@ -1,6 +1,7 @@
-/* src/cli/generate.c -- `sana generate`: text to image, in its phases: check the arguments, read every
- * input file before the model is loaded (bad input fails fast), load (and derive a PAG pipeline),
- * fill the generation parameters, then for each prompt generate and write the outputs. */
+/* src/cli/generate.c -- `sana generate`: text to image (and, with --image, image to image), in its phases:
+ * check the arguments, read every input file before the model is loaded (bad input fails fast), load (and
+ * derive a PAG or Sprint img2img pipeline), fill the generation parameters, then for each prompt generate and
+ * write the outputs. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@ typedef struct {
     int64_t lat_shape[4];
     float *emb, *embm;      /* --prompt-embeds: [L, D] and mask [L] */
     int emb_len, emb_dim;
+    uint8_t *image;         /* --image [image_h, image_w, 3] RGB, as diffusers' load_image */
+    int image_w, image_h;
 } gen_inputs;
 
 /* One run over the prompts. */
@@ -59,6 +62,7 @@ static int check_args(cli_opts *o)
         return cli_usage_fail("no prompt: give -p PROMPT, --prompt-file FILE or --prompt-embeds FILE");
     if ((o->prompt != NULL) + (o->prompt_file != NULL) + (o->embeds_file != NULL) > 1)
         return cli_fail("give only one of --prompt, --prompt-file, --prompt-embeds");
+    if (o->strength_set && !o->image_file) return cli_fail("--strength applies to image to image only: give --image FILE");
     if (!o->output) o->output = !strcmp(o->otype, "latent") ? "latents.safetensors" : "sana.png";
     return cli_prepare(o);
 }
@@ -91,6 +95,8 @@ static int read_inputs(const cli_opts *o, gen_inputs *in)
     if (cli_read_chi(o->chi_file, &in->chi_mode, &in->chi, &in->nchi)) return 1;
     if (o->latents_file && cli_read_latents(o->latents_file, &in->lat, in->lat_shape)) return 1;
     if (o->embeds_file && read_embeds(o->embeds_file, in)) return 1;
+    if (o->image_file && sana_image_read_png(o->image_file, &in->image, &in->image_w, &in->image_h) != 0)
+        return cli_fail("--image: %s", sana_last_error());
     return 0;
 }
 
@@ -101,12 +107,38 @@ static void inputs_free(gen_inputs *in)
     free(in->lat);
     free(in->emb);
     free(in->embm);
+    free(in->image);
 }
 
 /* ------------------------------------------------------------------ load, parameters */
 
+/* --image: SanaSprintImg2ImgPipeline, over the components of a SanaSprintPipeline folder (diffusers'
+ * SanaSprintImg2ImgPipeline(**pipe.components)); a SanaSprintImg2ImgPipeline folder needs --image. */
+static int load_img2img(gen_run *run)
+{
+    const cli_opts *o = run->o;
+    if (!o->image_file) {
+        if (run->kind == SANA_PIPELINE_SPRINT_IMG2IMG)
+            return cli_fail("%s is a SanaSprintImg2ImgPipeline: give the init image with --image FILE", o->model);
+        return 0;
+    }
+    if (run->kind == SANA_PIPELINE_SPRINT) {
+        if (sana_pipeline_derive(&run->pipe, run->base, SANA_PIPELINE_SPRINT_IMG2IMG) != 0) {
+            run->pipe = run->base;
+            return cli_fail("%s", sana_last_error());
+        }
+        run->kind = SANA_PIPELINE_SPRINT_IMG2IMG;
+    } else if (run->kind != SANA_PIPELINE_SPRINT_IMG2IMG) {
+        return cli_fail("--image %s: image to image needs a SANA-Sprint checkpoint (SanaSprintPipeline or "
+                        "SanaSprintImg2ImgPipeline); %s is a %s", o->image_file, o->model,
+                        sana_pipeline_class_name(run->base));
+    }
+    return 0;
+}
+
 /* The checkpoint's pipeline, or SanaPAGPipeline over its components for --pag-scale > 0 on a
- * SanaPipeline; the options that need another kind are refused here. */
+ * SanaPipeline, or SanaSprintImg2ImgPipeline for --image; the options that need another kind are
+ * refused here. */
 static int load(gen_run *run)
 {
     const cli_opts *o = run->o;
@@ -123,7 +155,9 @@ static int load(gen_run *run)
     } else if (run->kind != SANA_PIPELINE_PAG && (o->pag_set || o->pag_layers) && !(o->pag_set && o->pag == 0)) {
         return cli_fail("--pag-scale / --pag-applied-layers need a SanaPipeline or SanaPAGPipeline checkpoint");
     }
-    if (run->kind != SANA_PIPELINE_SPRINT && (o->maxt_set || o->inter_set))
+    if ((r = load_img2img(run)) != 0) return r;
+    int sprint = run->kind == SANA_PIPELINE_SPRINT || run->kind == SANA_PIPELINE_SPRINT_IMG2IMG;
+    if (!sprint && (o->maxt_set || o->inter_set))
         return cli_fail("--max-timesteps / --intermediate-timesteps apply to SanaSprintPipeline checkpoints only");
     return 0;
 }
@@ -162,6 +196,12 @@ static void fill_params(gen_run *run)
         g->latents = in->lat;
         g->latents_numel = in->lat_shape[0] * in->lat_shape[1] * in->lat_shape[2] * in->lat_shape[3];
     }
+    if (in->image) {
+        g->image = in->image;
+        g->image_width = in->image_w;
+        g->image_height = in->image_h;
+    }
+    if (o->strength_set) g->strength = o->strength;
     if (in->emb) {
         g->prompt_embeds = in->emb;
         g->prompt_attention_mask = in->embm;
@@ -215,8 +255,11 @@ static char *image_parameters(const gen_run *run, const sana_result *res)
     if (run->kind == SANA_PIPELINE_PAG)
         snprintf(extra, sizeof extra, "PAG scale: %g, PAG layers: %s", g->pag_scale,
                  g->pag_applied_layers ? g->pag_applied_layers : "transformer_blocks.0");
+    if (run->kind == SANA_PIPELINE_SPRINT_IMG2IMG) /* the A1111 img2img key */
+        snprintf(extra, sizeof extra, "Denoising strength: %g", g->strength);
     const char *sampler = sana_sampler_display_name(run->o->scheduler ? run->o->scheduler : sana_pipeline_sampler(run->pipe));
-    const char *negative = run->kind == SANA_PIPELINE_SPRINT || g->guidance_scale <= 1 ? NULL : g->negative_prompt;
+    const char *negative = run->kind == SANA_PIPELINE_SPRINT || run->kind == SANA_PIPELINE_SPRINT_IMG2IMG ||
+                                   g->guidance_scale <= 1 ? NULL : g->negative_prompt;
     return sana_parameters_format(g->prompt ? g->prompt : "(prompt embeddings)", negative, g->num_inference_steps,
                                   sampler, g->guidance_scale, g->seed, res->width, res->height, model, extra);
 }

@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 
 const cli_command cli_commands[] = {
-    {"generate", CLI_GENERATE, cmd_generate, "-m DIR -p PROMPT [-n NEGATIVE] -o OUT.png", "text to image"},
+    {"generate", CLI_GENERATE, cmd_generate, "-m DIR -p PROMPT [-n NEGATIVE] -o OUT.png", "text to image (-i IMAGE: image to image)"},
     {"encode", CLI_ENCODE, cmd_encode, "-m DIR -p PROMPT -o EMB.safetensors", "prompt_embeds + prompt_attention_mask"},
     {"decode", CLI_DECODE, cmd_decode, "-m DIR --latents FILE -o OUT.png", "VAE decode of latents"},
     {"tokenize", CLI_TOKENIZE, cmd_tokenize, "-m DIR -p TEXT", "print the token ids"},

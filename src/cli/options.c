@@ -55,6 +55,7 @@ struct cli_option {
 static int show_help(const cli_option *opt, const char *arg, cli_opts *o);
 static int show_version(const cli_option *opt, const char *arg, cli_opts *o);
 static int must_be_positive(const cli_option *opt, const char *arg, cli_opts *o);
+static int must_be_unit(const cli_option *opt, const char *arg, cli_opts *o);
 static int parse_intermediate(const cli_option *opt, const char *arg, cli_opts *o);
 static int add_lora(const cli_option *opt, const char *arg, cli_opts *o);
 
@@ -101,6 +102,10 @@ static const cli_option options[] = {
      "Sprint: largest SCM time (default: 1.5708)"},
     {"intermediate-timesteps", NULL, 0, OPT_CUSTOM, "X|none", G, F(inter), F(inter_set), 0, 0, parse_intermediate,
      "Sprint: middle SCM time of 2-step runs (default: 1.3; other step\ncounts need none, as diffusers requires)"},
+    {"image", NULL, 'i', OPT_STR, "FILE", G, F(image_file), NOFIELD, 0, 0, NULL,
+     "init image (PNG) for image to image: runs SanaSprintImg2ImgPipeline\n(a SANA-Sprint checkpoint); resized to the generated size"},
+    {"strength", NULL, 0, OPT_DOUBLE, "S", G, F(strength), F(strength_set), 0, 0, must_be_unit,
+     "with --image: how much of the image is redone, 0 .. 1; the steps\nrun are those of the last S of the schedule (default: 0.6)"},
     {"output-type", NULL, 0, OPT_CHOICE, "png|latent", G, F(otype), NOFIELD, 0, 0, NULL,
      "png (default), or latent: a safetensors file with a tensor\n\"latents\" [B, C, H/32, W/32], the input of VAE decode"},
     {"latents", NULL, 0, OPT_STR, "FILE", G | D, F(latents_file), NOFIELD, 0, 0, NULL,
@@ -108,7 +113,7 @@ static const cli_option options[] = {
     {"prompt-embeds", NULL, 0, OPT_STR, "FILE", G, F(embeds_file), NOFIELD, 0, 0, NULL,
      "prompt embeddings instead of a prompt (what `sana encode` writes)"},
     {"tiled-decode", NULL, 0, OPT_FLAG, NULL, G | D, F(tiled), NOFIELD, 0, 0, NULL,
-     "decode the VAE in tiles (less memory for large images)"},
+     "decode the VAE in tiles (less memory for large images); with\n--image the encode too (diffusers' enable_vae_tiling)"},
     {"low-memory", NULL, 0, OPT_FLAG, NULL, G | E | D | S, F(lowmem), NOFIELD, 0, 0, NULL,
      "load the text encoder only while encoding, then release it"},
     {"threads", NULL, 0, OPT_INT, "N", G | E | D | S, F(threads), NOFIELD, 1, 4096, NULL,
@@ -195,6 +200,13 @@ static int parse_choice(const char *opt, const char *choices, const char *s)
 static int must_be_positive(const cli_option *opt, const char *arg, cli_opts *o)
 {
     if (*(double *)field(o, opt->field) <= 0) return cli_fail("--%s must be positive, not %s", opt->name, arg);
+    return 0;
+}
+
+static int must_be_unit(const cli_option *opt, const char *arg, cli_opts *o)
+{
+    double v = *(double *)field(o, opt->field);
+    if (!(v >= 0 && v <= 1)) return cli_fail("--%s must be between 0 and 1, not %s", opt->name, arg);
     return 0;
 }
 
@@ -384,6 +396,10 @@ void cli_usage(FILE *fp, unsigned cmd)
     fprintf(fp, "\n"
                 "DIR is a diffusers pipeline folder as downloaded (model_index.json, transformer/, vae/, scheduler/,\n"
                 "text_encoder/, tokenizer/), e.g. Efficient-Large-Model/Sana_600M_512px_diffusers.\n"
+                "Pipelines (model_index.json _class_name): SanaPipeline, SanaPAGPipeline (or --pag-scale),\n"
+                "SanaSprintPipeline, SanaSprintImg2ImgPipeline (or a Sprint folder with --image), e.g.\n"
+                "  sana generate -m Sana_Sprint_1.6B_1024px_diffusers -i photo.png --strength 0.5 \\\n"
+                "      -p \"a cute pink bear\" -H 832 -W 480 -o bear.png\n"
                 "\n"
                 "Options (generate; encode, decode and tokenize take the ones that apply, see sana COMMAND --help):\n");
     put_options(fp, CLI_GENERATE);

@@ -1,11 +1,14 @@
-/* src/pipeline/pipeline_generate.c -- sana_generate: SanaPipeline, SanaPAGPipeline and SanaSprintPipeline
- * .__call__ (diffusers v0.35.2), as a sequence of its phases (see doc/pipeline.md and pipeline_impl.h):
+/* src/pipeline/pipeline_generate.c -- sana_generate: SanaPipeline, SanaPAGPipeline, SanaSprintPipeline and
+ * SanaSprintImg2ImgPipeline .__call__ (diffusers v0.35.2), as a sequence of its phases (see doc/pipeline.md and
+ * pipeline_impl.h; img2img's own steps are in pipeline_img2img.c):
  *   1. check_inputs, in the order diffusers checks them; binning of the size (pipeline_latents.c);
  *   2. encode_prompt: prompt (with the complex human instruction) and, with CFG, the negative
  *      prompt (without it), each repeated num_images_per_prompt times; CFG batch = [neg, pos];
  *      PAG batch = [neg, pos, pos] (with CFG) or [pos, pos] (pipeline_encode.c);
  *   3. retrieve_timesteps, then latents = randn([n, C, H/32, W/32]) from
  *      torch.Generator("cpu").manual_seed(seed) (Sprint: times sigma_data) (pipeline_latents.c);
+ *      img2img: get_timesteps drops the steps strength does not keep, and the latents are the encoded
+ *      image noised to the first kept timestep (pipeline_img2img.c);
  *   4. for each timestep: model output of the batch, guidance, sampler step
  *      (Sprint: the TrigFlow wrapping of sampler.h around the model) (pipeline_step.c);
  *   5. latents / scaling_factor -> DC-AE decode -> resize_and_crop back to the asked size
@@ -24,7 +27,7 @@ void sana_generate_params_default(sana_generate_params *g, const sana_pipeline *
 {
     memset(g, 0, sizeof *g);
     g->negative_prompt = "";
-    g->num_inference_steps = p && p->kind == SANA_PIPELINE_SPRINT ? 2 : 20;
+    g->num_inference_steps = p && sana_kind_sprint(p->kind) ? 2 : 20;
     g->guidance_scale = 4.5;
     g->num_images_per_prompt = 1;
     g->use_resolution_binning = 1;
@@ -34,6 +37,7 @@ void sana_generate_params_default(sana_generate_params *g, const sana_pipeline *
     g->pag_adaptive_scale = 0.0;
     g->max_timesteps = 1.57080;
     g->intermediate_timesteps = 1.3;
+    g->strength = 0.6; /* SanaSprintImg2ImgPipeline.__call__(strength=0.6) */
 }
 
 void sana_result_free(sana_result *r)
@@ -143,6 +147,7 @@ static sana_status check_inputs(sana_gen *s)
     if ((st = sana_gen_size(s->p, g, &s->height, &s->width, &s->gh, &s->gw)) != SANA_OK) return st;
     s->do_cfg = !s->sprint && g->guidance_scale > 1.0;
     if ((st = check_pag(s)) != SANA_OK || (st = check_sprint(s)) != SANA_OK) return st;
+    if ((st = sana_gen_check_img2img(s)) != SANA_OK) return st;
     s->nimg = g->num_images_per_prompt;
     s->C = s->dc->in_channels;
     s->h = s->gh / s->c->vae_scale;
@@ -195,11 +200,11 @@ static sana_status denoise(sana_gen *s)
 {
     const int nsteps = sana_sampler_num_steps(s->smp);
     sana_gen_guidance_embeds(s);
-    for (int i = 0; i < nsteps; i++) {
+    for (int i = s->first_step; i < nsteps; i++) { /* img2img: from the first step strength keeps */
         double t0 = sana_gen_now();
         sana_status st = sana_gen_step(s, i);
         if (st != SANA_OK) return st;
-        sana_gen_report(s, SANA_PHASE_STEP, i + 1, nsteps, t0);
+        sana_gen_report(s, SANA_PHASE_STEP, i - s->first_step + 1, nsteps - s->first_step, t0);
     }
     sana_gen_final_latents(s);
     return SANA_OK;
@@ -230,7 +235,8 @@ int sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_result *
     s.c = p->c;
     s.dc = p->c->dc;
     s.g = g;
-    s.sprint = p->kind == SANA_PIPELINE_SPRINT;
+    s.sprint = sana_kind_sprint(p->kind);
+    s.img2img = p->kind == SANA_PIPELINE_SPRINT_IMG2IMG;
     s.t_start = sana_gen_now();
 
     sana_status st = check_inputs(&s);

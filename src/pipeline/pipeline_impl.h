@@ -6,6 +6,7 @@
  *   pipeline_generate.c  check_inputs, the buffers, and the driver sana_generate;
  *   pipeline_encode.c    encode_prompt of the prompt and, with CFG, the negative prompt (+ sana_encode);
  *   pipeline_latents.c   binning of the size, prepare_latents (randn or given; Sprint: * sigma_data);
+ *   pipeline_img2img.c   SanaSprintImg2ImgPipeline: strength, get_timesteps, the init image encoded and noised;
  *   pipeline_step.c      the sampler, and one denoising step with its guidance (CFG, PAG, Sprint);
  *   pipeline_decode.c    latents / scaling_factor -> DC-AE -> resize back -> uint8 (+ sana_decode).
  */
@@ -58,8 +59,16 @@ struct sana_pipeline {
     sana_pipeline_kind kind;
 };
 
-/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline", indexed by sana_pipeline_kind. */
-extern const char *const sana_kind_class[3];
+/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline", "SanaSprintImg2ImgPipeline", indexed by
+ * sana_pipeline_kind. */
+#define SANA_NKINDS 4
+extern const char *const sana_kind_class[SANA_NKINDS];
+
+/* The kinds that run SCMScheduler with the guidance embedding (SanaSprintPipeline and its img2img). */
+static inline int sana_kind_sprint(sana_pipeline_kind k)
+{
+    return k == SANA_PIPELINE_SPRINT || k == SANA_PIPELINE_SPRINT_IMG2IMG;
+}
 
 /* The load option quantize ("int8", "q4", "none", or "text_encoder=TYPE,transformer=TYPE") into the
  * two components' types (SANA_F32: not quantized). */
@@ -78,7 +87,9 @@ typedef struct {
     comps *c;
     const sana_dit_config *dc;
     const sana_generate_params *g;
-    int sprint;                 /* SanaSprintPipeline */
+    int sprint;                 /* SanaSprintPipeline or SanaSprintImg2ImgPipeline */
+    int img2img;                /* SanaSprintImg2ImgPipeline */
+    int first_step;             /* img2img: t_start of get_timesteps, the first step that runs; else 0 */
     int do_cfg, do_pag;         /* classifier-free guidance; PAGMixin.do_perturbed_attention_guidance */
     double t_start;             /* for the progress callback */
     int height, width;          /* the asked size (defaults filled) */
@@ -105,6 +116,13 @@ sana_status sana_gen_size(const sana_pipeline *p, const sana_generate_params *g,
                           int *gw);
 /* pipeline_latents.c: the initial latents (randn of the generator, or the given ones). */
 sana_status sana_gen_prepare_latents(sana_gen *s);
+
+/* pipeline_img2img.c: check_inputs of SanaSprintImg2ImgPipeline (the image, strength, and t_start from
+ * get_timesteps); the sampler's begin index; the initial latents: cos(t) * encoded image * scaling_factor
+ * * sigma_data + sin(t) * randn * sigma_data (or the given latents, as they are). */
+sana_status sana_gen_check_img2img(sana_gen *s);
+sana_status sana_gen_img2img_timesteps(sana_gen *s);
+sana_status sana_gen_img2img_latents(sana_gen *s);
 
 /* pipeline_encode.c: enc/mask rows of the batch from the prompt(s) or the given prompt_embeds. */
 sana_status sana_gen_encode_prompt(sana_gen *s);

@@ -27,11 +27,11 @@ sana_status sana_gen_size(const sana_pipeline *p, const sana_generate_params *g,
     if (g->use_resolution_binning) {
         int nb = 0;
         const sana_bin *tab = NULL;
-        if (p->kind == SANA_PIPELINE_SPRINT) {
-            /* SanaSprintPipeline only bins with sample_size 32 (ASPECT_RATIO_1024_BIN) */
+        if (sana_kind_sprint(p->kind)) {
+            /* SanaSprint(Img2Img)Pipeline only bins with sample_size 32 (ASPECT_RATIO_1024_BIN) */
             if (dc->sample_size == 32) tab = sana_bin_table(32, &nb);
-            else sana_err(SANA_ERR_UNSUPPORTED, "resolution binning of SanaSprintPipeline needs sample_size 32, "
-                          "not %lld (turn binning off)", (long long)dc->sample_size);
+            else sana_err(SANA_ERR_UNSUPPORTED, "resolution binning of %s needs sample_size 32, "
+                          "not %lld (turn binning off)", sana_kind_class[p->kind], (long long)dc->sample_size);
         } else {
             tab = sana_bin_table((int)dc->sample_size, &nb);
         }
@@ -59,6 +59,7 @@ sana_status sana_gen_prepare_latents(sana_gen *s)
 {
     s->rng = sana_rng_new(s->g->seed);
     if (!s->rng) return sana_err(SANA_ERR_NOMEM, "out of memory");
+    if (s->img2img) return sana_gen_img2img_latents(s); /* the init image, encoded and noised */
     if (s->g->latents) memcpy(s->lat, s->g->latents, sizeof(float) * (size_t)s->nlat);
     else sana_randn(s->rng, s->lat, s->nlat); /* randn_tensor: one torch.randn of the whole shape */
     if (s->sprint) {

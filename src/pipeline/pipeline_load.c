@@ -11,7 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-const char *const sana_kind_class[3] = {"SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline"};
+const char *const sana_kind_class[SANA_NKINDS] = {"SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline",
+                                                  "SanaSprintImg2ImgPipeline"};
 
 
 static char *path_join(const char *a, const char *b)
@@ -236,14 +237,15 @@ static sana_status comps_open(comps **out, const char *dir, const sana_load_opti
 /* The pipeline kind of model_index.json's _class_name. */
 static sana_status pipeline_kind(const comps *c, sana_pipeline_kind *kind)
 {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < SANA_NKINDS; k++)
         if (!strcmp(c->mi.class_name, sana_kind_class[k])) {
             *kind = (sana_pipeline_kind)k;
             return SANA_OK;
         }
     return sana_err(SANA_ERR_UNSUPPORTED,
                     "%s/model_index.json: _class_name \"%s\" is not supported "
-                    "(SanaPipeline, SanaPAGPipeline, SanaSprintPipeline)", c->dir, c->mi.class_name);
+                    "(SanaPipeline, SanaPAGPipeline, SanaSprintPipeline, SanaSprintImg2ImgPipeline)", c->dir,
+                    c->mi.class_name);
 }
 
 /* Check the text components exist now, even when they are loaded later (low memory). */
@@ -268,8 +270,9 @@ static sana_status load_transformer(comps *c, const char *td, sana_pipeline_kind
     c->nlora = 0;
     if (st != SANA_OK) return st;
     c->dc = sana_dit_get_config(c->dit);
-    if (kind == SANA_PIPELINE_SPRINT && !c->dc->guidance_embeds)
-        return sana_err(SANA_ERR_UNSUPPORTED, "%s: SanaSprintPipeline needs a transformer with guidance_embeds", td);
+    if (sana_kind_sprint(kind) && !c->dc->guidance_embeds)
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: %s needs a transformer with guidance_embeds", td,
+                        sana_kind_class[kind]);
     return SANA_OK;
 }
 
@@ -291,8 +294,8 @@ static sana_status load_components(comps *c, sana_pipeline_kind kind)
 {
     char *td = NULL, *vd = NULL;
     sana_status st = read_scheduler(c);
-    if (st == SANA_OK && kind == SANA_PIPELINE_SPRINT && strcmp(c->sched_kind, "scm") != 0)
-        st = sana_err(SANA_ERR_UNSUPPORTED, "%s: SanaSprintPipeline needs an SCMScheduler", c->sched_path);
+    if (st == SANA_OK && sana_kind_sprint(kind) && strcmp(c->sched_kind, "scm") != 0)
+        st = sana_err(SANA_ERR_UNSUPPORTED, "%s: %s needs an SCMScheduler", c->sched_path, sana_kind_class[kind]);
     if (st == SANA_OK && !(td = component_dir(c, "transformer", transformer_classes, "config.json")))
         st = SANA_ERR_MISSING;
     if (st == SANA_OK && !(vd = component_dir(c, "vae", vae_classes, "config.json"))) st = SANA_ERR_MISSING;
@@ -332,11 +335,12 @@ int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana_load_opt
 int sana_pipeline_derive(sana_pipeline **out, sana_pipeline *from, sana_pipeline_kind kind)
 {
     *out = NULL;
-    if (kind == SANA_PIPELINE_SPRINT || from->kind == SANA_PIPELINE_SPRINT) {
-        if (kind != from->kind)
-            return sana_err(SANA_ERR_UNSUPPORTED, "%s: a %s cannot be made from a %s's components", from->c->dir,
-                            sana_kind_class[kind], sana_kind_class[from->kind]);
-    }
+    if ((int)kind < 0 || (int)kind >= SANA_NKINDS) return sana_err(SANA_ERR_ARG, "pipeline kind %d unknown", (int)kind);
+    /* T2I <-> PAG, Sprint <-> Sprint img2img (the same components); across the two families the
+     * scheduler (SCM) and the guidance embedding do not fit */
+    if (sana_kind_sprint(kind) != sana_kind_sprint(from->kind))
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: a %s cannot be made from a %s's components", from->c->dir,
+                        sana_kind_class[kind], sana_kind_class[from->kind]);
     sana_pipeline *p = calloc(1, sizeof *p);
     if (!p) return sana_err(SANA_ERR_NOMEM, "out of memory");
     p->c = from->c;

@@ -51,9 +51,10 @@ sana_status sana_gen_prepare_timesteps(sana_gen *s)
     sana_status st = make_sampler(s->c, s->g, &s->smp);
     if (st != SANA_OK) return st;
     if (s->sprint != !strcmp(sana_sampler_kind(s->smp), "scm"))
-        return sana_err(SANA_ERR_ARG, "%s runs with the scm sampler only, and scm only with SanaSprintPipeline",
-                        sana_kind_class[SANA_PIPELINE_SPRINT]);
-    return sana_sampler_set_timesteps(s->smp, s->g->num_inference_steps, &s->sopt);
+        return sana_err(SANA_ERR_ARG, "%s and %s run with the scm sampler only, and scm only with them",
+                        sana_kind_class[SANA_PIPELINE_SPRINT], sana_kind_class[SANA_PIPELINE_SPRINT_IMG2IMG]);
+    if ((st = sana_sampler_set_timesteps(s->smp, s->g->num_inference_steps, &s->sopt)) != SANA_OK) return st;
+    return s->img2img ? sana_gen_img2img_timesteps(s) : SANA_OK;
 }
 
 /* Sprint: guidance = full(guidance_scale) (float32) * guidance_embeds_scale. */

@@ -218,6 +218,14 @@ sana_status sana_sampler_set_timesteps(sana_sampler *s, int steps, const sana_sa
     }
 }
 
+sana_status sana_sampler_set_begin_index(sana_sampler *s, int i)
+{
+    if (!s->timesteps || i < 0 || i >= s->n)
+        return sana_err(SANA_ERR_ARG, "%s: begin index %d outside the %d steps", s->name, i, s->n);
+    s->step_index = i;
+    return SANA_OK;
+}
+
 int sana_sampler_num_steps(const sana_sampler *s) { return s->n; }
 
 double sana_sampler_timestep(const sana_sampler *s, int i)

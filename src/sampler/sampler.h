@@ -110,6 +110,11 @@ sana_status sana_sampler_set_flow_shift(sana_sampler *s, double shift);
 sana_status sana_sampler_set_timesteps(sana_sampler *s, int num_inference_steps,
                                        const sana_sampler_opts *opts);
 
+/* scheduler.set_begin_index(i): the first step() runs step i of the schedule (0 <= i < num_steps).
+ * SanaSprintImg2ImgPipeline sets the index of the first timestep that strength keeps (get_timesteps).
+ * Call after set_timesteps. */
+sana_status sana_sampler_set_begin_index(sana_sampler *s, int i);
+
 /* Number of model evaluations (len(timesteps); scm: steps, the final 0 excluded). */
 int sana_sampler_num_steps(const sana_sampler *s);
 /* The timestep of step i as diffusers holds it (what the model is given, before timestep_scale). */

@@ -72,7 +72,8 @@ static char *job_parameters(srv_job *job, sana_pipeline *p, const sana_generate_
     if (kind == SANA_PIPELINE_PAG)
         snprintf(extra, sizeof extra, "PAG scale: %g, PAG layers: %s", g->pag_scale,
                  g->pag_applied_layers ? g->pag_applied_layers : "transformer_blocks.0");
-    const char *negative = kind == SANA_PIPELINE_SPRINT || g->guidance_scale <= 1 ? NULL : g->negative_prompt;
+    const char *negative = kind == SANA_PIPELINE_SPRINT || kind == SANA_PIPELINE_SPRINT_IMG2IMG || g->guidance_scale <= 1
+                               ? NULL : g->negative_prompt;
     job->sampler = sana_sampler_display_name(sana_pipeline_sampler(p));
     return sana_parameters_format(g->prompt, negative, g->num_inference_steps, job->sampler, g->guidance_scale,
                                   g->seed, res->width, res->height, S.model, extra);
@@ -224,6 +225,11 @@ int srv_jobs_load_failed(char *err, size_t n)
 static int check_pipeline(srv_job *job)
 {
     sana_pipeline_kind kind = sana_pipeline_get_kind(S.base);
+    if (kind == SANA_PIPELINE_SPRINT_IMG2IMG) { /* the text-to-image APIs carry no init image */
+        snprintf(job->err, sizeof job->err, "%s checkpoints need an init image, which these text-to-image "
+                 "endpoints do not take", sana_pipeline_class_name(S.base));
+        return 400;
+    }
     if (job->g.pag_set && job->g.pag > 0 && kind == SANA_PIPELINE_SPRINT) {
         snprintf(job->err, sizeof job->err, "pag_scale: %s checkpoints have no perturbed-attention guidance",
                  sana_pipeline_class_name(S.base));
