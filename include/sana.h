@@ -7,8 +7,8 @@
  * A pipeline is loaded once from a diffusers folder (model_index.json and its
  * component folders, as downloaded from the Hub) and then generates any number
  * of images. The semantics of sana_generate are those of diffusers v0.35.2
- * SanaPipeline.__call__, SanaPAGPipeline.__call__ or SanaSprintPipeline.__call__,
- * chosen by the pipeline's kind. See doc/pipeline.md.
+ * SanaPipeline.__call__, SanaPAGPipeline.__call__, SanaSprintPipeline.__call__ or
+ * SanaControlNetPipeline.__call__, chosen by the pipeline's kind. See doc/pipeline.md.
  *
  * Errors: functions return 0 (SANA_OK) on success or a non-zero sana_status and set a message that
  * names the file and the problem, read with sana_last_error() (thread-local, valid
@@ -58,7 +58,8 @@ typedef struct sana_pipeline sana_pipeline;
 typedef enum {
     SANA_PIPELINE_T2I = 0, /* SanaPipeline */
     SANA_PIPELINE_PAG,     /* SanaPAGPipeline (perturbed-attention guidance) */
-    SANA_PIPELINE_SPRINT   /* SanaSprintPipeline (SCM, guidance embedding) */
+    SANA_PIPELINE_SPRINT,  /* SanaSprintPipeline (SCM, guidance embedding) */
+    SANA_PIPELINE_CONTROLNET /* SanaControlNetPipeline (a SanaControlNetModel and a control image) */
 } sana_pipeline_kind;
 
 #define SANA_MAX_LORA 16 /* LoRA files of one load */
@@ -77,6 +78,10 @@ typedef struct {
                                 default), merged into its weights at load (before quantize), as
                                 diffusers' load_lora_weights + set_adapters(weights) (doc/pipeline.md) */
     int nlora;
+    const char *controlnet; /* NULL: a SanaControlNetPipeline folder's controlnet/; else a SanaControlNetModel
+                               folder (config.json + weights), which makes a SanaPipeline folder a
+                               SanaControlNetPipeline, as SanaControlNetPipeline.from_pretrained(DIR,
+                               controlnet=SanaControlNetModel.from_pretrained(CN)) does */
 } sana_load_options;
 
 /* The compiled backends, i = 0, 1, ...: *name and *description (one line) of backend i; returns 1,
@@ -86,7 +91,8 @@ SANA_API int sana_backend_list(int i, const char **name, const char **descriptio
 SANA_API const char *sana_backend_default_name(void);
 
 /* Load a pipeline folder. The kind comes from model_index.json's "_class_name"
- * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline); anything else is an error.
+ * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline, SanaControlNetPipeline), or is
+ * SanaControlNetPipeline when opt->controlnet names a ControlNet; anything else is an error.
  * opt may be NULL (float32, keep everything loaded). */
 SANA_API int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana_load_options *opt);
 /* `sana convert`: write the pipeline folder in as a new folder out whose transformer and text encoder
@@ -95,13 +101,14 @@ SANA_API int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana
  * sana_status with sana_last_error(). doc/quantization.md: the file layout. */
 SANA_API int sana_pipeline_convert(const char *in, const char *out, const sana_load_options *opt);
 /* A pipeline of another kind over the same loaded components (nothing is reloaded), as
- * diffusers' SanaPAGPipeline(**pipe.components): T2I <-> PAG. Sprint needs its own checkpoint. */
+ * diffusers' SanaPAGPipeline(**pipe.components): T2I <-> PAG, and ControlNet -> T2I / PAG (the ControlNet
+ * is not used there). Sprint needs its own checkpoint, ControlNet a pipeline that has a ControlNet. */
 SANA_API int sana_pipeline_derive(sana_pipeline **out, sana_pipeline *from, sana_pipeline_kind kind);
 /* Release a pipeline; components are freed with the last pipeline that shares them. */
 SANA_API void sana_pipeline_free(sana_pipeline *p);
 
 SANA_API sana_pipeline_kind sana_pipeline_get_kind(const sana_pipeline *p);
-/* "SanaPipeline", "SanaPAGPipeline" or "SanaSprintPipeline". */
+/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline" or "SanaControlNetPipeline". */
 SANA_API const char *sana_pipeline_class_name(const sana_pipeline *p);
 /* The folder the pipeline was loaded from. */
 SANA_API const char *sana_pipeline_dir(const sana_pipeline *p);
@@ -112,8 +119,8 @@ SANA_API int sana_pipeline_default_size(const sana_pipeline *p);
 /* The backend the pipeline runs on ("cpu", "ref"). */
 SANA_API const char *sana_pipeline_backend_name(const sana_pipeline *p);
 /* Bytes of memory the backend took when it prepared (converted, packed) the weights of a component
- * at load: "transformer", "vae" or "text_encoder" (the last load of it, with low_memory); NULL: all
- * three. 0 when the weights are used as mapped from the files (ref), or for another name. */
+ * at load: "transformer", "vae", "text_encoder" (the last load of it, with low_memory) or "controlnet";
+ * NULL: all of them. 0 when the weights are used as mapped from the files (ref), or for another name. */
 SANA_API int64_t sana_pipeline_weight_bytes(const sana_pipeline *p, const char *component);
 
 /* Phases reported to a progress callback. */
@@ -167,6 +174,12 @@ typedef struct {
     double max_timesteps;          /* 1.57080 */
     int intermediate_unset;        /* 1: intermediate_timesteps=None (needed for steps != 2) */
     double intermediate_timesteps; /* 1.3 */
+    /* ControlNet (SANA_PIPELINE_CONTROLNET): the control image as diffusers.utils.load_image gives it
+     * (sana_image_read_png), [control_image_height, control_image_width, 3] RGB; resized (PIL Lanczos) to
+     * the generated size, VAE-encoded and * scaling_factor, as SanaControlNetPipeline.prepare_image */
+    const uint8_t *control_image;
+    int control_image_width, control_image_height;
+    double controlnet_conditioning_scale; /* 1.0: the ControlNet's samples are multiplied by it */
     /* Sampler */
     const char *scheduler;         /* NULL: the checkpoint's; "dpm", "euler", "scm" */
     double flow_shift;             /* 0: the checkpoint's */
@@ -263,6 +276,10 @@ SANA_API int sana_tensor_write(const char *path, const sana_tensor *t, int n, co
  * AUTOMATIC1111-style UIs read it. Written to a temporary name and renamed when complete. */
 SANA_API int sana_image_write_png(const char *path, const uint8_t *rgb, int width, int height,
                                   const char *parameters);
+/* A PNG file as diffusers.utils.load_image(path) gives it: EXIF orientation applied, converted to 8-bit RGB
+ * (alpha dropped, 16-bit to 8, palettes looked up, as Pillow does). *rgb [*height, *width, 3] is malloc'd
+ * (free() it). Errors name the file: not a PNG, truncated or corrupt, larger than 16384 a side or 64 Mpixel. */
+SANA_API int sana_image_read_png(const char *path, uint8_t **rgb, int *width, int *height);
 /* The "parameters" text of a PNG file, without decoding its pixels: *parameters is malloc'd
  * (free() it), or NULL when the image has none (that is not an error). */
 SANA_API int sana_image_read_parameters(const char *path, char **parameters);

@@ -2,6 +2,7 @@
  * PNG, clean up after a signal. Thin wrappers over io/pngio.h. */
 #include "sana.h"
 #include "io/pngio.h"
+#include "io/image.h"
 
 int sana_image_write_png(const char *path, const uint8_t *rgb, int width, int height, const char *parameters)
 {
@@ -17,3 +18,9 @@ int sana_image_read_parameters(const char *path, char **parameters)
 int sana_image_is_png(const char *path) { return sana_png_is_png(path); }
 
 void sana_image_abort_cleanup(void) { sana_png_abort_cleanup(); }
+
+int sana_image_read_png(const char *path, uint8_t **rgb, int *width, int *height)
+{
+    *rgb = NULL;
+    return sana_image_load_png(path, rgb, width, height);
+}
