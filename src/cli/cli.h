@@ -39,12 +39,12 @@ int cmd_serve(int argc, char **argv);
 typedef struct {
     unsigned cmd;         /* the command parsing (CLI_*) */
     const char *model, *prompt, *negative, *output, *chi_file, *pag_layers, *scheduler, *otype, *latents_file,
-        *embeds_file, *variant, *prompt_file, *backend, *quantize;
+        *embeds_file, *variant, *prompt_file, *backend, *quantize, *control_image, *controlnet;
     int steps, height, width, nimg, maxseq, nobin, threads, lowmem, tiled, quiet;
-    int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set;
+    int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set, cn_scale_set;
     const char *lora[SANA_MAX_LORA]; /* --lora FILE[:SCALE], repeatable */
     int nlora;
-    double cfg, pag, pag_ada, shift, maxt, inter;
+    double cfg, pag, pag_ada, shift, maxt, inter, cn_scale;
     uint64_t seed;
     /* serve */
     const char *host, *api_key;

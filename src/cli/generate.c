@@ -1,5 +1,6 @@
 /* src/cli/generate.c -- `sana generate`: text to image, in its phases: check the arguments, read every
- * input file before the model is loaded (bad input fails fast), load (and derive a PAG pipeline),
+ * input file before the model is loaded (bad input fails fast: the control image too), load (and derive a
+ * PAG pipeline; --controlnet makes a SanaControlNetPipeline),
  * fill the generation parameters, then for each prompt generate and write the outputs. */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@ typedef struct {
     int64_t lat_shape[4];
     float *emb, *embm;      /* --prompt-embeds: [L, D] and mask [L] */
     int emb_len, emb_dim;
+    uint8_t *control;       /* --control-image [h, w, 3] RGB */
+    int control_w, control_h;
 } gen_inputs;
 
 /* One run over the prompts. */
@@ -91,6 +94,8 @@ static int read_inputs(const cli_opts *o, gen_inputs *in)
     if (cli_read_chi(o->chi_file, &in->chi_mode, &in->chi, &in->nchi)) return 1;
     if (o->latents_file && cli_read_latents(o->latents_file, &in->lat, in->lat_shape)) return 1;
     if (o->embeds_file && read_embeds(o->embeds_file, in)) return 1;
+    if (o->control_image && sana_image_read_png(o->control_image, &in->control, &in->control_w, &in->control_h) != 0)
+        return cli_fail("--control-image %s", sana_last_error());
     return 0;
 }
 
@@ -101,6 +106,7 @@ static void inputs_free(gen_inputs *in)
     free(in->lat);
     free(in->emb);
     free(in->embm);
+    free(in->control);
 }
 
 /* ------------------------------------------------------------------ load, parameters */
@@ -120,9 +126,17 @@ static int load(gen_run *run)
             return cli_fail("%s", sana_last_error());
         }
         run->kind = SANA_PIPELINE_PAG;
+    } else if (run->kind == SANA_PIPELINE_CONTROLNET && (o->pag_set || o->pag_layers) && !(o->pag_set && o->pag == 0)) {
+        return cli_fail("--pag-scale / --pag-applied-layers: diffusers 0.35.2 has no PAG variant of "
+                        "SanaControlNetPipeline");
     } else if (run->kind != SANA_PIPELINE_PAG && (o->pag_set || o->pag_layers) && !(o->pag_set && o->pag == 0)) {
         return cli_fail("--pag-scale / --pag-applied-layers need a SanaPipeline or SanaPAGPipeline checkpoint");
     }
+    if (run->kind == SANA_PIPELINE_CONTROLNET && !o->control_image)
+        return cli_usage_fail("%s is a SanaControlNetPipeline: give --control-image FILE (see sana --help)", o->model);
+    if (run->kind != SANA_PIPELINE_CONTROLNET && (o->control_image || o->cn_scale_set))
+        return cli_fail("--control-image / --controlnet-conditioning-scale need a ControlNet: %s is a %s (give "
+                        "--controlnet DIR, or a SanaControlNetPipeline folder)", o->model, sana_pipeline_class_name(run->base));
     if (run->kind != SANA_PIPELINE_SPRINT && (o->maxt_set || o->inter_set))
         return cli_fail("--max-timesteps / --intermediate-timesteps apply to SanaSprintPipeline checkpoints only");
     return 0;
@@ -162,6 +176,12 @@ static void fill_params(gen_run *run)
         g->latents = in->lat;
         g->latents_numel = in->lat_shape[0] * in->lat_shape[1] * in->lat_shape[2] * in->lat_shape[3];
     }
+    if (in->control) {
+        g->control_image = in->control;
+        g->control_image_width = in->control_w;
+        g->control_image_height = in->control_h;
+    }
+    if (o->cn_scale_set) g->controlnet_conditioning_scale = o->cn_scale;
     if (in->emb) {
         g->prompt_embeds = in->emb;
         g->prompt_attention_mask = in->embm;
@@ -215,6 +235,11 @@ static char *image_parameters(const gen_run *run, const sana_result *res)
     if (run->kind == SANA_PIPELINE_PAG)
         snprintf(extra, sizeof extra, "PAG scale: %g, PAG layers: %s", g->pag_scale,
                  g->pag_applied_layers ? g->pag_applied_layers : "transformer_blocks.0");
+    if (run->kind == SANA_PIPELINE_CONTROLNET) {
+        const char *ci = strrchr(run->o->control_image, '/');
+        snprintf(extra, sizeof extra, "ControlNet scale: %g, Control image: %s", g->controlnet_conditioning_scale,
+                 ci && ci[1] ? ci + 1 : run->o->control_image);
+    }
     const char *sampler = sana_sampler_display_name(run->o->scheduler ? run->o->scheduler : sana_pipeline_sampler(run->pipe));
     const char *negative = run->kind == SANA_PIPELINE_SPRINT || g->guidance_scale <= 1 ? NULL : g->negative_prompt;
     return sana_parameters_format(g->prompt ? g->prompt : "(prompt embeddings)", negative, g->num_inference_steps,
