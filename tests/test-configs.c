@@ -554,11 +554,13 @@ static void check_describe(const dit_pub *p, const char *root)
 
 /*
  * NVIDIA's HED ControlNets for Sana 600M and 1600M 1024px (Efficient-Large-Model/Sana_600M_1024px_ControlNet_HED,
- * Sana_1600M_1024px_ControlNet_HED) as SanaControlNetModel configs. SOURCE, honestly: the defaults of diffusers'
- * scripts/convert_sana_controlnet_to_diffusers.py as we know them (model types SanaMS_600M_P1_ControlNet_D7 and
- * SanaMS_1600M_P1_ControlNet_D7: the transformer's widths, num_layers 7, image_size 1024 -> sample_size 32,
- * interpolation_scale None); not read from a downloaded config.json. The keys are those of
- * SanaControlNetModel.__init__ in 0.35.2, as save_pretrained writes them.
+ * Sana_1600M_1024px_ControlNet_HED) as SanaControlNetModel configs. Source: diffusers'
+ * scripts/convert_sana_controlnet_to_diffusers.py (read at huggingface/diffusers 009937be), its model_kwargs
+ * SanaMS_600M_P1_ControlNet_D7 {36 heads, 16 x 72 cross, 7 layers} and SanaMS_1600M_P1_ControlNet_D7 {70 heads,
+ * 20 x 112 cross, 7 layers}, caption_channels 2304, sample_size = image_size // 32 with the default image_size
+ * 1024, interpolation_scale {1024: None}, the rest SanaControlNetModel's defaults; not a downloaded config.json
+ * (the _diffusers_version written here is a guess). The keys are those of SanaControlNetModel.__init__ in
+ * 0.35.2, as save_pretrained writes them.
  */
 static void check_controlnets(const char *root)
 {

@@ -227,8 +227,8 @@ static void put_dit_family(FILE *out, const char *label, const char *cfg_path)
 /*
  * A SanaControlNetModel: its blocks over which transformer family. NVIDIA's HED ControlNets for Sana 600M and
  * 1600M 1024px are 7 blocks (num_layers 7, SanaControlNetModel's default) over those transformers' configs: that
- * is what diffusers' scripts/convert_sana_controlnet_to_diffusers.py writes by default (from its source, not
- * checked against a downloaded folder; doc/checkpoints.md).
+ * is what diffusers' scripts/convert_sana_controlnet_to_diffusers.py writes (its model_kwargs *_ControlNet_D7,
+ * image_size 1024 by default; read from its source, not from a downloaded folder; doc/checkpoints.md).
  */
 static void put_controlnet_family(FILE *out, const char *label, const char *cfg_path)
 {
