@@ -562,13 +562,48 @@ static void check_describe(const dit_pub *p, const char *root)
  * (the _diffusers_version written here is a guess). The keys are those of SanaControlNetModel.__init__ in
  * 0.35.2, as save_pretrained writes them.
  */
+/* SanaControlNetModel's module tree: the transformer's without scale_shift_table and proj_out, plus
+ * input_block and controlnet_blocks.<i> (D x D linears with bias). */
+static void controlnet_tensors(tlist *l, const dit_arch *a)
+{
+    tlist t = {0};
+    dit_tensors(&t, a);
+    const int64_t D = a->num_attention_heads * 32;
+    for (int i = 0; i < t.n; i++)
+        if (strcmp(t.t[i].name, "scale_shift_table") && strncmp(t.t[i].name, "proj_out.", 9)) {
+            if (l->n == l->cap) {
+                l->cap = l->cap ? 2 * l->cap : 256;
+                l->t = realloc(l->t, sizeof *l->t * (size_t)l->cap);
+                if (!l->t) exit(99);
+            }
+            l->t[l->n++] = t.t[i];
+        }
+    for (int i = -1; i < (int)a->num_layers; i++)
+        for (int bias = 0; bias < 2; bias++) {
+            if (l->n == l->cap) {
+                l->cap = 2 * l->cap;
+                l->t = realloc(l->t, sizeof *l->t * (size_t)l->cap);
+                if (!l->t) exit(99);
+            }
+            tdesc *d = &l->t[l->n++];
+            if (i < 0) snprintf(d->name, sizeof d->name, "input_block.%s", bias ? "bias" : "weight");
+            else snprintf(d->name, sizeof d->name, "controlnet_blocks.%d.%s", i, bias ? "bias" : "weight");
+            d->nd = bias ? 1 : 2;
+            d->shape[0] = D;
+            d->shape[1] = D;
+        }
+    free(t.t);
+}
+
 static void check_controlnets(const char *root)
 {
-    static const struct { const char *name, *family; int64_t heads, cross_heads, cross_dim; } cn[] = {
+    /* params: sum(p.numel()) of SanaControlNetModel(num_layers=7, <the widths>, caption_channels=2304,
+     * sample_size=32) built on the meta device with diffusers 0.35.2 */
+    static const struct { const char *name, *family; int64_t heads, cross_heads, cross_dim, params; } cn[] = {
         {"Sana_600M_1024px_ControlNet_HED", "ControlNet of 7 blocks over SANA 1.0 0.6B 1024px (as NVIDIA's "
-         "Sana_600M_1024px_ControlNet_HED)", 36, 16, 72},
+         "Sana_600M_1024px_ControlNet_HED)", 36, 16, 72, 168765696},
         {"Sana_1600M_1024px_ControlNet_HED", "ControlNet of 7 blocks over SANA 1.0 1.6B 1024px (as NVIDIA's "
-         "Sana_1600M_1024px_ControlNet_HED)", 70, 20, 112},
+         "Sana_1600M_1024px_ControlNet_HED)", 70, 20, 112, 631576960},
     };
     char dir[512], path[600];
     snprintf(dir, sizeof dir, "%s/controlnet", root);
@@ -600,6 +635,22 @@ static void check_controlnets(const char *root)
         if (sana_checkpoint_describe(dir, &text) != 0) check(0, "describe %s: %s", cn[i].name, sana_last_error());
         else check(strstr(text, want) != NULL, "sana info of a %s folder: \"%s\"", cn[i].name, want);
         free(text);
+        /* the weights: every tensor libsana asks for is in diffusers' module tree, with its shape */
+        tlist l = {0};
+        const dit_arch arch = {7, cn[i].heads, cn[i].cross_heads, cn[i].cross_dim, 0, 0};
+        controlnet_tensors(&l, &arch);
+        char wpath[700];
+        snprintf(wpath, sizeof wpath, "%s/diffusion_pytorch_model.safetensors", dir);
+        int64_t params = write_sparse_safetensors(wpath, &l, "F16", 2);
+        check(params == cn[i].params, "%s: the module tree has %lld parameters (diffusers: %lld)", cn[i].name,
+              (long long)params, (long long)cn[i].params);
+        sana_controlnet *m = NULL;
+        st = sana_controlnet_load(&m, dir, NULL, sana_backend_ref());
+        check(st == SANA_OK, "%s: weights (%d tensors, F16 as the conversion script saves them) accepted%s%s",
+              cn[i].name, l.n, st ? ": " : "", st ? sana_errmsg() : "");
+        sana_controlnet_free(m);
+        remove(wpath);
+        free(l.t);
     }
     rm_tree(dir);
 }
