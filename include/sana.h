@@ -8,7 +8,8 @@
  * component folders, as downloaded from the Hub) and then generates any number
  * of images. The semantics of sana_generate are those of diffusers v0.35.2
  * SanaPipeline.__call__, SanaPAGPipeline.__call__, SanaSprintPipeline.__call__ or
- * SanaSprintImg2ImgPipeline.__call__, chosen by the pipeline's kind. See doc/pipeline.md.
+ * SanaSprintImg2ImgPipeline.__call__ or SanaControlNetPipeline.__call__, chosen by the pipeline's kind.
+ * See doc/pipeline.md.
  *
  * Errors: functions return 0 (SANA_OK) on success or a non-zero sana_status and set a message that
  * names the file and the problem, read with sana_last_error() (thread-local, valid
@@ -59,7 +60,8 @@ typedef enum {
     SANA_PIPELINE_T2I = 0, /* SanaPipeline */
     SANA_PIPELINE_PAG,     /* SanaPAGPipeline (perturbed-attention guidance) */
     SANA_PIPELINE_SPRINT,  /* SanaSprintPipeline (SCM, guidance embedding) */
-    SANA_PIPELINE_SPRINT_IMG2IMG /* SanaSprintImg2ImgPipeline (SCM from a noised init image) */
+    SANA_PIPELINE_SPRINT_IMG2IMG, /* SanaSprintImg2ImgPipeline (SCM from a noised init image) */
+    SANA_PIPELINE_CONTROLNET /* SanaControlNetPipeline (a SanaControlNetModel and a control image) */
 } sana_pipeline_kind;
 
 #define SANA_MAX_LORA 16 /* LoRA files of one load */
@@ -78,6 +80,10 @@ typedef struct {
                                 default), merged into its weights at load (before quantize), as
                                 diffusers' load_lora_weights + set_adapters(weights) (doc/pipeline.md) */
     int nlora;
+    const char *controlnet; /* NULL: a SanaControlNetPipeline folder's controlnet/; else a SanaControlNetModel
+                               folder (config.json + weights), which makes a SanaPipeline folder a
+                               SanaControlNetPipeline, as SanaControlNetPipeline.from_pretrained(DIR,
+                               controlnet=SanaControlNetModel.from_pretrained(CN)) does */
 } sana_load_options;
 
 /* The compiled backends, i = 0, 1, ...: *name and *description (one line) of backend i; returns 1,
@@ -87,7 +93,8 @@ SANA_API int sana_backend_list(int i, const char **name, const char **descriptio
 SANA_API const char *sana_backend_default_name(void);
 
 /* Load a pipeline folder. The kind comes from model_index.json's "_class_name"
- * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline, SanaSprintImg2ImgPipeline); anything else is an error.
+ * (SanaPipeline, SanaPAGPipeline, SanaSprintPipeline, SanaSprintImg2ImgPipeline, SanaControlNetPipeline),
+ * or is SanaControlNetPipeline when opt->controlnet names a ControlNet; anything else is an error.
  * opt may be NULL (float32, keep everything loaded). */
 SANA_API int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana_load_options *opt);
 /* `sana convert`: write the pipeline folder in as a new folder out whose transformer and text encoder
@@ -96,15 +103,17 @@ SANA_API int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana
  * sana_status with sana_last_error(). doc/quantization.md: the file layout. */
 SANA_API int sana_pipeline_convert(const char *in, const char *out, const sana_load_options *opt);
 /* A pipeline of another kind over the same loaded components (nothing is reloaded), as
- * diffusers' SanaPAGPipeline(**pipe.components): T2I <-> PAG, and SPRINT <-> SPRINT_IMG2IMG (the
- * same five components: SanaSprintImg2ImgPipeline(**sprint.components)). A Sprint kind and a
- * T2I/PAG kind cannot be made from each other (SCM scheduler and guidance embedding). */
+ * diffusers' SanaPAGPipeline(**pipe.components): T2I <-> PAG, SPRINT <-> SPRINT_IMG2IMG (the
+ * same five components: SanaSprintImg2ImgPipeline(**sprint.components)), and ControlNet -> T2I / PAG
+ * (the ControlNet is not used there). A Sprint kind and a T2I/PAG kind cannot be made from each other
+ * (SCM scheduler and guidance embedding); ControlNet needs a pipeline that has a ControlNet. */
 SANA_API int sana_pipeline_derive(sana_pipeline **out, sana_pipeline *from, sana_pipeline_kind kind);
 /* Release a pipeline; components are freed with the last pipeline that shares them. */
 SANA_API void sana_pipeline_free(sana_pipeline *p);
 
 SANA_API sana_pipeline_kind sana_pipeline_get_kind(const sana_pipeline *p);
-/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline" or "SanaSprintImg2ImgPipeline". */
+/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline", "SanaSprintImg2ImgPipeline" or
+ * "SanaControlNetPipeline". */
 SANA_API const char *sana_pipeline_class_name(const sana_pipeline *p);
 /* The folder the pipeline was loaded from. */
 SANA_API const char *sana_pipeline_dir(const sana_pipeline *p);
@@ -115,8 +124,8 @@ SANA_API int sana_pipeline_default_size(const sana_pipeline *p);
 /* The backend the pipeline runs on ("cpu", "ref"). */
 SANA_API const char *sana_pipeline_backend_name(const sana_pipeline *p);
 /* Bytes of memory the backend took when it prepared (converted, packed) the weights of a component
- * at load: "transformer", "vae" or "text_encoder" (the last load of it, with low_memory); NULL: all
- * three. 0 when the weights are used as mapped from the files (ref), or for another name. */
+ * at load: "transformer", "vae", "text_encoder" (the last load of it, with low_memory) or "controlnet";
+ * NULL: all of them. 0 when the weights are used as mapped from the files (ref), or for another name. */
 SANA_API int64_t sana_pipeline_weight_bytes(const sana_pipeline *p, const char *component);
 
 /* Phases reported to a progress callback. */
@@ -188,6 +197,12 @@ typedef struct {
     const uint8_t *image;
     int image_width, image_height;
     double strength;               /* 0.6; in [0, 1]: the share of the steps that run (get_timesteps) */
+    /* ControlNet (SANA_PIPELINE_CONTROLNET; after the fields above, too): the control image as diffusers.utils.load_image gives it
+     * (sana_image_read_png), [control_image_height, control_image_width, 3] RGB; resized (PIL Lanczos) to
+     * the generated size, VAE-encoded and * scaling_factor, as SanaControlNetPipeline.prepare_image */
+    const uint8_t *control_image;
+    int control_image_width, control_image_height;
+    double controlnet_conditioning_scale; /* 1.0: the ControlNet's samples are multiplied by it */
 } sana_generate_params;
 
 SANA_API void sana_generate_params_default(sana_generate_params *g, const sana_pipeline *p);
@@ -276,6 +291,10 @@ SANA_API int sana_tensor_write(const char *path, const sana_tensor *t, int n, co
  * AUTOMATIC1111-style UIs read it. Written to a temporary name and renamed when complete. */
 SANA_API int sana_image_write_png(const char *path, const uint8_t *rgb, int width, int height,
                                   const char *parameters);
+/* A PNG file as diffusers.utils.load_image(path) gives it: EXIF orientation applied, converted to 8-bit RGB
+ * (alpha dropped, 16-bit to 8, palettes looked up, as Pillow does). *rgb [*height, *width, 3] is malloc'd
+ * (free() it). Errors name the file: not a PNG, truncated or corrupt, larger than 16384 a side or 64 Mpixel. */
+SANA_API int sana_image_read_png(const char *path, uint8_t **rgb, int *width, int *height);
 /* The "parameters" text of a PNG file, without decoding its pixels: *parameters is malloc'd
  * (free() it), or NULL when the image has none (that is not an error). */
 SANA_API int sana_image_read_parameters(const char *path, char **parameters);

@@ -127,6 +127,47 @@ json='{"latents":{"dtype":"F32","shape":[1,3,1,1],"data_offsets":[0,12]}}'
 expect "latents given to decode: wrong channels" "do not fit" decode -q -m "$M" --latents "$tmp/c3.safetensors" -o "$O"
 expect "prompt embeddings file without tensors" "prompt_embeds" generate -q -m "$M" --prompt-embeds "$tmp/l96.safetensors" -o "$O"
 
+# ControlNet (doc/pipeline.md): the control image, the ControlNet folder, and which pipeline takes them
+CN=$G/ckpt/sana-tiny-controlnet
+C=$G/ckpt/controlnet-tiny
+E=$G/controlnet/edges64.png
+cgen() { echo generate -q -p fox --steps 1 -H 64 -W 64 --no-resolution-binning -o "$O"; }
+expect "control image missing" "--control-image $tmp/none.png" $(cgen) -m "$CN" --control-image "$tmp/none.png"
+echo "not a png" >"$tmp/p.png"
+expect "control image not a PNG" "p.png" $(cgen) -m "$CN" --control-image "$tmp/p.png"
+head -c 60 "$E" >"$tmp/trunc.png"
+expect "control image truncated" "trunc.png" $(cgen) -m "$CN" --control-image "$tmp/trunc.png"
+expect "ControlNet pipeline without a control image" "give --control-image FILE" $(cgen) -m "$CN"
+expect "control image without a ControlNet" "need a ControlNet: $M is a SanaPipeline" $(gen) --control-image "$E"
+expect "conditioning scale without a ControlNet" "need a ControlNet" $(gen) --controlnet-conditioning-scale 0.5
+expect "conditioning scale not a number" "not a number" $(cgen) -m "$CN" --control-image "$E" --controlnet-conditioning-scale x
+expect "PAG with a ControlNet" "no PAG variant of SanaControlNetPipeline" $(cgen) -m "$CN" --control-image "$E" --pag-scale 2
+expect "ControlNet on a Sprint folder" "not a SanaSprintPipeline" generate -q -m "$S" --controlnet "$C" --control-image "$E" -p x -o "$O"
+expect "--controlnet folder missing" "$tmp/nocn/config.json" $(cgen) -m "$M" --controlnet "$tmp/nocn" --control-image "$E"
+# a ControlNet folder with a tensor left out, a config key of the wrong type, another width, other channels
+mkdir "$tmp/cn-miss" "$tmp/cn-key" "$tmp/cn-wide" "$tmp/cn-chan" "$tmp/cn-shape"
+sed 's/"input_block.bias"/"input_block.bia_"/' "$C/diffusion_pytorch_model.safetensors" >"$tmp/cn-miss/diffusion_pytorch_model.safetensors"
+cp "$C/config.json" "$tmp/cn-miss/"
+expect "ControlNet tensor missing" 'missing tensor "input_block.bias"' $(cgen) -m "$M" --controlnet "$tmp/cn-miss" --control-image "$E"
+sed 's/"num_layers": 2/"num_layers": "2"/' "$C/config.json" >"$tmp/cn-key/config.json"
+ln -s "$(cd "$C" && pwd)/diffusion_pytorch_model.safetensors" "$tmp/cn-key/"
+expect "ControlNet config key of the wrong type" 'config.json: key "num_layers"' $(cgen) -m "$M" --controlnet "$tmp/cn-key" --control-image "$E"
+sed 's/"num_attention_heads": 2/"num_attention_heads": 4/; s/"cross_attention_dim": 32/"cross_attention_dim": 64/' "$C/config.json" >"$tmp/cn-wide/config.json"
+ln -s "$(cd "$C" && pwd)/diffusion_pytorch_model.safetensors" "$tmp/cn-wide/"
+expect "ControlNet of another width" "cn-wide/config.json: num_attention_heads * attention_head_dim = 4 * 16 = 64, but the transformer's inner dim is 32" \
+    $(cgen) -m "$M" --controlnet "$tmp/cn-wide" --control-image "$E"
+sed 's/"in_channels": 4/"in_channels": 8/' "$C/config.json" >"$tmp/cn-chan/config.json"
+ln -s "$(cd "$C" && pwd)/diffusion_pytorch_model.safetensors" "$tmp/cn-chan/"
+expect "ControlNet of other latent channels" "cn-chan/config.json: in_channels is 8, the transformer's is 4" \
+    $(cgen) -m "$M" --controlnet "$tmp/cn-chan" --control-image "$E"
+sed 's/"mlp_ratio": 2.5/"mlp_ratio": 3.0/' "$C/config.json" >"$tmp/cn-shape/config.json"
+ln -s "$(cd "$C" && pwd)/diffusion_pytorch_model.safetensors" "$tmp/cn-shape/"
+expect "ControlNet tensor of another shape" 'tensor "transformer_blocks.0.ff.conv_inverted.weight" has shape' \
+    $(cgen) -m "$M" --controlnet "$tmp/cn-shape" --control-image "$E"
+mkdir "$tmp/cn-nodir" && cp "$CN/model_index.json" "$tmp/cn-nodir/"
+for part in scheduler text_encoder tokenizer transformer vae; do ln -s "$(cd "$M" && pwd)/$part" "$tmp/cn-nodir/$part"; done
+expect "SanaControlNetPipeline folder without controlnet/" 'component "controlnet" is missing' $(cgen) -m "$tmp/cn-nodir" --control-image "$E"
+
 # usage
 expect "unknown option" "unknown option --frobnicate" generate --frobnicate
 expect "unknown command" "unknown command" paint

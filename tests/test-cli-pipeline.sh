@@ -12,6 +12,7 @@ cmp=${CMP_BIN:-$(dirname "$bin")/../tests/test-pipeline-cmp}
 G=${GOLDEN_DIR:-golden}
 M=$G/ckpt/sana-tiny
 S=$G/ckpt/sana-tiny-sprint
+CN=$G/ckpt/sana-tiny-controlnet
 tmp=$(mktemp -d /tmp/sana-cli-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -55,6 +56,18 @@ run fp16 -m "$M" --variant fp16 -p "a cup of coffee on a wooden table" -n blurry
 run sprint2 -m "$S" -p "a lighthouse on a cliff at sunset" -H 128 -W 128 --no-resolution-binning -s 31
 run sprint1 -m "$S" -p "a red fox in the snow" --steps 1 --intermediate-timesteps none --cfg-scale 3.0 \
     -H 96 -W 128 --no-resolution-binning -s 32
+
+# SanaControlNetPipeline (golden/dump_controlnet.py): the folder's controlnet/, or --controlnet DIR on sana-tiny
+run cn_cfg -m "$CN" --control-image "$G/controlnet/edges64.png" -p "a red fox in the snow, watercolor" \
+    -n "blurry, low quality" --steps 3 -H 64 -W 64 --no-resolution-binning -s 42
+run cn_rect -m "$M" --controlnet "$G/ckpt/controlnet-tiny" --control-image "$G/controlnet/edges50x30.png" \
+    -p "a cup of coffee on a wooden table" --steps 2 --cfg-scale 1.0 -H 64 -W 96 --no-resolution-binning -s 7 \
+    --controlnet-conditioning-scale 0.7
+if "$bin" generate -q --backend "$be" -m "$CN" --control-image "$G/controlnet/edges40x56.png" \
+    -p "a lighthouse on a cliff at sunset" --steps 2 --cfg-scale 3.0 -H 200 -W 300 --num-images-per-prompt 2 -s 11 \
+    --controlnet-conditioning-scale 1.5 --output-type latent -o "$tmp/cnb.safetensors" &&
+    "$cmp" latent "$tmp/cnb.safetensors" pipeline/e2e_cn_bin.safetensors; then ok "[$be] cn_bin: latent"
+else bad "[$be] cn_bin: latent"; fi
 
 # two images per prompt: numbered outputs
 if "$bin" generate -q --backend "$be" -m "$M" -p "an astronaut riding a horse on the moon" --steps 2 --cfg-scale 3.0 \
@@ -114,6 +127,19 @@ for want in "SanaPipeline" "transformer: diffusers.SanaTransformer2DModel" "vae:
     case "$out" in *"$want"*) ;; *) bad "info DIR lacks '$want'" ;; esac
 done
 ok "info DIR"
+# a SanaControlNetPipeline folder and a SanaControlNetModel folder on its own
+out=$("$bin" info "$CN")
+for want in "SanaControlNetPipeline" "controlnet: diffusers.SanaControlNetModel" "  controlnet: unknown" "dtype F16" \
+    "num_layers: 2"; do
+    case "$out" in *"$want"*) ;; *) bad "info of a ControlNet pipeline lacks '$want'" ;; esac
+done
+out=$("$bin" info "$G/ckpt/controlnet-tiny")
+case "$out" in *"diffusers.SanaControlNetModel component folder"*"parameters"*) ok "info of ControlNet folders" ;;
+*) bad "info of a SanaControlNetModel folder: $out" ;; esac
+# the ControlNet's PNG metadata
+info=$("$bin" info "$tmp/cn_rect.png")
+case "$info" in *"Model: sana-tiny, ControlNet scale: 0.7, Control image: edges50x30.png") ok "ControlNet parameters chunk" ;;
+*) bad "ControlNet parameters chunk: '$info'" ;; esac
 
 # progress lines on stderr, none with -q
 err=$("$bin" generate -m "$M" -p "x" --steps 2 -H 64 -W 64 --no-resolution-binning -o "$tmp/p.png" 2>&1 >/dev/null)
@@ -127,7 +153,7 @@ help=$("$bin" --help)
 for o in --num-inference-steps --guidance-scale --height --width --seed --num-images-per-prompt \
     --max-sequence-length --no-resolution-binning --chi --pag-scale --pag-applied-layers --scheduler \
     --flow-shift --output-type --latents --prompt-embeds --threads --variant --steps --cfg-scale --backend \
-    --list-backends; do
+    --list-backends --control-image --controlnet-conditioning-scale --controlnet; do
     case "$help" in *"$o"*) ;; *) bad "--help lacks $o" ;; esac
 done
 ok "--help lists the options"

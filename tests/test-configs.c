@@ -24,6 +24,7 @@
 #include "golden.h"
 #include "sana.h"
 #include "backend/backend.h"
+#include "models/controlnet.h"
 #include "models/dcae.h"
 #include "models/dit.h"
 #include "models/gemma2.h"
@@ -551,6 +552,109 @@ static void check_describe(const dit_pub *p, const char *root)
     rm_tree(dir);
 }
 
+/*
+ * NVIDIA's HED ControlNets for Sana 600M and 1600M 1024px (Efficient-Large-Model/Sana_600M_1024px_ControlNet_HED,
+ * Sana_1600M_1024px_ControlNet_HED) as SanaControlNetModel configs. Source: diffusers'
+ * scripts/convert_sana_controlnet_to_diffusers.py (read at huggingface/diffusers 009937be), its model_kwargs
+ * SanaMS_600M_P1_ControlNet_D7 {36 heads, 16 x 72 cross, 7 layers} and SanaMS_1600M_P1_ControlNet_D7 {70 heads,
+ * 20 x 112 cross, 7 layers}, caption_channels 2304, sample_size = image_size // 32 with the default image_size
+ * 1024, interpolation_scale {1024: None}, the rest SanaControlNetModel's defaults; not a downloaded config.json
+ * (the _diffusers_version written here is a guess). The keys are those of SanaControlNetModel.__init__ in
+ * 0.35.2, as save_pretrained writes them.
+ */
+/* SanaControlNetModel's module tree: the transformer's without scale_shift_table and proj_out, plus
+ * input_block and controlnet_blocks.<i> (D x D linears with bias). */
+static void controlnet_tensors(tlist *l, const dit_arch *a)
+{
+    tlist t = {0};
+    dit_tensors(&t, a);
+    const int64_t D = a->num_attention_heads * 32;
+    for (int i = 0; i < t.n; i++)
+        if (strcmp(t.t[i].name, "scale_shift_table") && strncmp(t.t[i].name, "proj_out.", 9)) {
+            if (l->n == l->cap) {
+                l->cap = l->cap ? 2 * l->cap : 256;
+                l->t = realloc(l->t, sizeof *l->t * (size_t)l->cap);
+                if (!l->t) exit(99);
+            }
+            l->t[l->n++] = t.t[i];
+        }
+    for (int i = -1; i < (int)a->num_layers; i++)
+        for (int bias = 0; bias < 2; bias++) {
+            if (l->n == l->cap) {
+                l->cap = 2 * l->cap;
+                l->t = realloc(l->t, sizeof *l->t * (size_t)l->cap);
+                if (!l->t) exit(99);
+            }
+            tdesc *d = &l->t[l->n++];
+            if (i < 0) snprintf(d->name, sizeof d->name, "input_block.%s", bias ? "bias" : "weight");
+            else snprintf(d->name, sizeof d->name, "controlnet_blocks.%d.%s", i, bias ? "bias" : "weight");
+            d->nd = bias ? 1 : 2;
+            d->shape[0] = D;
+            d->shape[1] = D;
+        }
+    free(t.t);
+}
+
+static void check_controlnets(const char *root)
+{
+    /* params: sum(p.numel()) of SanaControlNetModel(num_layers=7, <the widths>, caption_channels=2304,
+     * sample_size=32) built on the meta device with diffusers 0.35.2 */
+    static const struct { const char *name, *family; int64_t heads, cross_heads, cross_dim, params; } cn[] = {
+        {"Sana_600M_1024px_ControlNet_HED", "ControlNet of 7 blocks over SANA 1.0 0.6B 1024px (as NVIDIA's "
+         "Sana_600M_1024px_ControlNet_HED)", 36, 16, 72, 168765696},
+        {"Sana_1600M_1024px_ControlNet_HED", "ControlNet of 7 blocks over SANA 1.0 1.6B 1024px (as NVIDIA's "
+         "Sana_1600M_1024px_ControlNet_HED)", 70, 20, 112, 631576960},
+    };
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/controlnet", root);
+    mkdir_or_die(dir);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    for (int i = 0; i < 2; i++) {
+        buf b = {0};
+        bput(&b, "{\n  \"_class_name\": \"SanaControlNetModel\",\n  \"_diffusers_version\": \"0.33.0.dev0\",\n");
+        bput(&b, "  \"attention_bias\": false,\n  \"attention_head_dim\": 32,\n  \"caption_channels\": 2304,\n");
+        bput(&b, "  \"cross_attention_dim\": %lld,\n  \"cross_attention_head_dim\": %lld,\n  \"dropout\": 0.0,\n",
+             (long long)(cn[i].heads * 32), (long long)cn[i].cross_dim);
+        bput(&b, "  \"in_channels\": 32,\n  \"interpolation_scale\": null,\n  \"mlp_ratio\": 2.5,\n");
+        bput(&b, "  \"norm_elementwise_affine\": false,\n  \"norm_eps\": 1e-06,\n  \"num_attention_heads\": %lld,\n",
+             (long long)cn[i].heads);
+        bput(&b, "  \"num_cross_attention_heads\": %lld,\n  \"num_layers\": 7,\n  \"out_channels\": 32,\n",
+             (long long)cn[i].cross_heads);
+        bput(&b, "  \"patch_size\": 1,\n  \"sample_size\": 32\n}\n");
+        write_text(path, b.s);
+        free(b.s);
+        sana_dit_config c;
+        sana_status st = sana_controlnet_config_load(&c, path);
+        check(st == SANA_OK && c.num_layers == 7 && c.num_attention_heads == cn[i].heads &&
+              c.num_cross_attention_heads == cn[i].cross_heads && c.cross_attention_head_dim == cn[i].cross_dim &&
+              !c.has_interpolation_scale && c.sample_size == 32 && !c.guidance_embeds && !c.qk_norm,
+              "%s: SanaControlNetModel config accepted: 7 blocks, %lld x 32 wide%s%s", cn[i].name,
+              (long long)cn[i].heads, st ? ": " : "", st ? sana_errmsg() : "");
+        char *text = NULL, want[256];
+        snprintf(want, sizeof want, "family: %s", cn[i].family);
+        if (sana_checkpoint_describe(dir, &text) != 0) check(0, "describe %s: %s", cn[i].name, sana_last_error());
+        else check(strstr(text, want) != NULL, "sana info of a %s folder: \"%s\"", cn[i].name, want);
+        free(text);
+        /* the weights: every tensor libsana asks for is in diffusers' module tree, with its shape */
+        tlist l = {0};
+        const dit_arch arch = {7, cn[i].heads, cn[i].cross_heads, cn[i].cross_dim, 0, 0};
+        controlnet_tensors(&l, &arch);
+        char wpath[700];
+        snprintf(wpath, sizeof wpath, "%s/diffusion_pytorch_model.safetensors", dir);
+        int64_t params = write_sparse_safetensors(wpath, &l, "F16", 2);
+        check(params == cn[i].params, "%s: the module tree has %lld parameters (diffusers: %lld)", cn[i].name,
+              (long long)params, (long long)cn[i].params);
+        sana_controlnet *m = NULL;
+        st = sana_controlnet_load(&m, dir, NULL, sana_backend_ref());
+        check(st == SANA_OK, "%s: weights (%d tensors, F16 as the conversion script saves them) accepted%s%s",
+              cn[i].name, l.n, st ? ": " : "", st ? sana_errmsg() : "");
+        sana_controlnet_free(m);
+        remove(wpath);
+        free(l.t);
+    }
+    rm_tree(dir);
+}
+
 /* The toy checkpoints are no published family member. */
 static void check_describe_unknown(void)
 {
@@ -595,6 +699,8 @@ int main(void)
     check_dcae(tmproot);
     check_text_encoder(tmproot);
     check_schedulers(tmproot);
+    printf("-- ControlNets\n");
+    check_controlnets(tmproot);
     check_describe_unknown();
     printf("-- published configs libsana does not support:");
     int nuns = 0;

@@ -10,6 +10,10 @@
  * symlinks here), and the error of a prompt that produces such an id.
  * Case "pe2k": sana-tiny's weights under a transformer config with sample_size 64 (the 2048 bins) and
  * interpolation_scale 2.0 (the sin-cos position embedding, interpolated), golden/dump_pe2k.py.
+ * Cases "cn_*": SanaControlNetPipeline on golden/ckpt/sana-tiny-controlnet (sana-tiny plus
+ * golden/ckpt/controlnet-tiny, golden/dump_controlnet.py) with a control image from golden/controlnet/:
+ * square with CFG, non-square without CFG and a resized control image at scale 0.7, binning with two
+ * images at scale 1.5; and the same ControlNet given as the load option on plain sana-tiny.
  * Every case runs on every compiled backend (sana_backend_list: ref, cpu), at the same tolerances;
  * SANA_TEST_BACKENDS="ref,cpu" (a comma-separated list) picks some.
  */
@@ -29,9 +33,9 @@
 
 static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
                                     "sprint2", "sprint1", "sprint_bin", "fp16", "given", "shapes", "bin_any",
-                                    "added", "pe2k", NULL};
+                                    "added", "pe2k", "cn_cfg", "cn_rect", "cn_bin", NULL};
 
-static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16;
+static sana_pipeline *t2i, *pag, *sprint, *t2i_fp16, *cnp;
 /* the SanaPipeline folder other than sana-tiny last asked for (golden/ckpt/sana-shapes), and its name */
 static sana_pipeline *other;
 static char other_ckpt[64];
@@ -99,7 +103,8 @@ static sana_pipeline *pipeline_for(const char *cls, const char *ckpt, const char
             golden_fail("load %s (%s): %s", dir, variant, sana_last_error());
         return t2i_fp16;
     }
-    sana_pipeline **slot = !strcmp(cls, "SanaSprintPipeline") ? &sprint : !strcmp(cls, "SanaPAGPipeline") ? &pag : &t2i;
+    sana_pipeline **slot = !strcmp(cls, "SanaSprintPipeline") ? &sprint : !strcmp(cls, "SanaPAGPipeline") ? &pag
+                           : !strcmp(cls, "SanaControlNetPipeline") ? &cnp : &t2i;
     if (slot == &t2i && strcmp(ckpt, "sana-tiny") != 0) {
         if (strcmp(other_ckpt, ckpt) != 0) { /* another folder: load it in place of the last one */
             sana_pipeline_free(other);
@@ -147,7 +152,8 @@ static void check_image(golden *g, const char *what, const uint8_t *got, int64_t
 
 /* The call of a case, as golden/dump_pipeline.py records it in the golden's "config" metadata. */
 typedef struct {
-    char *cls, *ckpt, *prompt, *neg, *sched, *chi, *variant;
+    char *cls, *ckpt, *prompt, *neg, *sched, *chi, *variant, *control;
+    double cn_scale;
     int64_t steps, h, w, seed, nimg, maxseq;
     double cfg, pag_scale, pag_ada;
     int bin, latent_only, given;
@@ -166,6 +172,8 @@ static void case_read(sana_json *j, e2e_case *c)
     sana_json_string(j, "scheduler", "", &c->sched);
     sana_json_string(j, "chi", "", &c->chi);
     sana_json_string(j, "variant", "", &c->variant);
+    sana_json_string(j, "control_image", NULL, &c->control);
+    sana_json_double(j, "controlnet_conditioning_scale", 1.0, &c->cn_scale);
     sana_json_int(j, "num_inference_steps", 20, &c->steps);
     sana_json_int(j, "height", 0, &c->h);
     sana_json_int(j, "width", 0, &c->w);
@@ -194,6 +202,7 @@ static void case_free(e2e_case *c)
     free(c->sched);
     free(c->chi);
     free(c->variant);
+    free(c->control);
 }
 
 /* The arguments of sana_generate for a case; layer_list [256] receives the joined PAG layers. */
@@ -221,6 +230,20 @@ static void case_params(const e2e_case *c, sana_pipeline *p, sana_generate_param
     }
     if (c->nlayers > 0) gp->pag_applied_layers = layer_list;
     gp->intermediate_unset = c->inter_none;
+    gp->controlnet_conditioning_scale = c->cn_scale;
+}
+
+/* The control image of a ControlNet case (golden/<control_image>), as load_image reads it; NULL on failure. */
+static uint8_t *case_control(const e2e_case *c, sana_generate_params *gp)
+{
+    if (!c->control) return NULL;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", golden_dir(), c->control);
+    uint8_t *rgb = NULL;
+    if (sana_image_read_png(path, &rgb, &gp->control_image_width, &gp->control_image_height) != 0)
+        golden_fail("%s: %s", path, sana_last_error());
+    gp->control_image = rgb;
+    return rgb;
 }
 
 /* The given latents and prompt embeddings of the golden ("given" case); given[3] receives the buffers. */
@@ -325,6 +348,48 @@ static void check_added_token_error(sana_json *j, sana_pipeline *p)
     free(err);
 }
 
+/* The ControlNet as a load option on plain sana-tiny (SanaControlNetPipeline.from_pretrained(sana-tiny,
+ * controlnet=...)) gives the same latents; a SanaControlNetPipeline derives a SanaPipeline over its components. */
+static void check_controlnet_option(golden *g, sana_generate_params *gp)
+{
+    char dir[1024], cn[1024];
+    snprintf(dir, sizeof dir, "%s/ckpt/sana-tiny", golden_dir());
+    snprintf(cn, sizeof cn, "%s/ckpt/controlnet-tiny", golden_dir());
+    sana_load_options lo = {.backend = backend, .controlnet = cn};
+    sana_pipeline *p = NULL;
+    if (sana_pipeline_load(&p, dir, &lo) != 0) {
+        golden_fail("load %s with controlnet %s: %s", dir, cn, sana_last_error());
+        return;
+    }
+    int ok = !strcmp(sana_pipeline_class_name(p), "SanaControlNetPipeline") && sana_pipeline_weight_bytes(p, "controlnet") >= 0;
+    printf("%s: [%s] sana-tiny + load option controlnet loads as %s\n", ok ? "ok  " : "FAIL", backend,
+           sana_pipeline_class_name(p));
+    if (!ok) golden_fail("controlnet load option: class %s", sana_pipeline_class_name(p));
+    case_generate(g, "cn_rect (controlnet load option)", p, gp, 0);
+    /* a SanaPipeline over the same components refuses the control image; without it, it runs */
+    sana_pipeline *t = NULL;
+    if (sana_pipeline_derive(&t, p, SANA_PIPELINE_T2I) != 0) {
+        golden_fail("derive T2I from ControlNet: %s", sana_last_error());
+    } else {
+        sana_result r;
+        int rc = sana_generate(t, gp, &r);
+        ok = rc == SANA_ERR_ARG && strstr(sana_last_error(), "control image") && !r.latents;
+        printf("%s: [%s] SanaPipeline refuses a control image: %s\n", ok ? "ok  " : "FAIL", backend, sana_last_error());
+        if (!ok) golden_fail("control image on a SanaPipeline accepted (rc %d)", rc);
+        sana_pipeline_free(t);
+    }
+    /* and the ControlNet pipeline refuses to run without one */
+    sana_generate_params np = *gp;
+    np.control_image = NULL;
+    sana_result r;
+    int rc = sana_generate(p, &np, &r);
+    ok = rc == SANA_ERR_ARG && strstr(sana_last_error(), "needs a control image") && !r.latents;
+    printf("%s: [%s] SanaControlNetPipeline without a control image: %s\n", ok ? "ok  " : "FAIL", backend,
+           sana_last_error());
+    if (!ok) golden_fail("ControlNet without a control image accepted (rc %d)", rc);
+    sana_pipeline_free(p);
+}
+
 static void run_case(const char *name)
 {
     char file[256];
@@ -346,7 +411,10 @@ static void run_case(const char *name)
         sana_generate_params gp;
         case_params(&c, p, &gp, layer_list);
         if (c.given) case_given(g, &gp, given);
+        uint8_t *control = case_control(&c, &gp);
         for (int pass = 0; pass < (c.latent_only ? 1 : 2); pass++) case_generate(g, name, p, &gp, pass);
+        if (control && !strcmp(name, "cn_rect")) check_controlnet_option(g, &gp);
+        free(control);
         if (!strcmp(name, "cfg") || !strcmp(name, "added")) check_encode(g, p, c.prompt);
         if (!strcmp(name, "added")) check_added_token_error(&j, p);
     }
@@ -527,7 +595,8 @@ static void run_backend(int argc, char **argv)
     sana_pipeline_free(t2i);
     sana_pipeline_free(sprint);
     sana_pipeline_free(t2i_fp16);
-    pag = t2i = sprint = t2i_fp16 = NULL;
+    sana_pipeline_free(cnp);
+    pag = t2i = sprint = t2i_fp16 = cnp = NULL;
     sana_pipeline_free(other);
     other = NULL;
     other_ckpt[0] = 0;

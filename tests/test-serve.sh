@@ -270,5 +270,12 @@ b64png b64_json "$tmp/t.json" "$tmp/t.png"
     bad "the running job: $(cat "$tmp/t.code")"
 [ -z "$(ls -A "$TMPDIR")" ] && ok "no temporary file left" || bad "left in TMPDIR: $(ls "$TMPDIR")"
 
+# a SanaControlNetPipeline folder is refused at load (no API field carries a control image): exit 1
+timeout 60 "$bin" serve -m "$G/ckpt/sana-tiny-controlnet" --port 0 2> "$tmp/cn.log"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "sana: error: .*does not run a SanaControlNetPipeline" "$tmp/cn.log"; then
+    ok "a ControlNet pipeline is refused: $(grep error "$tmp/cn.log")"
+else bad "serve of a ControlNet pipeline: exit $rc, $(cat "$tmp/cn.log")"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,8 +1,8 @@
 /* src/api/checkpoint.c -- sana_checkpoint_describe: what `sana info DIR` prints about a pipeline
  * folder (which published SANA checkpoint its configs are, then each component: class, size on disk,
  * config keys, parameter counts and dtypes), written into a malloc'd string (open_memstream) so that
- * the library prints nothing itself. A single component folder (a VAE or transformer repository,
- * config.json without model_index.json) is described alone. The published configs and their
+ * the library prints nothing itself. A single component folder (a VAE, transformer or ControlNet
+ * repository, config.json without model_index.json) is described alone. The published configs and their
  * sources: doc/checkpoints.md; tests/test-configs.c checks every one. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "models/controlnet.h"
 #include "models/dcae.h"
 #include "models/dit.h"
 #include "models/gemma2.h"
@@ -103,7 +104,7 @@ static void put_component(FILE *out, const char *dir, const sana_model_index *mi
         return;
     }
     put_component_config(out, cdir);
-    if (!strcmp(mi->name[i], "transformer") || !strcmp(mi->name[i], "vae"))
+    if (!strcmp(mi->name[i], "transformer") || !strcmp(mi->name[i], "vae") || !strcmp(mi->name[i], "controlnet"))
         put_weights(out, cdir, "diffusion_pytorch_model");
     else if (!strcmp(mi->name[i], "text_encoder"))
         put_weights(out, cdir, "model");
@@ -223,6 +224,37 @@ static void put_dit_family(FILE *out, const char *label, const char *cfg_path)
     else fprintf(out, "%sunknown (not a published config)\n", label);
 }
 
+/*
+ * A SanaControlNetModel: its blocks over which transformer family. NVIDIA's HED ControlNets for Sana 600M and
+ * 1600M 1024px are 7 blocks (num_layers 7, SanaControlNetModel's default) over those transformers' configs: that
+ * is what diffusers' scripts/convert_sana_controlnet_to_diffusers.py writes (its model_kwargs *_ControlNet_D7,
+ * image_size 1024 by default; read from its source, not from a downloaded folder; doc/checkpoints.md).
+ */
+static void put_controlnet_family(FILE *out, const char *label, const char *cfg_path)
+{
+    sana_dit_config c;
+    if (sana_controlnet_config_load(&c, cfg_path) != SANA_OK) {
+        fprintf(out, "%sunknown (not a published config)\n", label);
+        return;
+    }
+    const dit_family *f = NULL;
+    for (size_t i = 0; i < sizeof dit_families / sizeof dit_families[0] && !f; i++) {
+        sana_dit_config t = c;
+        t.num_layers = dit_families[i].num_layers; /* the trunk only: its depth is the ControlNet's own */
+        if (dit_family_of(&t) == &dit_families[i]) f = &dit_families[i];
+    }
+    if (!f) {
+        fprintf(out, "%sunknown (not a published config)\n", label);
+        return;
+    }
+    int hed = c.num_layers == 7 && c.sample_size == 32 && !c.has_interpolation_scale &&
+              (c.num_attention_heads == 36 || c.num_attention_heads == 70);
+    fprintf(out, "%sControlNet of %lld blocks over %s%s\n", label, (long long)c.num_layers, f->family,
+            hed ? (c.num_attention_heads == 36 ? " (as NVIDIA's Sana_600M_1024px_ControlNet_HED)"
+                                               : " (as NVIDIA's Sana_1600M_1024px_ControlNet_HED)")
+                : "");
+}
+
 /* Gemma-2 2B (google/gemma-2-2b-it, Efficient-Large-Model/gemma-2-2b-it): the text encoder of every SANA. */
 static void put_text_family(FILE *out, const char *label, const char *cfg_path)
 {
@@ -255,9 +287,14 @@ static void put_family(FILE *out, const char *dir, const sana_model_index *mi)
     if ((size_t)snprintf(path, sizeof path, "%s/text_encoder/config.json", dir) < sizeof path && cls &&
         !strncmp(cls, "Gemma2", 6))
         put_text_family(out, "  text encoder: ", path);
+    cls = sana_model_index_class(mi, "controlnet");
+    if ((size_t)snprintf(path, sizeof path, "%s/controlnet/config.json", dir) < sizeof path && cls &&
+        !strcmp(cls, "SanaControlNetModel"))
+        put_controlnet_family(out, "  controlnet: ", path);
 }
 
-/* A component folder on its own (DIR/config.json of an AutoencoderDC or SanaTransformer2DModel). */
+/* A component folder on its own (DIR/config.json of an AutoencoderDC, SanaTransformer2DModel or
+ * SanaControlNetModel). */
 static int describe_component(const char *dir, FILE *out)
 {
     char path[4096];
@@ -266,12 +303,14 @@ static int describe_component(const char *dir, FILE *out)
     if (sana_json_load(&j, path) != SANA_OK) return 0;
     char *cls = NULL, *ver = NULL;
     int known = sana_json_string(&j, "_class_name", NULL, &cls) == SANA_OK && cls &&
-                (!strcmp(cls, "AutoencoderDC") || !strcmp(cls, "SanaTransformer2DModel"));
+                (!strcmp(cls, "AutoencoderDC") || !strcmp(cls, "SanaTransformer2DModel") ||
+                 !strcmp(cls, "SanaControlNetModel"));
     if (known && sana_json_string(&j, "_diffusers_version", NULL, &ver) != SANA_OK) ver = NULL;
     sana_json_free(&j);
     if (known) {
         fprintf(out, "%s: diffusers.%s component folder (diffusers %s)\n", dir, cls, ver ? ver : "?");
         if (!strcmp(cls, "AutoencoderDC")) put_vae_family(out, "family: ", path);
+        else if (!strcmp(cls, "SanaControlNetModel")) put_controlnet_family(out, "family: ", path);
         else put_dit_family(out, "family: ", path);
         fprintf(out, "\n%s: %.2f MB on disk\n  config.json:\n", cls, folder_bytes(dir) / 1e6);
         put_config(out, path);
@@ -284,10 +323,11 @@ static int describe_component(const char *dir, FILE *out)
 
 /* What libsana runs a model_index.json _class_name as (the pipeline kinds of sana.h). */
 static const char *const pipeline_runs[][2] = {
-    {"SanaPipeline", "text to image (sana generate)"},
+    {"SanaPipeline", "text to image (sana generate); with a ControlNet: --controlnet DIR --control-image FILE"},
     {"SanaPAGPipeline", "text to image with perturbed-attention guidance (sana generate)"},
     {"SanaSprintPipeline", "SANA-Sprint text to image; image to image with sana generate -i IMAGE"},
     {"SanaSprintImg2ImgPipeline", "SANA-Sprint image to image (sana generate -i IMAGE [--strength S])"},
+    {"SanaControlNetPipeline", "text to image steered by a control image (sana generate --control-image FILE)"},
 };
 
 static void put_pipeline(FILE *out, const char *cls)

@@ -39,12 +39,12 @@ int cmd_serve(int argc, char **argv);
 typedef struct {
     unsigned cmd;         /* the command parsing (CLI_*) */
     const char *model, *prompt, *negative, *output, *chi_file, *pag_layers, *scheduler, *otype, *latents_file,
-        *embeds_file, *variant, *prompt_file, *backend, *quantize, *image_file;
+        *embeds_file, *variant, *prompt_file, *backend, *quantize, *image_file, *control_image, *controlnet;
     int steps, height, width, nimg, maxseq, nobin, threads, lowmem, tiled, quiet;
-    int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set, strength_set;
+    int steps_set, cfg_set, pag_set, inter_set, inter_none, maxt_set, strength_set, cn_scale_set;
     const char *lora[SANA_MAX_LORA]; /* --lora FILE[:SCALE], repeatable */
     int nlora;
-    double cfg, pag, pag_ada, shift, maxt, inter, strength;
+    double cfg, pag, pag_ada, shift, maxt, inter, strength, cn_scale;
     uint64_t seed;
     /* serve */
     const char *host, *api_key;

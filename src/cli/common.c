@@ -92,7 +92,8 @@ int cli_load_pipeline(const cli_opts *o, sana_pipeline **p)
     if (!o->model) return cli_usage_fail("no model folder: give -m DIR (see sana --help)");
     double t0 = cli_now();
     sana_load_options lo = {.variant = o->variant, .low_memory = o->lowmem, .backend = o->backend,
-                            .threads = o->threads, .quantize = o->quantize, .lora = o->lora, .nlora = o->nlora};
+                            .threads = o->threads, .quantize = o->quantize, .lora = o->lora, .nlora = o->nlora,
+                            .controlnet = o->controlnet};
     if (sana_pipeline_load(p, o->model, &lo) != 0) return cli_fail("%s", sana_last_error());
     double mib = (double)sana_pipeline_weight_bytes(*p, NULL) / 1048576.0;
     cli_say("load: %s (%s, sampler %s, backend %s%s%s, prepared weights %.1f MiB): %.2f s", o->model,

@@ -1,7 +1,8 @@
 /* src/cli/generate.c -- `sana generate`: text to image (and, with --image, image to image), in its phases:
- * check the arguments, read every input file before the model is loaded (bad input fails fast), load (and
- * derive a PAG or Sprint img2img pipeline), fill the generation parameters, then for each prompt generate and
- * write the outputs. */
+ * check the arguments, read every input file before the model is loaded (bad input fails fast: the init
+ * and control images too), load (and derive a PAG or Sprint img2img pipeline; --controlnet makes a
+ * SanaControlNetPipeline), fill the generation parameters, then for each prompt generate and write the
+ * outputs. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ typedef struct {
     int emb_len, emb_dim;
     uint8_t *image;         /* --image [image_h, image_w, 3] RGB, as diffusers' load_image */
     int image_w, image_h;
+    uint8_t *control;       /* --control-image [h, w, 3] RGB */
+    int control_w, control_h;
 } gen_inputs;
 
 /* One run over the prompts. */
@@ -97,6 +100,8 @@ static int read_inputs(const cli_opts *o, gen_inputs *in)
     if (o->embeds_file && read_embeds(o->embeds_file, in)) return 1;
     if (o->image_file && sana_image_read_png(o->image_file, &in->image, &in->image_w, &in->image_h) != 0)
         return cli_fail("--image: %s", sana_last_error());
+    if (o->control_image && sana_image_read_png(o->control_image, &in->control, &in->control_w, &in->control_h) != 0)
+        return cli_fail("--control-image %s", sana_last_error());
     return 0;
 }
 
@@ -108,6 +113,7 @@ static void inputs_free(gen_inputs *in)
     free(in->emb);
     free(in->embm);
     free(in->image);
+    free(in->control);
 }
 
 /* ------------------------------------------------------------------ load, parameters */
@@ -152,10 +158,18 @@ static int load(gen_run *run)
             return cli_fail("%s", sana_last_error());
         }
         run->kind = SANA_PIPELINE_PAG;
+    } else if (run->kind == SANA_PIPELINE_CONTROLNET && (o->pag_set || o->pag_layers) && !(o->pag_set && o->pag == 0)) {
+        return cli_fail("--pag-scale / --pag-applied-layers: diffusers 0.35.2 has no PAG variant of "
+                        "SanaControlNetPipeline");
     } else if (run->kind != SANA_PIPELINE_PAG && (o->pag_set || o->pag_layers) && !(o->pag_set && o->pag == 0)) {
         return cli_fail("--pag-scale / --pag-applied-layers need a SanaPipeline or SanaPAGPipeline checkpoint");
     }
     if ((r = load_img2img(run)) != 0) return r;
+    if (run->kind == SANA_PIPELINE_CONTROLNET && !o->control_image)
+        return cli_usage_fail("%s is a SanaControlNetPipeline: give --control-image FILE (see sana --help)", o->model);
+    if (run->kind != SANA_PIPELINE_CONTROLNET && (o->control_image || o->cn_scale_set))
+        return cli_fail("--control-image / --controlnet-conditioning-scale need a ControlNet: %s is a %s (give "
+                        "--controlnet DIR, or a SanaControlNetPipeline folder)", o->model, sana_pipeline_class_name(run->base));
     int sprint = run->kind == SANA_PIPELINE_SPRINT || run->kind == SANA_PIPELINE_SPRINT_IMG2IMG;
     if (!sprint && (o->maxt_set || o->inter_set))
         return cli_fail("--max-timesteps / --intermediate-timesteps apply to SanaSprintPipeline checkpoints only");
@@ -202,6 +216,12 @@ static void fill_params(gen_run *run)
         g->image_height = in->image_h;
     }
     if (o->strength_set) g->strength = o->strength;
+    if (in->control) {
+        g->control_image = in->control;
+        g->control_image_width = in->control_w;
+        g->control_image_height = in->control_h;
+    }
+    if (o->cn_scale_set) g->controlnet_conditioning_scale = o->cn_scale;
     if (in->emb) {
         g->prompt_embeds = in->emb;
         g->prompt_attention_mask = in->embm;
@@ -257,6 +277,11 @@ static char *image_parameters(const gen_run *run, const sana_result *res)
                  g->pag_applied_layers ? g->pag_applied_layers : "transformer_blocks.0");
     if (run->kind == SANA_PIPELINE_SPRINT_IMG2IMG) /* the A1111 img2img key */
         snprintf(extra, sizeof extra, "Denoising strength: %g", g->strength);
+    if (run->kind == SANA_PIPELINE_CONTROLNET) {
+        const char *ci = strrchr(run->o->control_image, '/');
+        snprintf(extra, sizeof extra, "ControlNet scale: %g, Control image: %s", g->controlnet_conditioning_scale,
+                 ci && ci[1] ? ci + 1 : run->o->control_image);
+    }
     const char *sampler = sana_sampler_display_name(run->o->scheduler ? run->o->scheduler : sana_pipeline_sampler(run->pipe));
     const char *negative = run->kind == SANA_PIPELINE_SPRINT || run->kind == SANA_PIPELINE_SPRINT_IMG2IMG ||
                                    g->guidance_scale <= 1 ? NULL : g->negative_prompt;

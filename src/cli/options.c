@@ -94,6 +94,13 @@ static const cli_option options[] = {
      "adaptive PAG scale (default: 0)"},
     {"pag-applied-layers", NULL, 0, OPT_STR, "L", G, F(pag_layers), NOFIELD, 0, 0, NULL,
      "comma-separated layer patterns (default: transformer_blocks.0)"},
+    {"control-image", NULL, 0, OPT_STR, "FILE", G, F(control_image), NOFIELD, 0, 0, NULL,
+     "ControlNet: the control image (PNG, e.g. an HED edge map), resized\nto the generated size as diffusers' load_image + preprocess do"},
+    {"controlnet-conditioning-scale", NULL, 0, OPT_DOUBLE, "S", G, F(cn_scale), F(cn_scale_set), 0, 0, NULL,
+     "ControlNet: its block samples are multiplied by S (default: 1.0)"},
+    {"controlnet", NULL, 0, OPT_STR, "DIR", G, F(controlnet), NOFIELD, 0, 0, NULL,
+     "a SanaControlNetModel folder: runs SanaControlNetPipeline over the\ncheckpoint (default: its controlnet/ "
+     "when it is a\nSanaControlNetPipeline)"},
     {"scheduler", NULL, 0, OPT_CHOICE, "dpm|euler|scm", G, F(scheduler), NOFIELD, 0, 0, NULL,
      "sampler (default: the checkpoint's scheduler config)"},
     {"flow-shift", NULL, 0, OPT_DOUBLE, "X", G, F(shift), NOFIELD, 0, 0, must_be_positive,

@@ -7,6 +7,7 @@
  * Data flow and shapes: doc/dit.md.
  */
 #include "models/dit.h"
+#include "models/dit_impl.h"
 #include "core/json.h"
 #include "io/safetensors.h"
 #include "models/weights.h"
@@ -58,7 +59,7 @@ static int json_is_null(const sana_json *j, const char *key)
     return json_object_object_get_ex(j->root, key, &o) && o == NULL;
 }
 
-static sana_status config_from_json(sana_dit_config *c, const sana_json *j)
+sana_status sana_dit_config_parse(sana_dit_config *c, const sana_json *j, int controlnet)
 {
     sana_status st;
 #define INT(k) if ((st = sana_json_int(j, #k, c->k, &c->k)) != SANA_OK) return st
@@ -80,9 +81,11 @@ static sana_status config_from_json(sana_dit_config *c, const sana_json *j)
     INT(patch_size);
     BOOL(norm_elementwise_affine);
     DBL(norm_eps);
-    BOOL(guidance_embeds);
-    DBL(guidance_embeds_scale);
-    DBL(timestep_scale);
+    if (!controlnet) { /* SanaControlNetModel.__init__ has none of these */
+        BOOL(guidance_embeds);
+        DBL(guidance_embeds_scale);
+        DBL(timestep_scale);
+    }
 #undef INT
 #undef DBL
 #undef BOOL
@@ -98,7 +101,7 @@ static sana_status config_from_json(sana_dit_config *c, const sana_json *j)
         (st = sana_json_double(j, "interpolation_scale", 1.0, &c->interpolation_scale)) != SANA_OK)
         return st;
     char *qk = NULL;
-    if ((st = sana_json_string(j, "qk_norm", NULL, &qk)) != SANA_OK) return st;
+    if (!controlnet && (st = sana_json_string(j, "qk_norm", NULL, &qk)) != SANA_OK) return st;
     if (qk) {
         int ok = strcmp(qk, "rms_norm_across_heads") == 0;
         free(qk);
@@ -141,79 +144,12 @@ sana_status sana_dit_config_load(sana_dit_config *c, const char *config_json_pat
     if (st == SANA_OK && cls && strcmp(cls, "SanaTransformer2DModel") != 0)
         st = sana_json_bad(&j, "_class_name", "\"%s\" is not SanaTransformer2DModel", cls);
     free(cls);
-    if (st == SANA_OK) st = config_from_json(c, &j);
+    if (st == SANA_OK) st = sana_dit_config_parse(c, &j, 0);
     sana_json_free(&j);
     return st;
 }
 
 /* ------------------------------------------------------------------ weights */
-
-/*
- * Weights, named after their checkpoint keys: the field path is the key, with "." inside a
- * module name becoming "_" (to_out.0 -> to_out_0) and transformer_blocks.<i> an array.
- * m->transformer_blocks[i].attn1.to_q.weight is "transformer_blocks.<i>.attn1.to_q.weight".
- */
-typedef struct {
-    const sana_wt *weight, *bias;    /* NULL when the module has none */
-} dit_param;
-
-typedef struct {
-    dit_param to_q, to_k, to_v, to_out_0;
-    dit_param norm_q, norm_k;        /* qk_norm "rms_norm_across_heads" only */
-} dit_attention;
-
-typedef struct {
-    dit_param conv_inverted, conv_depth, conv_point;
-} dit_glumbconv;
-
-typedef struct {
-    const sana_wt *scale_shift_table; /* [6, D] */
-    dit_attention attn1, attn2;
-    dit_param norm2;                 /* norm_elementwise_affine only */
-    dit_glumbconv ff;
-} dit_block;
-
-typedef struct {
-    dit_param linear_1, linear_2;
-} dit_mlp;
-
-/* Activation arena of one (B, H, W, L) shape: one backend allocation cut into buffers. */
-typedef struct {
-    int64_t B, H, W, L;
-    float *base;
-    float *xin, *out, *hs, *nrm, *q, *k, *v, *att, *tmp, *proj, *glu_work;
-    float *enc_in, *enc, *enc_work, *mask, *bias;
-    float *ekv; /* [num_layers][k, v][B, L, Dc]: attn2 k and v of the caption in every block */
-    float *t, *g, *tproj, *temb, *temb_work, *gemb, *temb6, *mod, *mod2, *pos;
-    float *lin_work, *soft_work;
-    int has_mask;
-} dit_arena;
-
-struct sana_dit {
-    sana_dit_config cfg;
-    const sana_backend *be;
-    sana_st_set *st;
-    sana_weights w;         /* every weight, as the backend prepared it */
-    char *dir;
-    int64_t D, Dc, Hd, Cout, p;
-    struct { dit_param proj; } patch_embed;
-    struct {
-        /* time_embed.emb.timestep_embedder (AdaLayerNormSingle), or time_embed.timestep_embedder
-         * and time_embed.guidance_embedder (SanaCombinedTimestepGuidanceEmbeddings, Sprint) */
-        dit_mlp timestep_embedder, guidance_embedder;
-        dit_param linear;
-    } time_embed;
-    dit_mlp caption_projection;
-    dit_param caption_norm;
-    const sana_wt *scale_shift_table; /* [2, D] */
-    dit_param proj_out;
-    dit_block *transformer_blocks;
-    dit_arena a;
-    /* The caption a->ekv was computed from (host copy, [B, L, caption_channels]); kv_valid: every
-     * block's slot holds it. A denoising loop passes the same caption at every step. */
-    float *kv_caption;
-    int kv_valid;
-};
 
 /* transformer_blocks.<i>.attn<n>: q from qdim, k and v from kvdim channels, inner channels. */
 static sana_status load_attn(sana_dit *m, dit_attention *a, int i, int n, int64_t qdim, int64_t kvdim,
@@ -290,7 +226,8 @@ static void load_timestep_mlp(sana_dit *m, sana_status *st, dit_mlp *t, const ch
     sana_model_weight(st, &m->w, &t->linear_2.bias, SANA_OP_mlp2, SHP(D), "%s.linear_2.bias", key);
 }
 
-static sana_status load_weights(sana_dit *m)
+/* Every weight of the model; head: also the output (scale_shift_table, proj_out), which the ControlNet lacks. */
+static sana_status load_weights(sana_dit *m, int head)
 {
     const sana_dit_config *c = &m->cfg;
     sana_weights *s = &m->w;
@@ -314,9 +251,11 @@ static sana_status load_weights(sana_dit *m)
     sana_model_weight(&st, s, &cp->linear_2.weight, SANA_OP_mlp2, SHP(D, D), "caption_projection.linear_2.weight");
     sana_model_weight(&st, s, &cp->linear_2.bias, SANA_OP_mlp2, SHP(D), "caption_projection.linear_2.bias");
     sana_model_weight(&st, s, &m->caption_norm.weight, SANA_OP_rms_norm, SHP(D), "caption_norm.weight");
-    sana_model_weight(&st, s, &m->scale_shift_table, SANA_OP_dit_modulation, SHP(2, D), "scale_shift_table");
-    sana_model_weight(&st, s, &m->proj_out.weight, SANA_OP_linear, SHP(Cproj, D), "proj_out.weight");
-    sana_model_weight(&st, s, &m->proj_out.bias, SANA_OP_linear, SHP(Cproj), "proj_out.bias");
+    if (head) {
+        sana_model_weight(&st, s, &m->scale_shift_table, SANA_OP_dit_modulation, SHP(2, D), "scale_shift_table");
+        sana_model_weight(&st, s, &m->proj_out.weight, SANA_OP_linear, SHP(Cproj, D), "proj_out.weight");
+        sana_model_weight(&st, s, &m->proj_out.bias, SANA_OP_linear, SHP(Cproj), "proj_out.bias");
+    }
     for (int i = 0; i < (int)c->num_layers && st == SANA_OK; i++)
         st = load_block(m, &m->transformer_blocks[i], i);
     return st;
@@ -328,8 +267,18 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
     return sana_dit_load_q(out, transformer_dir, variant, be, SANA_F32);
 }
 
+/* transformer_dir/config.json, then the model with its head. */
 static sana_status dit_load(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
-                            sana_quant quant, int rec, sana_lora *lora);
+                            sana_quant quant, int rec, sana_lora *lora)
+{
+    *out = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", transformer_dir);
+    sana_dit_config cfg;
+    sana_status st = sana_dit_config_load(&cfg, path);
+    if (st != SANA_OK) return st;
+    return sana_dit_load_impl(out, transformer_dir, &cfg, variant, be, quant, rec, lora, 1);
+}
 
 sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
                             sana_quant quant)
@@ -352,37 +301,34 @@ sana_status sana_dit_load_lora(sana_dit **out, const char *transformer_dir, cons
 const sana_weights *sana_dit_weights(const sana_dit *m) { return &m->w; }
 const sana_st_set *sana_dit_tensors(const sana_dit *m) { return m->st; }
 
-static sana_status dit_load(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
-                            sana_quant quant, int rec, sana_lora *lora)
+sana_status sana_dit_load_impl(sana_dit **out, const char *dir, const sana_dit_config *cfg, const char *variant,
+                               const sana_backend *be, sana_quant quant, int rec, sana_lora *lora, int head)
 {
     *out = NULL;
     sana_dit *m = calloc(1, sizeof *m);
-    if (!m) return sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
+    if (!m) return sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
     m->be = be ? be : sana_backend_ref();
-    m->dir = strdup(transformer_dir);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", transformer_dir);
-    sana_status st = sana_dit_config_load(&m->cfg, path);
-    if (st == SANA_OK) {
-        const sana_dit_config *c = &m->cfg;
-        m->D = c->num_attention_heads * c->attention_head_dim;
-        m->Dc = c->num_cross_attention_heads * c->cross_attention_head_dim;
-        m->Hd = (int64_t)(c->mlp_ratio * (double)m->D); /* GLUMBConv: int(expand_ratio * in_channels) */
-        m->Cout = c->out_channels;
-        m->p = c->patch_size;
-        size_t nblocks = (size_t)(c->num_layers > 0 ? c->num_layers : 1);
-        m->transformer_blocks = calloc(nblocks, sizeof *m->transformer_blocks);
-        if (!m->transformer_blocks) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", transformer_dir);
-    }
-    if (st == SANA_OK) st = sana_st_set_open(&m->st, transformer_dir, "diffusion_pytorch_model", variant);
+    m->dir = strdup(dir);
+    m->cfg = *cfg;
+    sana_status st = SANA_OK;
+    const sana_dit_config *c = &m->cfg;
+    m->D = c->num_attention_heads * c->attention_head_dim;
+    m->Dc = c->num_cross_attention_heads * c->cross_attention_head_dim;
+    m->Hd = (int64_t)(c->mlp_ratio * (double)m->D); /* GLUMBConv: int(expand_ratio * in_channels) */
+    m->Cout = c->out_channels;
+    m->p = c->patch_size;
+    size_t nblocks = (size_t)(c->num_layers > 0 ? c->num_layers : 1);
+    m->transformer_blocks = calloc(nblocks, sizeof *m->transformer_blocks);
+    if (!m->transformer_blocks || !m->dir) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
+    if (st == SANA_OK) st = sana_st_set_open(&m->st, dir, "diffusion_pytorch_model", variant);
     if (st == SANA_OK) {
         sana_weights_init(&m->w, m->be, m->st, 0); /* read at every step: the backend prepares for speed */
         sana_weights_quantize(&m->w, quant);
         m->w.record = rec;
         m->w.lora = lora;
-        st = load_weights(m);
+        st = load_weights(m, head);
         m->w.lora = NULL;
-        if (st == SANA_OK) st = sana_lora_check_used(lora, transformer_dir);
+        if (st == SANA_OK) st = sana_lora_check_used(lora, dir);
     }
     if (st != SANA_OK) {
         sana_dit_free(m);
@@ -496,14 +442,14 @@ static sana_status arena_prepare(sana_dit *m, int64_t B, int64_t H, int64_t W, i
 
 /* ------------------------------------------------------------------ forward */
 
-static void upload(const sana_dit *m, float *dst, const float *src, int64_t n)
+void sana_dit_upload(const sana_dit *m, float *dst, const float *src, int64_t n)
 {
     m->be->upload(m->be->ctx, dst, src, (size_t)n * sizeof(float));
 }
 
 /* Wait for the backend; a failure of one of its ops since the last call is the forward's status (the
  * caption cache is dropped: it may hold a failed computation). */
-static sana_status backend_status(sana_dit *m)
+sana_status sana_dit_sync(sana_dit *m)
 {
     sana_status st = sana_backend_sync(m->be);
     if (st == SANA_OK) return SANA_OK;
@@ -521,8 +467,8 @@ static int pag_layer(const sana_dit_pag *pag, int i)
 }
 
 /* nn.Linear of a dit_param: x [M, K] -> y [M, N] (the linear op). */
-static void linear(const sana_backend *be, float *y, const float *x, const dit_param *w, int64_t M, int64_t K,
-                   int64_t N)
+void sana_dit_linear(const sana_backend *be, float *y, const float *x, const dit_param *w, int64_t M, int64_t K,
+                     int64_t N)
 {
     SANA_OP_CALL(be, linear, y, x, w->weight, w->bias, M, K, N);
 }
@@ -549,9 +495,9 @@ static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_fro
     /* 2. Self-attention (linear): norm1 + modulation, q k v, [q/k RMSNorm], ReLU attention, to_out */
     const dit_attention *s = &bw->attn1;
     SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, NULL, NULL, a->mod, B, N, D, 6, 0, 1, eps);
-    linear(be, a->q, a->nrm, &s->to_q, BN, D, D);
-    linear(be, a->k, a->nrm, &s->to_k, BN, D, D);
-    linear(be, a->v, a->nrm, &s->to_v, BN, D, D);
+    sana_dit_linear(be, a->q, a->nrm, &s->to_q, BN, D, D);
+    sana_dit_linear(be, a->k, a->nrm, &s->to_k, BN, D, D);
+    sana_dit_linear(be, a->v, a->nrm, &s->to_v, BN, D, D);
     const int64_t Borg = pag_from >= 0 && pag_from < B ? pag_from : B; /* items with real attention */
     if (s->norm_q.weight && pag_from < 0) {
         /* PAG processors of diffusers skip norm_q / norm_k: so do we in PAG layers */
@@ -561,24 +507,24 @@ static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_fro
     if (Borg > 0)
         SANA_OP_CALL(be, linear_attn, a->att, a->lin_work, a->q, a->k, a->v, Borg, N, c->num_attention_heads,
                      c->attention_head_dim);
-    if (Borg > 0) linear(be, a->tmp, a->att, &s->to_out_0, Borg * N, D, D);
+    if (Borg > 0) sana_dit_linear(be, a->tmp, a->att, &s->to_out_0, Borg * N, D, D);
     if (Borg < B) /* identity attention: to_out(to_v(x)) */
-        linear(be, a->tmp + Borg * N * D, a->v + Borg * N * D, &s->to_out_0, (B - Borg) * N, D, D);
+        sana_dit_linear(be, a->tmp + Borg * N * D, a->v + Borg * N * D, &s->to_out_0, (B - Borg) * N, D, D);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, a->mod, B, N, D, 6, 2);
 
     /* 3. Cross-attention (softmax) over the caption, on the un-normalised hidden states; plain residual */
     const dit_attention *x = &bw->attn2;
     float *ek = a->ekv + (int64_t)i * 2 * B * L * Dc, *ev = ek + B * L * Dc;
-    linear(be, a->q, a->hs, &x->to_q, BN, D, Dc);
+    sana_dit_linear(be, a->q, a->hs, &x->to_q, BN, D, Dc);
     if (x->norm_q.weight) SANA_OP_CALL(be, rms_norm, a->q, a->q, x->norm_q.weight, BN, Dc, DIT_QK_NORM_EPS);
     if (new_caption) {
-        linear(be, ek, a->enc, &x->to_k, B * L, D, Dc);
-        linear(be, ev, a->enc, &x->to_v, B * L, D, Dc);
+        sana_dit_linear(be, ek, a->enc, &x->to_k, B * L, D, Dc);
+        sana_dit_linear(be, ev, a->enc, &x->to_v, B * L, D, Dc);
         if (x->norm_k.weight) SANA_OP_CALL(be, rms_norm, ek, ek, x->norm_k.weight, B * L, Dc, DIT_QK_NORM_EPS);
     }
     SANA_OP_CALL(be, softmax_attn, a->att, a->soft_work, a->q, ek, ev, bias, B, N, L,
                  c->num_cross_attention_heads, c->cross_attention_head_dim);
-    linear(be, a->tmp, a->att, &x->to_out_0, BN, Dc, D);
+    sana_dit_linear(be, a->tmp, a->att, &x->to_out_0, BN, Dc, D);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, NULL, B, N, D, 6, 0);
 
     /* 4. Feed-forward: norm2 + modulation, tokens -> [B, D, h, w], GLUMBConv, back, gated residual */
@@ -611,18 +557,18 @@ static void time_embed_forward(sana_dit *m, const float *timestep, const float *
     const sana_backend *be = m->be;
     dit_arena *a = &m->a;
     const int64_t B = a->B, D = m->D;
-    upload(m, a->t, timestep, B);
+    sana_dit_upload(m, a->t, timestep, B);
     SANA_OP_CALL(be, timestep_embedding, a->tproj, a->t, B, DIT_TPROJ_DIM);
     mlp2(be, a->temb, a->temb_work, a->tproj, &m->time_embed.timestep_embedder, B, DIT_TPROJ_DIM, D, D, SANA_ACT_SILU);
     if (m->cfg.guidance_embeds) {
-        upload(m, a->g, guidance, B);
+        sana_dit_upload(m, a->g, guidance, B);
         SANA_OP_CALL(be, timestep_embedding, a->tproj, a->g, B, DIT_TPROJ_DIM);
         mlp2(be, a->gemb, a->temb_work, a->tproj, &m->time_embed.guidance_embedder, B, DIT_TPROJ_DIM, D, D,
              SANA_ACT_SILU);
         SANA_OP_CALL(be, add, a->temb, a->temb, a->gemb, B * D);
     }
     SANA_OP_CALL(be, silu, a->temb_work, a->temb, B * D);
-    linear(be, a->temb6, a->temb_work, &m->time_embed.linear, B, D, 6 * D);
+    sana_dit_linear(be, a->temb6, a->temb_work, &m->time_embed.linear, B, D, 6 * D);
 }
 
 static sana_status check_shape(const sana_dit *m, int64_t B, int64_t H, int64_t W, int64_t L)
@@ -636,9 +582,9 @@ static sana_status check_shape(const sana_dit *m, int64_t B, int64_t H, int64_t 
     return SANA_OK;
 }
 
-sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B, int64_t H, int64_t W,
-                             const float *timestep, const float *enc, const float *enc_mask, int64_t L,
-                             const float *guidance, const sana_dit_pag *pag)
+sana_status sana_dit_begin(sana_dit *m, const float *x, int64_t B, int64_t H, int64_t W, const float *timestep,
+                           const float *enc, const float *enc_mask, int64_t L, const float *guidance,
+                           int *new_caption)
 {
     const sana_dit_config *c = &m->cfg;
     sana_status st = check_shape(m, B, H, W, L);
@@ -647,22 +593,20 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
         return sana_err(SANA_ERR_ARG, "%s: %s", m->dir,
                         c->guidance_embeds ? "guidance_embeds is true: a guidance value per batch item is required"
                                            : "guidance given to a model without guidance_embeds");
-    if (pag && (pag->perturbed_from < 0 || pag->perturbed_from > B || pag->nlayers < 0 || (pag->nlayers && !pag->layers)))
-        return sana_err(SANA_ERR_ARG, "%s: bad PAG settings", m->dir);
     if ((st = arena_prepare(m, B, H, W, L)) != SANA_OK) return st;
 
     const sana_backend *be = m->be;
     dit_arena *a = &m->a;
-    const int64_t D = m->D, p = m->p, h = H / p, w = W / p, N = h * w;
+    const int64_t D = m->D, p = m->p;
 
     /* attention_mask -> bias: (1 - mask) * -10000 */
     a->has_mask = enc_mask != NULL;
     if (enc_mask) {
-        upload(m, a->mask, enc_mask, B * L);
+        sana_dit_upload(m, a->mask, enc_mask, B * L);
         SANA_OP_CALL(be, attn_mask_bias, a->bias, a->mask, B * L);
     }
     /* 1. Input: patch embedding (+ sin-cos position table when interpolation_scale is set) */
-    upload(m, a->xin, x, B * c->in_channels * H * W);
+    sana_dit_upload(m, a->xin, x, B * c->in_channels * H * W);
     SANA_OP_CALL(be, patch_embed, a->hs, a->xin, m->patch_embed.proj.weight, m->patch_embed.proj.bias,
                  c->has_interpolation_scale ? a->pos : NULL, B, c->in_channels, H, W, D, p);
     /* time_embed: AdaLayerNormSingle, or SanaCombinedTimestepGuidanceEmbeddings (Sprint) */
@@ -672,30 +616,74 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
      * caption repeats (every step of a denoising loop) a->enc and a->ekv are kept, not recomputed
      * (same values; diffusers recomputes them at every call). */
     const int64_t ncap = B * L * c->caption_channels;
-    const int new_caption = !m->kv_valid || memcmp(m->kv_caption, enc, (size_t)ncap * sizeof(float)) != 0;
-    if (new_caption) {
+    *new_caption = !m->kv_valid || memcmp(m->kv_caption, enc, (size_t)ncap * sizeof(float)) != 0;
+    if (*new_caption) {
         m->kv_valid = 0;
-        upload(m, a->enc_in, enc, ncap);
+        sana_dit_upload(m, a->enc_in, enc, ncap);
         mlp2(be, a->enc, a->enc_work, a->enc_in, &m->caption_projection, B * L, c->caption_channels, D, D,
              SANA_ACT_GELU_TANH);
         SANA_OP_CALL(be, rms_norm, a->enc, a->enc, m->caption_norm.weight, B * L, D, DIT_CAPTION_NORM_EPS);
     }
+    return SANA_OK;
+}
 
-    /* 2. Transformer blocks */
-    for (int i = 0; i < (int)c->num_layers; i++)
-        block_forward(m, i, enc_mask ? a->bias : NULL, pag_layer(pag, i) ? pag->perturbed_from : -1, new_caption);
-    if (new_caption) {
-        memcpy(m->kv_caption, enc, (size_t)ncap * sizeof(float));
-        m->kv_valid = 1;
+void sana_dit_block(sana_dit *m, int i, int64_t pag_from, int new_caption)
+{
+    block_forward(m, i, m->a.has_mask ? m->a.bias : NULL, pag_from, new_caption);
+}
+
+void sana_dit_caption_done(sana_dit *m, const float *enc, int new_caption)
+{
+    if (!new_caption) return;
+    memcpy(m->kv_caption, enc, (size_t)(m->a.B * m->a.L * m->cfg.caption_channels) * sizeof(float));
+    m->kv_valid = 1;
+}
+
+sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B, int64_t H, int64_t W,
+                             const float *timestep, const float *enc, const float *enc_mask, int64_t L,
+                             const float *guidance, const sana_dit_pag *pag)
+{
+    return sana_dit_forward_controlnet(m, out, x, B, H, W, timestep, enc, enc_mask, L, guidance, pag, NULL, 0);
+}
+
+sana_status sana_dit_forward_controlnet(sana_dit *m, float *out, const float *x, int64_t B, int64_t H, int64_t W,
+                                        const float *timestep, const float *enc, const float *enc_mask, int64_t L,
+                                        const float *guidance, const sana_dit_pag *pag, const float *block_samples,
+                                        int nsamples)
+{
+    if (pag && (pag->perturbed_from < 0 || pag->perturbed_from > B || pag->nlayers < 0 || (pag->nlayers && !pag->layers)))
+        return sana_err(SANA_ERR_ARG, "%s: bad PAG settings", m->dir);
+    if (!m->scale_shift_table || !m->proj_out.weight)
+        return sana_err(SANA_ERR_ARG, "%s: a model without the output head (scale_shift_table, proj_out)", m->dir);
+    if (nsamples < 0 || (nsamples > 0 && !block_samples))
+        return sana_err(SANA_ERR_ARG, "%s: bad controlnet block samples (%d)", m->dir, nsamples);
+    int new_caption = 0;
+    sana_status st = sana_dit_begin(m, x, B, H, W, timestep, enc, enc_mask, L, guidance, &new_caption);
+    if (st != SANA_OK) return st;
+
+    const sana_backend *be = m->be;
+    dit_arena *a = &m->a;
+    const int64_t D = m->D, p = m->p, h = H / p, w = W / p, N = h * w;
+
+    /* 2. Transformer blocks; with a ControlNet, sample k is added after block k + 1 (diffusers:
+     * `if 0 < index_block <= len(controlnet_block_samples): hidden_states += samples[index_block - 1]`),
+     * so block 0 gets none and samples past num_layers - 1 are not used. */
+    for (int i = 0; i < (int)m->cfg.num_layers; i++) {
+        sana_dit_block(m, i, pag_layer(pag, i) ? pag->perturbed_from : -1, new_caption);
+        if (block_samples && i > 0 && i <= nsamples) {
+            sana_dit_upload(m, a->tmp, block_samples + (int64_t)(i - 1) * B * N * D, B * N * D);
+            SANA_OP_CALL(be, add, a->hs, a->hs, a->tmp, B * N * D);
+        }
     }
+    sana_dit_caption_done(m, enc, new_caption);
 
     /* 3. norm_out (SanaModulatedNorm with scale_shift_table [2, D] + embedded timestep), proj_out */
     SANA_OP_CALL(be, dit_modulation, a->mod2, m->scale_shift_table, a->temb, B, 2, D, 0);
     SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, NULL, NULL, a->mod2, B, N, D, 2, 0, 1, DIT_NORM_OUT_EPS);
-    linear(be, a->proj, a->nrm, &m->proj_out, B * N, D, p * p * m->Cout);
+    sana_dit_linear(be, a->proj, a->nrm, &m->proj_out, B * N, D, p * p * m->Cout);
     /* 4. Unpatchify */
     SANA_OP_CALL(be, unpatchify, a->out, a->proj, B, h, w, p, m->Cout);
-    if ((st = backend_status(m)) != SANA_OK) return st;
+    if ((st = sana_dit_sync(m)) != SANA_OK) return st;
     be->download(be->ctx, out, a->out, (size_t)(B * m->Cout * H * W) * sizeof(float));
     return SANA_OK;
 }
@@ -728,16 +716,16 @@ sana_status sana_dit_block_forward(sana_dit *m, int layer, float *x_out, const f
     if ((st = arena_prepare(m, B, H, W, L)) != SANA_OK) return st;
     dit_arena *a = &m->a;
     const int64_t N = (H / m->p) * (W / m->p), D = m->D;
-    upload(m, a->hs, x_out, B * N * D);
-    upload(m, a->enc, enc, B * L * D);
-    upload(m, a->temb6, temb6, B * 6 * D);
+    sana_dit_upload(m, a->hs, x_out, B * N * D);
+    sana_dit_upload(m, a->enc, enc, B * L * D);
+    sana_dit_upload(m, a->temb6, temb6, B * 6 * D);
     if (enc_mask) {
-        upload(m, a->mask, enc_mask, B * L);
+        sana_dit_upload(m, a->mask, enc_mask, B * L);
         SANA_OP_CALL(m->be, attn_mask_bias, a->bias, a->mask, B * L);
     }
     m->kv_valid = 0; /* a->enc and this block's k, v slot now belong to another caption */
     block_forward(m, layer, enc_mask ? a->bias : NULL, pag_from, 1);
-    if ((st = backend_status(m)) != SANA_OK) return st;
+    if ((st = sana_dit_sync(m)) != SANA_OK) return st;
     m->be->download(m->be->ctx, x_out, a->hs, (size_t)(B * N * D) * sizeof(float));
     return SANA_OK;
 }

@@ -121,6 +121,18 @@ sana_status sana_dit_forward(sana_dit *m, float *out, const float *x, int64_t B,
                              const float *timestep, const float *enc, const float *enc_mask, int64_t L,
                              const float *guidance, const sana_dit_pag *pag);
 
+/*
+ * The same with the block samples of a SanaControlNetModel (models/controlnet.h), as
+ * SanaTransformer2DModel.forward(..., controlnet_block_samples=...): block_samples holds nsamples
+ * tensors [B, N, D] (N = (H/p)(W/p) tokens, D the inner dim; host memory, already multiplied by the
+ * conditioning scale as the ControlNet returns them); sample k is added to the hidden states after
+ * block k + 1, and only samples 0 .. num_layers - 2 are used. NULL / 0: no ControlNet.
+ */
+sana_status sana_dit_forward_controlnet(sana_dit *m, float *out, const float *x, int64_t B, int64_t H, int64_t W,
+                                        const float *timestep, const float *enc, const float *enc_mask, int64_t L,
+                                        const float *guidance, const sana_dit_pag *pag, const float *block_samples,
+                                        int nsamples);
+
 /* ---- inspection, for tests and debugging ---- */
 
 /*

@@ -1,10 +1,11 @@
 /* src/pipeline/pipeline_generate.c -- sana_generate: SanaPipeline, SanaPAGPipeline, SanaSprintPipeline and
- * SanaSprintImg2ImgPipeline .__call__ (diffusers v0.35.2), as a sequence of its phases (see doc/pipeline.md and
- * pipeline_impl.h; img2img's own steps are in pipeline_img2img.c):
+ * SanaSprintImg2ImgPipeline and SanaControlNetPipeline .__call__ (diffusers v0.35.2), as a sequence of its
+ * phases (see doc/pipeline.md and pipeline_impl.h; img2img's own steps are in pipeline_img2img.c):
  *   1. check_inputs, in the order diffusers checks them; binning of the size (pipeline_latents.c);
  *   2. encode_prompt: prompt (with the complex human instruction) and, with CFG, the negative
  *      prompt (without it), each repeated num_images_per_prompt times; CFG batch = [neg, pos];
  *      PAG batch = [neg, pos, pos] (with CFG) or [pos, pos] (pipeline_encode.c);
+ *   2b. ControlNet: the control image resized to the generated size and VAE-encoded (pipeline_control.c);
  *   3. retrieve_timesteps, then latents = randn([n, C, H/32, W/32]) from
  *      torch.Generator("cpu").manual_seed(seed) (Sprint: times sigma_data) (pipeline_latents.c);
  *      img2img: get_timesteps drops the steps strength does not keep, and the latents are the encoded
@@ -38,6 +39,7 @@ void sana_generate_params_default(sana_generate_params *g, const sana_pipeline *
     g->max_timesteps = 1.57080;
     g->intermediate_timesteps = 1.3;
     g->strength = 0.6; /* SanaSprintImg2ImgPipeline.__call__(strength=0.6) */
+    g->controlnet_conditioning_scale = 1.0;
 }
 
 void sana_result_free(sana_result *r)
@@ -65,7 +67,7 @@ void sana_gen_report(const sana_gen *s, sana_phase ph, int step, int nsteps, dou
 
 /* ------------------------------------------------------------------ check_inputs */
 
-/* The scalar arguments common to the three pipelines. */
+/* The scalar arguments common to the pipelines. */
 static sana_status check_args(const sana_generate_params *g)
 {
     if (!g->prompt && !g->prompt_embeds) return sana_err(SANA_ERR_ARG, "no prompt given");
@@ -148,6 +150,7 @@ static sana_status check_inputs(sana_gen *s)
     s->do_cfg = !s->sprint && g->guidance_scale > 1.0;
     if ((st = check_pag(s)) != SANA_OK || (st = check_sprint(s)) != SANA_OK) return st;
     if ((st = sana_gen_check_img2img(s)) != SANA_OK) return st;
+    if ((st = sana_gen_check_control(s)) != SANA_OK) return st;
     s->nimg = g->num_images_per_prompt;
     s->C = s->dc->in_channels;
     s->h = s->gh / s->c->vae_scale;
@@ -175,6 +178,14 @@ static sana_status gen_alloc(sana_gen *s)
     s->mask = malloc(sizeof(float) * (size_t)(s->Bm * s->L));
     s->tstep = malloc(sizeof(float) * (size_t)s->Bm);
     s->guid = malloc(sizeof(float) * (size_t)s->Bm);
+    if (s->control) {
+        const sana_dit_config *cc = sana_controlnet_get_config(s->c->cn);
+        const int64_t D = cc->num_attention_heads * cc->attention_head_dim, p = cc->patch_size;
+        s->cond = malloc(sizeof(float) * (size_t)(s->Bm * s->C * hw));
+        s->cn_samples = malloc(sizeof(float) * (size_t)((cc->num_layers > 0 ? cc->num_layers : 1) * s->Bm *
+                                                        (s->h / p) * (s->w / p) * D));
+        if (!s->cond || !s->cn_samples) return sana_err(SANA_ERR_NOMEM, "out of memory for a %dx%d generation", s->gw, s->gh);
+    }
     if (!s->lat || !s->xin || !s->pred || !s->noise || !s->enc || !s->mask || !s->tstep || !s->guid)
         return sana_err(SANA_ERR_NOMEM, "out of memory for a %dx%d generation", s->gw, s->gh);
     return SANA_OK;
@@ -191,6 +202,8 @@ static void gen_free(sana_gen *s)
     free(s->tstep);
     free(s->guid);
     free(s->pred);
+    free(s->cond);
+    free(s->cn_samples);
     sana_sampler_free(s->smp);
     sana_rng_free(s->rng);
 }
@@ -237,15 +250,19 @@ int sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_result *
     s.g = g;
     s.sprint = sana_kind_sprint(p->kind);
     s.img2img = p->kind == SANA_PIPELINE_SPRINT_IMG2IMG;
+    s.control = p->kind == SANA_PIPELINE_CONTROLNET;
     s.t_start = sana_gen_now();
 
     sana_status st = check_inputs(&s);
     if (st == SANA_OK) st = gen_alloc(&s);
     if (st == SANA_OK) st = sana_gen_encode_prompt(&s);
+    if (st == SANA_OK) st = sana_gen_prepare_control(&s);
     if (st == SANA_OK) st = sana_gen_prepare_timesteps(&s);
     if (st == SANA_OK) st = sana_gen_prepare_latents(&s);
     if (st == SANA_OK) st = denoise(&s);
-    sana_dit_release_activations(s.c->dit); /* before the decode's buffers (sana_dit_release_activations) */
+    /* before the decode's buffers come (sana_dit_release_activations) */
+    sana_dit_release_activations(s.c->dit);
+    sana_controlnet_release_activations(s.c->cn);
     if (st == SANA_OK) take_latents(&s, out);
     if (st == SANA_OK && !g->output_latent) st = sana_gen_decode(&s, out);
     gen_free(&s);

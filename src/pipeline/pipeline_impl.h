@@ -7,7 +7,8 @@
  *   pipeline_encode.c    encode_prompt of the prompt and, with CFG, the negative prompt (+ sana_encode);
  *   pipeline_latents.c   binning of the size, prepare_latents (randn or given; Sprint: * sigma_data);
  *   pipeline_img2img.c   SanaSprintImg2ImgPipeline: strength, get_timesteps, the init image encoded and noised;
- *   pipeline_step.c      the sampler, and one denoising step with its guidance (CFG, PAG, Sprint);
+ *   pipeline_control.c   SanaControlNetPipeline: the control image prepared and VAE-encoded;
+ *   pipeline_step.c      the sampler, and one denoising step with its guidance (CFG, PAG, Sprint, ControlNet);
  *   pipeline_decode.c    latents / scaling_factor -> DC-AE -> resize back -> uint8 (+ sana_decode).
  */
 #ifndef SANA_PIPELINE_IMPL_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "models/controlnet.h"
 #include "models/dcae.h"
 #include "models/dit.h"
 #include "pipeline/encode_prompt.h"
@@ -42,6 +44,8 @@ typedef struct {
     sana_dit *dit;
     const sana_dit_config *dc;
     sana_dcae *vae;
+    sana_controlnet *cn;     /* SanaControlNetPipeline: its SanaControlNetModel, else NULL */
+    char *cn_dir;            /* the folder it was loaded from */
     sana_text_encoder *te;   /* NULL while released (low_memory) */
     size_t te_bytes;         /* prepared bytes of the text encoder's weights, at its last load */
     /* The negative prompt's embeddings [neg_L, D] and mask while it repeats (same text, same length):
@@ -59,9 +63,9 @@ struct sana_pipeline {
     sana_pipeline_kind kind;
 };
 
-/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline", "SanaSprintImg2ImgPipeline", indexed by
- * sana_pipeline_kind. */
-#define SANA_NKINDS 4
+/* "SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline", "SanaSprintImg2ImgPipeline",
+ * "SanaControlNetPipeline", indexed by sana_pipeline_kind. */
+#define SANA_NKINDS 5
 extern const char *const sana_kind_class[SANA_NKINDS];
 
 /* The kinds that run SCMScheduler with the guidance embedding (SanaSprintPipeline and its img2img). */
@@ -90,6 +94,7 @@ typedef struct {
     int sprint;                 /* SanaSprintPipeline or SanaSprintImg2ImgPipeline */
     int img2img;                /* SanaSprintImg2ImgPipeline */
     int first_step;             /* img2img: t_start of get_timesteps, the first step that runs; else 0 */
+    int control;                /* SanaControlNetPipeline */
     int do_cfg, do_pag;         /* classifier-free guidance; PAGMixin.do_perturbed_attention_guidance */
     double t_start;             /* for the progress callback */
     int height, width;          /* the asked size (defaults filled) */
@@ -103,6 +108,8 @@ typedef struct {
     int ncopy;                  /* copies of the batch: 1, CFG 2, PAG 2, CFG + PAG 3 */
     int64_t Bm;                 /* ncopy * nimg */
     float *lat, *xin, *noise, *enc, *mask, *tstep, *guid, *pred;
+    float *cond;                /* ControlNet: [Bm, C, h, w] the control image's latents, one copy per row */
+    float *cn_samples;          /* ControlNet: [num_layers, Bm, h * w, D] its block samples of a step */
     sana_sampler *smp;
     sana_rng *rng;
 } sana_gen;
@@ -126,6 +133,11 @@ sana_status sana_gen_img2img_latents(sana_gen *s);
 
 /* pipeline_encode.c: enc/mask rows of the batch from the prompt(s) or the given prompt_embeds. */
 sana_status sana_gen_encode_prompt(sana_gen *s);
+
+/* pipeline_control.c: the control image to s->cond (prepare_image, vae.encode, * scaling_factor); the
+ * arguments checked first (sana_gen_check_control, also for the other kinds: no control image there). */
+sana_status sana_gen_check_control(sana_gen *s);
+sana_status sana_gen_prepare_control(sana_gen *s);
 
 /* pipeline_step.c: the sampler and its timesteps; the guidance embedding (Sprint); one step i of
  * the loop (model, guidance, sampler step); the final latents of the loop (Sprint). */

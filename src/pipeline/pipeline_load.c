@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 const char *const sana_kind_class[SANA_NKINDS] = {"SanaPipeline", "SanaPAGPipeline", "SanaSprintPipeline",
-                                                  "SanaSprintImg2ImgPipeline"};
+                                                  "SanaSprintImg2ImgPipeline", "SanaControlNetPipeline"};
 
 
 static char *path_join(const char *a, const char *b)
@@ -74,6 +74,7 @@ static const char *const transformer_classes[] = {"SanaTransformer2DModel", NULL
 static const char *const vae_classes[] = {"AutoencoderDC", NULL};
 static const char *const te_classes[] = {"Gemma2Model", "Gemma2ForCausalLM", NULL};
 static const char *const tok_classes[] = {"GemmaTokenizerFast", "GemmaTokenizer", NULL};
+static const char *const controlnet_classes[] = {"SanaControlNetModel", NULL};
 static const char *const sched_classes[] = {"DPMSolverMultistepScheduler", "FlowMatchEulerDiscreteScheduler",
                                             "SCMScheduler", NULL};
 
@@ -107,6 +108,8 @@ static void comps_free(comps *c)
     if (!c) return;
     if (c->dit) sana_dit_free(c->dit);
     if (c->vae) sana_dcae_free(c->vae);
+    sana_controlnet_free(c->cn);
+    free(c->cn_dir);
     if (c->te) sana_text_encoder_free(c->te);
     if (c->tok) sana_tokenizer_free(c->tok);
     free(c->neg_text);
@@ -209,6 +212,8 @@ static sana_status comps_open(comps **out, const char *dir, const sana_load_opti
     c->variant = opt && opt->variant ? strdup(opt->variant) : NULL;
     c->low_memory = opt ? opt->low_memory : 0;
     sana_status st = select_backend(c, opt);
+    if (st == SANA_OK && opt && opt->controlnet && !(c->cn_dir = strdup(opt->controlnet)))
+        st = sana_err(SANA_ERR_NOMEM, "out of memory");
     if (st == SANA_OK) st = sana_pipeline_parse_quantize(&c->te_quant, &c->dit_quant, opt ? opt->quantize : NULL);
     if (st == SANA_OK && opt && opt->nlora > 0) {
         if (opt->nlora > SANA_MAX_LORA || !opt->lora)
@@ -234,18 +239,55 @@ static sana_status comps_open(comps **out, const char *dir, const sana_load_opti
     return SANA_OK;
 }
 
-/* The pipeline kind of model_index.json's _class_name. */
+/* The pipeline kind of model_index.json's _class_name; a ControlNet given in the load options makes a
+ * SanaPipeline folder a SanaControlNetPipeline (diffusers: SanaControlNetPipeline.from_pretrained(DIR,
+ * controlnet=...), whose components are SanaPipeline's plus the ControlNet). */
 static sana_status pipeline_kind(const comps *c, sana_pipeline_kind *kind)
 {
-    for (int k = 0; k < SANA_NKINDS; k++)
-        if (!strcmp(c->mi.class_name, sana_kind_class[k])) {
-            *kind = (sana_pipeline_kind)k;
-            return SANA_OK;
-        }
-    return sana_err(SANA_ERR_UNSUPPORTED,
-                    "%s/model_index.json: _class_name \"%s\" is not supported "
-                    "(SanaPipeline, SanaPAGPipeline, SanaSprintPipeline, SanaSprintImg2ImgPipeline)", c->dir,
-                    c->mi.class_name);
+    int k = 0;
+    while (k < SANA_NKINDS && strcmp(c->mi.class_name, sana_kind_class[k])) k++;
+    if (k == SANA_NKINDS)
+        return sana_err(SANA_ERR_UNSUPPORTED,
+                        "%s/model_index.json: _class_name \"%s\" is not supported (SanaPipeline, SanaPAGPipeline, "
+                        "SanaSprintPipeline, SanaSprintImg2ImgPipeline, SanaControlNetPipeline)", c->dir,
+                        c->mi.class_name);
+    *kind = (sana_pipeline_kind)k;
+    if (c->cn_dir && *kind == SANA_PIPELINE_T2I) *kind = SANA_PIPELINE_CONTROLNET;
+    if (c->cn_dir && *kind != SANA_PIPELINE_CONTROLNET)
+        return sana_err(SANA_ERR_UNSUPPORTED, "%s: a ControlNet (%s) goes with a SanaPipeline or SanaControlNetPipeline "
+                        "folder, not a %s (diffusers 0.35.2 has no ControlNet variant of it)", c->dir, c->cn_dir,
+                        c->mi.class_name);
+    return SANA_OK;
+}
+
+/* The ControlNet: the load option's folder or the pipeline's controlnet/, whose samples must fit the
+ * transformer (the same latents, caption and tokens; its width is added to the transformer's hidden states). */
+static sana_status load_controlnet(comps *c)
+{
+    if (!c->cn_dir && !(c->cn_dir = component_dir(c, "controlnet", controlnet_classes, "config.json")))
+        return SANA_ERR_MISSING;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", c->cn_dir);
+    sana_dit_config cc;
+    sana_status st = sana_controlnet_config_load(&cc, path);
+    if (st != SANA_OK) return st;
+    const sana_dit_config *tc = c->dc;
+    const int64_t cd = cc.num_attention_heads * cc.attention_head_dim, td = tc->num_attention_heads * tc->attention_head_dim;
+    if (cd != td)
+        return sana_err(SANA_ERR_FORMAT, "%s: num_attention_heads * attention_head_dim = %lld * %lld = %lld, but the "
+                        "transformer's inner dim is %lld: the ControlNet's samples are added to its hidden states",
+                        path, (long long)cc.num_attention_heads, (long long)cc.attention_head_dim, (long long)cd,
+                        (long long)td);
+    struct { const char *key; int64_t cv, tv; } same[] = {
+        {"in_channels", cc.in_channels, tc->in_channels},
+        {"patch_size", cc.patch_size, tc->patch_size},
+        {"caption_channels", cc.caption_channels, tc->caption_channels},
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        if (same[i].cv != same[i].tv)
+            return sana_err(SANA_ERR_FORMAT, "%s: %s is %lld, the transformer's is %lld: the ControlNet runs on the "
+                            "transformer's inputs", path, same[i].key, (long long)same[i].cv, (long long)same[i].tv);
+    return sana_controlnet_load(&c->cn, c->cn_dir, c->variant, c->be);
 }
 
 /* Check the text components exist now, even when they are loaded later (low memory). */
@@ -302,6 +344,7 @@ static sana_status load_components(comps *c, sana_pipeline_kind kind)
     if (st == SANA_OK) st = check_text_components(c);
     if (st == SANA_OK) st = load_transformer(c, td, kind);
     if (st == SANA_OK) st = load_vae(c, vd);
+    if (st == SANA_OK && kind == SANA_PIPELINE_CONTROLNET) st = load_controlnet(c);
     if (st == SANA_OK && !c->low_memory) st = sana_comps_load_text_encoder(c);
     free(td);
     free(vd);
@@ -335,10 +378,11 @@ int sana_pipeline_load(sana_pipeline **out, const char *dir, const sana_load_opt
 int sana_pipeline_derive(sana_pipeline **out, sana_pipeline *from, sana_pipeline_kind kind)
 {
     *out = NULL;
-    if ((int)kind < 0 || (int)kind >= SANA_NKINDS) return sana_err(SANA_ERR_ARG, "pipeline kind %d unknown", (int)kind);
-    /* T2I <-> PAG, Sprint <-> Sprint img2img (the same components); across the two families the
-     * scheduler (SCM) and the guidance embedding do not fit */
-    if (sana_kind_sprint(kind) != sana_kind_sprint(from->kind))
+    if ((unsigned)kind >= SANA_NKINDS) return sana_err(SANA_ERR_ARG, "sana_pipeline_derive: no pipeline kind %d", (int)kind);
+    /* T2I <-> PAG, Sprint <-> Sprint img2img (the same components), ControlNet -> T2I / PAG; across the
+     * two families the scheduler (SCM) and the guidance embedding do not fit, and a ControlNet pipeline
+     * needs a ControlNet */
+    if (sana_kind_sprint(kind) != sana_kind_sprint(from->kind) || (kind == SANA_PIPELINE_CONTROLNET && !from->c->cn))
         return sana_err(SANA_ERR_UNSUPPORTED, "%s: a %s cannot be made from a %s's components", from->c->dir,
                         sana_kind_class[kind], sana_kind_class[from->kind]);
     sana_pipeline *p = calloc(1, sizeof *p);
@@ -371,7 +415,9 @@ int64_t sana_pipeline_weight_bytes(const sana_pipeline *p, const char *component
 {
     const comps *c = p->c;
     size_t t = c->dit ? sana_dit_weight_bytes(c->dit) : 0, v = c->vae ? sana_dcae_weight_bytes(c->vae) : 0;
-    if (!component) return (int64_t)(t + v + c->te_bytes);
+    size_t n = c->cn ? sana_controlnet_weight_bytes(c->cn) : 0;
+    if (!component) return (int64_t)(t + v + n + c->te_bytes);
+    if (!strcmp(component, "controlnet")) return (int64_t)n;
     if (!strcmp(component, "transformer")) return (int64_t)t;
     if (!strcmp(component, "vae")) return (int64_t)v;
     if (!strcmp(component, "text_encoder")) return (int64_t)c->te_bytes;

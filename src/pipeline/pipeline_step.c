@@ -1,8 +1,8 @@
 /* src/pipeline/pipeline_step.c -- the sampler of a generation and one step of its denoising loop
- * (diffusers v0.35.2 SanaPipeline / SanaPAGPipeline / SanaSprintPipeline.__call__):
- *   flow samplers (dpm, euler): the model output of the batch at t (T2I: t * timestep_scale), the
- *     learned-sigma half dropped, guidance (CFG, PAG, both) in float32 in diffusers' order, then
- *     scheduler.step;
+ * (diffusers v0.35.2 SanaPipeline / SanaPAGPipeline / SanaSprintPipeline / SanaControlNetPipeline.__call__):
+ *   flow samplers (dpm, euler): the model output of the batch at t (T2I: t * timestep_scale; ControlNet:
+ *     the ControlNet's block samples first, both models at t unscaled), the learned-sigma half dropped,
+ *     guidance (CFG, PAG, both) in float32 in diffusers' order, then scheduler.step;
  *   Sprint (scm): the TrigFlow wrapping of sampler.h around the model, with the guidance embedding
  *     guidance_scale * guidance_embeds_scale; the loop ends with latents = denoised / sigma_data.
  */
@@ -85,15 +85,25 @@ static sana_status model_output(sana_gen *s, double t)
 {
     const int64_t C = s->C, cout = s->cout, nper = C * s->h * s->w; /* nper: one image's latents */
     sana_dit_pag pag = {s->npag, s->pag_layers, (s->do_cfg ? 2 : 1) * s->nimg};
-    /* SanaPipeline: t * transformer.config.timestep_scale; SanaPAGPipeline passes t as it is */
+    /* SanaPipeline: t * transformer.config.timestep_scale; SanaPAGPipeline and SanaControlNetPipeline pass
+     * t as it is */
     float tm = s->p->kind == SANA_PIPELINE_T2I ? (float)t * (float)s->dc->timestep_scale : (float)t;
     for (int64_t k = 0; k < s->Bm; k++) s->tstep[k] = tm;
     for (int k = 0; k < s->ncopy; k++) memcpy(s->xin + k * s->nlat, s->lat, sizeof(float) * (size_t)s->nlat);
-    sana_status st = sana_dit_forward(s->c->dit, s->pred, s->xin, s->Bm, s->h, s->w, s->tstep, s->enc, s->mask, s->L,
-                                      NULL, s->do_pag ? &pag : NULL);
+    sana_status st = SANA_OK;
+    int nsamples = 0;
+    if (s->control) { /* controlnet(latent_model_input, prompt_embeds, t, controlnet_cond, conditioning_scale) */
+        nsamples = (int)sana_controlnet_get_config(s->c->cn)->num_layers;
+        st = sana_controlnet_forward(s->c->cn, s->cn_samples, s->xin, s->cond, s->Bm, s->h, s->w, s->tstep, s->enc,
+                                     s->mask, s->L, s->g->controlnet_conditioning_scale);
+    }
+    if (st == SANA_OK)
+        st = sana_dit_forward_controlnet(s->c->dit, s->pred, s->xin, s->Bm, s->h, s->w, s->tstep, s->enc, s->mask,
+                                         s->L, NULL, s->do_pag ? &pag : NULL, s->control ? s->cn_samples : NULL,
+                                         nsamples);
     if (st != SANA_OK) return st;
-    /* learned sigma (SanaPipeline): keep the first in_channels of 2 * in_channels outputs */
-    if (s->p->kind == SANA_PIPELINE_T2I && cout / 2 == C) {
+    /* learned sigma (SanaPipeline, SanaControlNetPipeline): keep the first in_channels of 2 * in_channels outputs */
+    if ((s->p->kind == SANA_PIPELINE_T2I || s->control) && cout / 2 == C) {
         for (int64_t k = 0; k < s->Bm; k++)
             memmove(s->pred + k * nper, s->pred + k * 2 * nper, sizeof(float) * (size_t)nper);
     } else if (cout != C) {

@@ -167,10 +167,18 @@ static void load_pipeline(void)
                             .threads = c->threads, .quantize = c->quantize, .lora = c->lora, .nlora = c->nlora};
     sana_pipeline *p = NULL;
     int rc = sana_pipeline_load(&p, c->model, &lo);
+    char why[512] = "";
+    if (!rc && sana_pipeline_get_kind(p) == SANA_PIPELINE_CONTROLNET) { /* no API field carries a control image */
+        snprintf(why, sizeof why, "%s: sana serve does not run a SanaControlNetPipeline (its APIs take no control "
+                 "image; use sana generate --control-image)", c->model);
+        sana_pipeline_free(p);
+        p = NULL;
+        rc = 1;
+    }
     pthread_mutex_lock(&S.mu);
     if (rc) {
         S.load_failed = 1;
-        snprintf(S.load_err, sizeof S.load_err, "%s", sana_last_error());
+        snprintf(S.load_err, sizeof S.load_err, "%s", *why ? why : sana_last_error());
     } else {
         S.base = p;
         S.loaded = 1;
