@@ -150,13 +150,19 @@ def main():
         ref = res["diffusers f32"] = diffusers(ckpt, size, a.steps, a.threads)
     os.unlink(prompt_file)
 
+    # one generation from the phases, the same sum on both sides (the whole-process row is not comparable:
+    # libsana's process makes two images, diffusers' one image and a second encode)
+    for r in res.values():
+        r["gen"] = r["load"] + r["encode"] + a.steps * r["step"] + r["decode"]
     cfg = lambda c: json.load(open(os.path.join(ckpt, c, "config.json")))
     tokens = ref["tokens"] if ref else 220
     fl = dict(encode=gemma_flops(cfg("text_encoder"), tokens), step=dit_flops(cfg("transformer"), size),
               decode=dcae_flops(cfg("vae"), size))
     fl["encode_next"] = fl["encode"]
     phases = [("encode", "encode, first prompt (s)"), ("encode_next", "encode, next prompt (s)"),
-              ("step", "denoising step (s/it)"), ("decode", "DC-AE decode (s)"), ("total", "whole process (s)"),
+              ("step", "denoising step (s/it)"), ("decode", "DC-AE decode (s)"),
+              ("gen", "one generation: load + encode + steps + decode (s)"),
+              ("total", "whole process (s; libsana: 2 images, diffusers: 1 image + an encode)"),
               ("rss", "peak RSS (MiB)")]
     names = list(res)
     print(f"\nsgemm bound {bound:.1f} GFLOP/s; prompt tokens (with the instruction) {tokens}\n")
