@@ -69,7 +69,7 @@ static const cli_option options[] = {
     {"negative-prompt", NULL, 'n', OPT_STR, "TEXT", G, F(negative), NOFIELD, 0, 0, NULL,
      "negative prompt (default: \"\")"},
     {"output", NULL, 'o', OPT_STR, "FILE", G | E | D | C, F(output), NOFIELD, 0, 0, NULL,
-     "output file (default: sana.png; encode: embeds.safetensors)"},
+     "output (default: sana.png; encode: embeds.safetensors; convert: a folder)"},
     {"num-inference-steps", "steps", 0, OPT_INT, "N", G, F(steps), F(steps_set), -BIG, BIG, NULL,
      "denoising steps (default: 20; Sprint checkpoints: 2)"},
     {"guidance-scale", "cfg-scale", 0, OPT_DOUBLE, "G", G, F(cfg), F(cfg_set), 0, 0, NULL,

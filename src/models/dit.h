@@ -107,8 +107,9 @@ typedef struct {
  * One forward pass, SanaTransformer2DModel.forward(x, enc, timestep, guidance, enc_mask).
  * Host buffers (uploaded to / downloaded from the backend):
  *   out, x:   [B, C, H, W] latents (C = in_channels in, out_channels out; H, W multiples of patch_size)
- *   timestep: [B], as given to the diffusers model: the pipeline has already multiplied it by
- *             config.timestep_scale (SanaPipeline / SanaSprintPipeline do that, not the model)
+ *   timestep: [B], as given to the diffusers model: SanaPipeline has already multiplied it by
+ *             config.timestep_scale (the model never does; SanaPAGPipeline, SanaSprintPipeline and
+ *             SanaControlNetPipeline pass it unscaled in diffusers 0.35.2)
  *   enc:      [B, L, caption_channels]
  *   enc_mask: [B, L] (1 keep / 0 pad) or NULL (no mask)
  *   guidance: [B] or NULL; required exactly when guidance_embeds (already scaled by
