@@ -67,3 +67,19 @@ def save(relpath, tensors, script, config=None, gz=None):
 def seeded(seed):
     torch.manual_seed(seed)
     return torch.Generator("cpu").manual_seed(seed)
+
+
+def pipeline_outputs(pipe, call, seed, latent_only=False):
+    """A pipeline call's goldens: "latents" (output_type="latent") and, unless latent_only, "image"
+    (output_type="np" as uint8, the PNG a C run writes), each from torch.Generator("cpu").manual_seed(seed)."""
+    import numpy as np
+    import torch
+    tensors = {}
+    for output_type in (["latent"] if latent_only else ["latent", "np"]):
+        out = pipe(**call, output_type=output_type, generator=torch.Generator("cpu").manual_seed(seed)).images
+        if output_type == "latent":
+            tensors["latents"] = out.float()
+        else:
+            u8 = (out * 255).round().astype("uint8")
+            tensors["image"] = torch.from_numpy(np.ascontiguousarray(u8))
+    return tensors

@@ -30,7 +30,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import save  # noqa: E402
+from common import pipeline_outputs, save  # noqa: E402
 
 CKPT = os.path.join(HERE, "ckpt")
 CN_DIR = os.path.join(CKPT, "controlnet-tiny")
@@ -151,15 +151,7 @@ def dump_case(pipe, name, image, args):
     fname, w, h = image
     path = control_png(fname, w, h, seed)
     control = load_image(path)
-    tensors = {}
-    for output_type in (["latent"] if latent_only else ["latent", "np"]):
-        out = pipe(**args, control_image=control, output_type=output_type,
-                   generator=torch.Generator("cpu").manual_seed(seed)).images
-        if output_type == "latent":
-            tensors["latents"] = out.float()
-        else:
-            u8 = (out * 255).round().astype("uint8")
-            tensors["image"] = torch.from_numpy(np.ascontiguousarray(u8))
+    tensors = pipeline_outputs(pipe, dict(args, control_image=control), seed, latent_only)
     meta = dict(args, seed=seed, pipeline="SanaControlNetPipeline", checkpoint="sana-tiny-controlnet",
                 latent_only=latent_only, control_image=f"controlnet/{fname}")
     meta.setdefault("controlnet_conditioning_scale", 1.0)

@@ -18,12 +18,11 @@ and __metadata__ "config": the call (tests/test-img2img.c and tests/test-cli-img
 import os
 import sys
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import save  # noqa: E402
+from common import pipeline_outputs, save  # noqa: E402
 
 CKPT = "sana-tiny-sprint-img2img"
 IMAGE = "image/rgb8-64x48.png"
@@ -63,15 +62,7 @@ def run_case(name, args):
     if tiling:
         pipe.enable_vae_tiling()
     image = load_image(os.path.join(HERE, IMAGE))
-    tensors = {}
-    for output_type in (["latent"] if latent_only else ["latent", "np"]):
-        out = pipe(image=image, **args, output_type=output_type,
-                   generator=torch.Generator("cpu").manual_seed(seed)).images
-        if output_type == "latent":
-            tensors["latents"] = out.float()
-        else:
-            u8 = (out * 255).round().astype("uint8")
-            tensors["image"] = torch.from_numpy(np.ascontiguousarray(u8))
+    tensors = pipeline_outputs(pipe, dict(args, image=image), seed, latent_only)
     import PIL
     meta_case = dict(args, seed=seed, pipeline="SanaSprintImg2ImgPipeline", checkpoint=CKPT, image=IMAGE,
                      latent_only=latent_only, vae_tiling=tiling, pillow=PIL.__version__)

@@ -15,12 +15,11 @@ import json
 import os
 import sys
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import save  # noqa: E402
+from common import pipeline_outputs, save  # noqa: E402
 
 CKPT = os.path.join(HERE, "ckpt")
 
@@ -118,13 +117,7 @@ def run_case(name, cls_name, ckpt, args, ckpt_dir=None, config_extra=None, scrip
                                              complex_human_instruction=chi)
         tensors["prompt_embeds"] = emb
         tensors["prompt_attention_mask"] = mask.to(torch.int64)
-    for output_type in (["latent"] if latent_only else ["latent", "np"]):
-        out = pipe(**call, output_type=output_type, generator=torch.Generator("cpu").manual_seed(seed)).images
-        if output_type == "latent":
-            tensors["latents"] = out.float()
-        else:
-            u8 = (out * 255).round().astype("uint8")
-            tensors["image"] = torch.from_numpy(np.ascontiguousarray(u8))
+    tensors.update(pipeline_outputs(pipe, call, seed, latent_only))
     meta_case = dict(args, seed=seed, pipeline=cls_name, checkpoint=ckpt, latent_only=latent_only, given=given,
                      scheduler=sched or "", pag_applied_layers=pag_layers, variant=variant or "")
     if "complex_human_instruction" in args:
