@@ -6,13 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "text/tokenizer.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench.h"
 
 /* CPU time of this process: on a shared machine it shows what the load costs when the wall
  * clock also counts waiting for a core. */
