@@ -2,7 +2,8 @@
 # tests/test-cli-pipeline.sh -- the sana command end to end against diffusers: each generation of
 # golden/dump_pipeline.py run through `sana generate` from the prompt string; the PNG must equal
 # diffusers' uint8 image within 1 level per channel and --output-type latent the latents within
-# 1e-5 (tests/test-pipeline-cmp does the comparing). Also encode -> generate --prompt-embeds,
+# 1e-5 (tests/test-pipeline-cmp does the comparing); the ControlNet and img2img calls of
+# golden/dump_controlnet.py and dump_img2img.py too. Also encode -> generate --prompt-embeds,
 # decode, tokenize, info, a prompt file, and the PNG metadata. The generations, encode and decode run
 # on every compiled backend (sana --list-backends; SANA_TEST_BACKENDS="ref cpu" picks some) at the
 # same tolerances.
@@ -13,19 +14,26 @@ G=${GOLDEN_DIR:-golden}
 M=$G/ckpt/sana-tiny
 S=$G/ckpt/sana-tiny-sprint
 CN=$G/ckpt/sana-tiny-controlnet
+I=$G/ckpt/sana-tiny-sprint-img2img
+IMG=$G/image/rgb8-64x48.png
 tmp=$(mktemp -d /tmp/sana-cli-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 pass=0
 ok() { echo "ok  : $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
-# run NAME ARGS...: sana generate with -q on backend $be, PNG and latent outputs, compared with e2e_NAME
+# run NAME ARGS...: sana generate with -q on backend $be, PNG (unless NAME ends in _bin: latents only; the
+# first numbered image with --num-images-per-prompt 2) and latent outputs, compared with e2e_NAME
 run() {
     name=$1; shift
-    if "$bin" generate -q --backend "$be" "$@" -o "$tmp/$name.png" &&
-        "$cmp" png "$tmp/$name.png" "pipeline/e2e_$name.safetensors" 0; then
-        ok "[$be] $name: png"
-    else bad "[$be] $name: png"; fi
+    case "$name" in *_bin) ;; *)
+        png=$tmp/$name.png
+        case "$*" in *"--num-images-per-prompt 2"*) png=$tmp/$name-1.png ;; esac
+        if "$bin" generate -q --backend "$be" "$@" -o "$tmp/$name.png" &&
+            "$cmp" png "$png" "pipeline/e2e_$name.safetensors" 0; then
+            ok "[$be] $name: png"
+        else bad "[$be] $name: png"; fi ;;
+    esac
     if "$bin" generate -q --backend "$be" "$@" --output-type latent -o "$tmp/$name.safetensors" &&
         "$cmp" latent "$tmp/$name.safetensors" "pipeline/e2e_$name.safetensors"; then
         ok "[$be] $name: latent"
@@ -63,11 +71,16 @@ run cn_cfg -m "$CN" --control-image "$G/controlnet/edges64.png" -p "a red fox in
 run cn_rect -m "$M" --controlnet "$G/ckpt/controlnet-tiny" --control-image "$G/controlnet/edges50x30.png" \
     -p "a cup of coffee on a wooden table" --steps 2 --cfg-scale 1.0 -H 64 -W 96 --no-resolution-binning -s 7 \
     --controlnet-conditioning-scale 0.7
-if "$bin" generate -q --backend "$be" -m "$CN" --control-image "$G/controlnet/edges40x56.png" \
-    -p "a lighthouse on a cliff at sunset" --steps 2 --cfg-scale 3.0 -H 200 -W 300 --num-images-per-prompt 2 -s 11 \
-    --controlnet-conditioning-scale 1.5 --output-type latent -o "$tmp/cnb.safetensors" &&
-    "$cmp" latent "$tmp/cnb.safetensors" pipeline/e2e_cn_bin.safetensors; then ok "[$be] cn_bin: latent"
-else bad "[$be] cn_bin: latent"; fi
+run cn_bin -m "$CN" --control-image "$G/controlnet/edges40x56.png" -p "a lighthouse on a cliff at sunset" --steps 2 \
+    --cfg-scale 3.0 -H 200 -W 300 --num-images-per-prompt 2 -s 11 --controlnet-conditioning-scale 1.5
+
+# SanaSprintImg2ImgPipeline (golden/dump_img2img.py): the img2img folder, or a Sprint folder given --image
+run i2i_sq -m "$I" -i "$IMG" -p "a lighthouse on a cliff at sunset" -H 96 -W 96 --no-resolution-binning -s 41
+run i2i_rect -m "$S" --image "$IMG" --strength 0.4 -p "a red fox in the snow" --num-images-per-prompt 2 -H 64 -W 128 \
+    --no-resolution-binning -s 42
+run i2i_one -m "$I" -i "$IMG" --strength 0.75 -p "a cup of coffee on a wooden table" --steps 1 \
+    --intermediate-timesteps none --max-timesteps 1.0 --cfg-scale 3.0 -H 128 -W 96 --no-resolution-binning -s 43
+run i2i_bin -m "$I" -i "$IMG" --strength 0.5 -p "a small robot" -H 200 -W 328 --tiled-decode -s 44
 
 # two images per prompt: numbered outputs
 if "$bin" generate -q --backend "$be" -m "$M" -p "an astronaut riding a horse on the moon" --steps 2 --cfg-scale 3.0 \
@@ -76,9 +89,7 @@ if "$bin" generate -q --backend "$be" -m "$M" -p "an astronaut riding a horse on
     [ ! -e "$tmp/two.png" ]; then ok "[$be] two images: two-1.png two-2.png"; else bad "[$be] two images"; fi
 
 # sprint with binning (1024 px bins): latents only
-if "$bin" generate -q --backend "$be" -m "$S" -p "a small robot" -H 512 -W 768 -s 33 --output-type latent -o "$tmp/sb.safetensors" &&
-    "$cmp" latent "$tmp/sb.safetensors" pipeline/e2e_sprint_bin.safetensors; then ok "[$be] sprint binning: latent"
-else bad "[$be] sprint binning"; fi
+run sprint_bin -m "$S" -p "a small robot" -H 512 -W 768 -s 33
 
 # sana encode writes what encode_prompt returns (default CHI; padded rows included)
 if "$bin" encode -q --backend "$be" -m "$M" -p "a red fox in the snow, watercolor" -o "$tmp/cfg_emb.safetensors" &&
@@ -141,6 +152,24 @@ info=$("$bin" info "$tmp/cn_rect.png")
 case "$info" in *"Model: sana-tiny, ControlNet scale: 0.7, Control image: edges50x30.png") ok "ControlNet parameters chunk" ;;
 *) bad "ControlNet parameters chunk: '$info'" ;; esac
 
+# img2img: the second image of i2i_rect (numbered outputs, of the last backend); the PNG metadata (the
+# strength, no negative prompt: Sprint has no CFG); progress (strength 0.4 of 2 steps runs 1); sana info
+if "$cmp" png "$tmp/i2i_rect-2.png" pipeline/e2e_i2i_rect.safetensors 1; then ok "i2i_rect: second image"
+else bad "i2i_rect: second image"; fi
+info=$("$bin" info "$tmp/i2i_sq.png")
+want="a lighthouse on a cliff at sunset
+Steps: 2, Sampler: SCM, CFG scale: 4.5, Seed: 41, Size: 96x96, Model: sana-tiny-sprint-img2img, Denoising strength: 0.6"
+if [ "$info" = "$want" ]; then ok "img2img parameters chunk: $(echo "$info" | tail -1)"; else bad "img2img parameters chunk: '$info'"; fi
+err=$("$bin" generate -m "$I" -i "$IMG" --strength 0.4 -p x -H 64 -W 64 --no-resolution-binning -o "$tmp/p.png" 2>&1 >/dev/null)
+case "$err" in *"SanaSprintImg2ImgPipeline"*"step 1/1:"*"decode:"*) ok "img2img progress: 1 step of 1" ;;
+*) bad "img2img progress lines: $err" ;; esac
+out=$("$bin" info "$I")
+for want in "SanaSprintImg2ImgPipeline" "libsana runs it as: SANA-Sprint image to image" "scheduler: diffusers.SCMScheduler" \
+    "vae: diffusers.AutoencoderDC" "guidance_embeds: true"; do
+    case "$out" in *"$want"*) ;; *) bad "info of the img2img DIR lacks '$want'" ;; esac
+done
+ok "info img2img DIR"
+
 # progress lines on stderr, none with -q
 err=$("$bin" generate -m "$M" -p "x" --steps 2 -H 64 -W 64 --no-resolution-binning -o "$tmp/p.png" 2>&1 >/dev/null)
 case "$err" in *"load:"*"backend cpu, prepared weights"*"encode:"*"step 1/2:"*"s/it, ETA"*"step 2/2"*"decode:"*"write:"*) ok "progress lines" ;;
@@ -157,6 +186,11 @@ for o in --num-inference-steps --guidance-scale --height --width --seed --num-im
     case "$help" in *"$o"*) ;; *) bad "--help lacks $o" ;; esac
 done
 ok "--help lists the options"
+help=$("$bin" generate --help)
+for o in "-i, --image FILE" "--strength S" "SanaSprintImg2ImgPipeline" "default: 0.6"; do
+    case "$help" in *"$o"*) ;; *) bad "generate --help lacks '$o'" ;; esac
+done
+ok "generate --help documents --image and --strength"
 
 # sana --list-backends: ref and cpu, each with its description, the default marked
 lb=$("$bin" --list-backends)
