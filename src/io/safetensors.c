@@ -356,6 +356,18 @@ void sana_st_set_close(sana_st_set *s)
     free(s);
 }
 
+void sana_st_set_release_pages(const sana_st_set *s)
+{
+#ifdef MADV_DONTNEED
+    for (int i = 0; s && i < s->nfiles; i++) {
+        const sana_st_file *f = s->files[i];
+        if (f->mapped == 1 && f->size > 0) (void)madvise(f->map, f->size, MADV_DONTNEED);
+    }
+#else
+    (void)s;
+#endif
+}
+
 /* buf = fmt(...), or an error when the path does not fit. */
 static sana_status pathf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static sana_status pathf(char *buf, size_t n, const char *fmt, ...)

@@ -67,6 +67,11 @@ sana_status sana_st_set_open(sana_st_set **out, const char *dir, const char *bas
 /* A set over one file. */
 sana_status sana_st_set_open_file(sana_st_set **out, const char *path);
 void sana_st_set_close(sana_st_set *s);
+/* Give the pages of the set's memory-mapped files back to the kernel (madvise MADV_DONTNEED): the
+ * mappings are read-only, so nothing is lost, the set stays usable and a later read faults each page
+ * in again from the page cache (or the file). For a model a phase has finished with; files held in
+ * memory (inflated .gz, borrowed buffers) are left alone. */
+void sana_st_set_release_pages(const sana_st_set *s);
 /* Find a tensor in any file of the set; NULL when absent (no message set). */
 const sana_st_tensor *sana_st_set_find(const sana_st_set *s, const char *name);
 

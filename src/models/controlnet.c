@@ -79,6 +79,7 @@ sana_status sana_controlnet_load(sana_controlnet **out, const char *dir, const c
 
 const sana_dit_config *sana_controlnet_get_config(const sana_controlnet *cn) { return &cn->m->cfg; }
 size_t sana_controlnet_weight_bytes(const sana_controlnet *cn) { return cn->m->w.bytes; }
+const sana_st_set *sana_controlnet_tensors(const sana_controlnet *cn) { return cn ? sana_dit_tensors(cn->m) : NULL; }
 
 void sana_controlnet_release_activations(sana_controlnet *cn)
 {

@@ -21,6 +21,7 @@
 
 #include "backend/backend.h"
 #include "core/status.h"
+#include "io/safetensors.h"
 #include "models/dit.h"
 
 typedef struct sana_controlnet sana_controlnet;
@@ -39,6 +40,8 @@ sana_status sana_controlnet_load(sana_controlnet **out, const char *dir, const c
 const sana_dit_config *sana_controlnet_get_config(const sana_controlnet *cn);
 /* Memory the backend's prepare_weight took for the ControlNet's weights. */
 size_t sana_controlnet_weight_bytes(const sana_controlnet *cn);
+/* The mapped safetensors set of the ControlNet (for sana_st_set_release_pages). */
+const sana_st_set *sana_controlnet_tensors(const sana_controlnet *cn);
 void sana_controlnet_free(sana_controlnet *cn);
 /* Give back the trunk's activation arena (sana_dit_release_activations), as the pipeline does after the loop. */
 void sana_controlnet_release_activations(sana_controlnet *cn);

@@ -312,6 +312,7 @@ fail:
 
 const sana_dcae_config *sana_dcae_get_config(const sana_dcae *m) { return &m->cfg; }
 size_t sana_dcae_weight_bytes(const sana_dcae *m) { return m->w.bytes; }
+const sana_st_set *sana_dcae_tensors(const sana_dcae *m) { return m->st; }
 
 void sana_dcae_free(sana_dcae *m)
 {

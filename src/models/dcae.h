@@ -76,6 +76,8 @@ const sana_dcae_config *sana_dcae_get_config(const sana_dcae *m);
 void sana_dcae_free(sana_dcae *m);
 /* Memory the backend's prepare_weight took for this model's weights (0: they stay as mapped). */
 size_t sana_dcae_weight_bytes(const sana_dcae *m);
+/* The mapped safetensors set of the model (for sana_st_set_release_pages). */
+const sana_st_set *sana_dcae_tensors(const sana_dcae *m);
 
 /* Image size the decoder makes from an h x w latent (h * r, w * r; r = 32 for the real models). */
 void sana_dcae_decoded_size(const sana_dcae *m, int64_t h, int64_t w, int64_t *H, int64_t *W);

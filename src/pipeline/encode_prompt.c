@@ -216,6 +216,7 @@ sana_encoder_counts sana_text_encoder_counts(const sana_text_encoder *te) { retu
 sana_gemma2 *sana_text_encoder_model(sana_text_encoder *te) { return te->gemma; }
 
 size_t sana_text_encoder_weight_bytes(const sana_text_encoder *te) { return sana_gemma2_weight_bytes(te->gemma); }
+const sana_st_set *sana_text_encoder_tensors(const sana_text_encoder *te) { return te ? sana_gemma2_tensors(te->gemma) : NULL; }
 
 int64_t sana_text_encoder_hidden_size(const sana_text_encoder *te)
 {

@@ -39,6 +39,8 @@ void sana_text_encoder_free(sana_text_encoder *te);
 int64_t sana_text_encoder_hidden_size(const sana_text_encoder *te);
 /* Memory the backend took preparing the Gemma-2 weights (SANA_PREP_COMPACT; 0: as mapped). */
 size_t sana_text_encoder_weight_bytes(const sana_text_encoder *te);
+/* The mapped safetensors set of its Gemma-2 (for sana_st_set_release_pages). */
+const sana_st_set *sana_text_encoder_tensors(const sana_text_encoder *te);
 /* Positions since load: run through Gemma-2 (the instruction alone included), taken from the
  * instruction cache, and padded positions not encoded. */
 typedef struct {

@@ -256,15 +256,23 @@ int sana_generate(sana_pipeline *p, const sana_generate_params *g, sana_result *
     sana_status st = check_inputs(&s);
     if (st == SANA_OK) st = gen_alloc(&s);
     if (st == SANA_OK) st = sana_gen_encode_prompt(&s);
+    /* The weights are memory-mapped read-only: once a phase is done with a model, its file pages go
+     * back to the kernel (they stay in the page cache, and the model's next phase faults them in
+     * again), so the peak resident memory is that of the largest phase, not of all models at once. */
+    sana_st_set_release_pages(sana_text_encoder_tensors(s.c->te));
     if (st == SANA_OK) st = sana_gen_prepare_control(&s);
     if (st == SANA_OK) st = sana_gen_prepare_timesteps(&s);
     if (st == SANA_OK) st = sana_gen_prepare_latents(&s);
+    if (s.img2img || s.control) sana_st_set_release_pages(sana_dcae_tensors(s.c->vae)); /* the VAE encoder has run */
     if (st == SANA_OK) st = denoise(&s);
     /* before the decode's buffers come (sana_dit_release_activations) */
     sana_dit_release_activations(s.c->dit);
     sana_controlnet_release_activations(s.c->cn);
+    sana_st_set_release_pages(sana_dit_tensors(s.c->dit));
+    sana_st_set_release_pages(sana_controlnet_tensors(s.c->cn));
     if (st == SANA_OK) take_latents(&s, out);
     if (st == SANA_OK && !g->output_latent) st = sana_gen_decode(&s, out);
+    sana_st_set_release_pages(sana_dcae_tensors(s.c->vae));
     gen_free(&s);
     if (st != SANA_OK) sana_result_free(out);
     return st;
