@@ -20,6 +20,8 @@ on the CPU, from one seed:
                 background" = "a blue circle on a red background"); trained jointly with the transformer
                 instead, it had not learnt the binding after 1600 steps (0/40 held out).
   scheduler     DPMSolverMultistepScheduler as in Sana_600M_512px_diffusers (flow_shift 3)
+  vae decoder   fine-tuned last, alone, on the transformer's own latents of training scenes (phase_decoder):
+                the transformer rounds the corners of squares, and the decoder learns to draw them square
 
 Objective (SANA's flow matching, as diffusers' train_dreambooth_lora_sana.py): latents x0 = encode(x) *
 scaling_factor, sigma from u ~ logit-normal(0, 1) shifted by flow_shift (sigma = s u / (1 + (s - 1) u),
@@ -423,7 +425,89 @@ def phase_dit(a, tok, vae, data, te):
     return ema
 
 
-# ------------------------------------------------------------------ phase 6: save + evaluate with SanaPipeline
+# ------------------------------------------------------------------ phase 6: decoder fine-tune on the transformer's latents
+
+@torch.no_grad()
+def transformer_latents(a, dit, te, vae, scaling, tok, g, rng, n):
+    """n (latent, scene) pairs: a training scene is encoded, noised to a sigma of the middle of the
+    20-step schedule (where the shape's outline is drawn) and denoised to the end by the transformer
+    with SanaPipeline's sampler and CFG 4.5; the result is what the transformer makes of that scene,
+    and the scene's image is what the decoder should draw from it."""
+    from diffusers import DPMSolverMultistepScheduler
+    zs, scenes = [], []
+    for i in range(0, n, 8):
+        batch = [random_scene(rng) for _ in range(8)]
+        x = to_pixels([render(sc) for sc, _ in batch])
+        enc = PromptEncoder(tok, [c for _, c in batch])
+        emb, mask = enc(te, list(range(8)))
+        nmask = mask.clone()
+        nmask[:, 1:] = 0
+        emb2, mask2 = torch.cat([emb, emb]), torch.cat([nmask, mask])
+        sch = DPMSolverMultistepScheduler(**DPM_CONFIG)
+        sch.set_timesteps(20)
+        start = int(torch.randint(a.ft_first, a.ft_last + 1, (1,), generator=g))
+        sch.set_begin_index(start)
+        sig = float(sch.sigmas[start])
+        xt = (1 - sig) * vae.encode(x).latent * scaling + sig * torch.randn(8, 8, 16, 16, generator=g)
+        for t in sch.timesteps[start:]:
+            pred = dit(torch.cat([xt, xt]), encoder_hidden_states=emb2, encoder_attention_mask=mask2,
+                       timestep=t.expand(16)).sample
+            un, co = pred.chunk(2)
+            xt = sch.step(un + 4.5 * (co - un), t, xt).prev_sample
+        zs.append(xt / scaling)
+        scenes += [sc for sc, _ in batch]
+        if i % 400 == 0:
+            log(f"decoder pairs {i}/{n}")
+    return torch.cat(zs), scenes
+
+
+def phase_decoder(a, tok, vae, data, te, dit):
+    """The transformer draws squares with rounded corners (its latents are a little off the
+    autoencoder's): the decoder alone is fine-tuned so that what the transformer makes of a scene
+    decodes to that scene, one in four of each batch being the encoder's own latents (with a little noise)
+    so that it still decodes those. The encoder, and so the latents and the transformer, do not change."""
+    from diffusers import AutoencoderDC
+    d = os.path.join(a.work, "vae-ft")
+    if os.path.exists(os.path.join(d, "config.json")):
+        return AutoencoderDC.from_pretrained(d).eval()
+    g = torch.Generator("cpu").manual_seed(a.seed + 7)
+    rng = np.random.default_rng(a.seed + 8)
+    pairs = os.path.join(a.work, "decoder-pairs.pt")
+    if os.path.exists(pairs):
+        zs, scenes = torch.load(pairs)
+    else:
+        zs, scenes = transformer_latents(a, dit, te, vae, data["scaling_factor"], tok, g, rng, a.ft_pairs)
+        torch.save((zs, scenes), pairs)
+    g = torch.Generator("cpu").manual_seed(a.seed + 9)  # the same steps whether the pairs were cached or not
+    rng = np.random.default_rng(a.seed + 10)
+    vae = copy.deepcopy(vae)
+    vae.requires_grad_(False)
+    dec = vae.decoder
+    dec.requires_grad_(True)
+    dec.train()
+    opt = torch.optim.AdamW(dec.parameters(), lr=a.ft_lr, weight_decay=0.0)
+    log(f"decoder fine-tune: {nparams(dec)} parameters, {len(zs)} transformer latents, {a.ft_steps} steps")
+    for step in range(a.ft_steps):
+        idx = torch.randint(0, len(zs), (3,), generator=g)
+        x = to_pixels([render(scenes[i]) for i in idx.tolist()] + [render(random_scene(rng)[0])])
+        with torch.no_grad():
+            z_own = vae.encode(x[3:]).latent
+        z_own = z_own + 0.05 * z_own.std() * torch.randn(z_own.shape, generator=g)
+        for grp in opt.param_groups:
+            grp["lr"] = cosine_lr(step, a.ft_steps, a.ft_lr, 20)
+        y = vae.decode(torch.cat([zs[idx], z_own])).sample
+        loss = F.mse_loss(y, x) + F.l1_loss(y, x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(dec.parameters(), 1.0)
+        opt.step()
+        if step % 50 == 0 or step == a.ft_steps - 1:
+            log(f"decoder step {step:5d} loss {loss.item():.4f}")
+    vae.eval().save_pretrained(d)
+    return vae
+
+
+# ------------------------------------------------------------------ phase 7: save + evaluate with SanaPipeline
 
 def phase_save(a, tok, vae, data, dit, te):
     import shutil
@@ -479,6 +563,11 @@ def main():
     ap.add_argument("--lr2", type=float, default=4e-4)
     ap.add_argument("--ema", type=float, default=0.998)
     ap.add_argument("--eval-every", type=int, default=400)
+    ap.add_argument("--ft-pairs", type=int, default=1600, help="decoder fine-tune: transformer latents made")
+    ap.add_argument("--ft-first", type=int, default=10, help="decoder fine-tune: first start step (of 20)")
+    ap.add_argument("--ft-last", type=int, default=14, help="decoder fine-tune: last start step")
+    ap.add_argument("--ft-steps", type=int, default=1500)
+    ap.add_argument("--ft-lr", type=float, default=5e-4)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
@@ -488,6 +577,7 @@ def main():
         data = phase_latents(a, vae)
         te = phase_text(a, tok, data)
         dit = phase_dit(a, tok, vae, data, te)
+        vae = phase_decoder(a, tok, vae, data, te, dit)
         phase_save(a, tok, vae, data, dit, te)
     phase_eval(a)
     log("done")
