@@ -474,7 +474,7 @@ def phase_decoder(a, tok, vae, data, te, dit):
     rng = np.random.default_rng(a.seed + 8)
     pairs = os.path.join(a.work, "decoder-pairs.pt")
     if os.path.exists(pairs):
-        zs, scenes = torch.load(pairs)
+        zs, scenes = torch.load(pairs, weights_only=False)  # our own cache: scenes hold numpy floats
     else:
         zs, scenes = transformer_latents(a, dit, te, vae, data["scaling_factor"], tok, g, rng, a.ft_pairs)
         torch.save((zs, scenes), pairs)
