@@ -115,6 +115,19 @@ def to_pixels(imgs):
     return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
+def optimise(opt, params, loss):
+    """One AdamW step on loss, gradients clipped to norm 1 (every phase trains this way)."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+
+
+def recon_loss(y, x):
+    """The autoencoder's reconstruction loss (MSE + L1), for its training and the decoder fine-tune."""
+    return F.mse_loss(y, x) + F.l1_loss(y, x)
+
+
 def cosine_lr(step, total, base, warmup):
     if step < warmup:
         return base * (step + 1) / warmup
@@ -161,11 +174,8 @@ def phase_vae(a):
         z = vae.encode(x).latent
         z = z + 0.05 * z.detach().std() * torch.randn_like(z)  # a decoder robust to small latent errors
         y = vae.decode(z).sample
-        loss = F.mse_loss(y, x) + F.l1_loss(y, x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
+        loss = recon_loss(y, x)
+        optimise(opt, vae.parameters(), loss)
         if step % 50 == 0 or step == a.vae_steps - 1:
             log(f"vae step {step:5d} loss {loss.item():.4f}")
     vae.eval().save_pretrained(d)
@@ -332,10 +342,7 @@ def phase_text(a, tok, data):
         last = emb[torch.arange(64), mask.sum(1) - 1]  # the last real token ("background")
         logits = probe(last).split(HEADS, dim=1)
         loss = sum(F.cross_entropy(lg, y[idx, k]) for k, lg in enumerate(logits))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        optimise(opt, params, loss)
         if step % 100 == 0 or step == a.te_steps - 1:
             acc = torch.stack([lg.argmax(1) == y[idx, k] for k, lg in enumerate(logits)]).all(0).float().mean()
             log(f"text step {step:5d} loss {loss.item():.4f} parse accuracy {acc.item():.2f}")
@@ -370,10 +377,7 @@ def train_dit(a, dit, ema, ctx, steps, lr, shift, g, tag):
             emb[b, :n], mask[b, :n] = embs[i][:n], 1
         pred = dit(xt, encoder_hidden_states=emb, encoder_attention_mask=mask, timestep=sigma * 1000).sample
         loss = F.mse_loss(pred, noise - x0)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(dit.parameters(), 1.0)
-        opt.step()
+        optimise(opt, dit.parameters(), loss)
         decay = min(a.ema, (1 + step) / (10 + step))
         with torch.no_grad():
             for p, q in zip(dit.parameters(), ema.parameters()):
@@ -496,11 +500,8 @@ def phase_decoder(a, tok, vae, data, te, dit):
         for grp in opt.param_groups:
             grp["lr"] = cosine_lr(step, a.ft_steps, a.ft_lr, 20)
         y = vae.decode(torch.cat([zs[idx], z_own])).sample
-        loss = F.mse_loss(y, x) + F.l1_loss(y, x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(dec.parameters(), 1.0)
-        opt.step()
+        loss = recon_loss(y, x)
+        optimise(opt, dec.parameters(), loss)
         if step % 50 == 0 or step == a.ft_steps - 1:
             log(f"decoder step {step:5d} loss {loss.item():.4f}")
     vae.eval().save_pretrained(d)
