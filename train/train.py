@@ -9,7 +9,9 @@ on the CPU, from one seed:
   vae           AutoencoderDC, 6 stages (32x: 512 px -> 16x16 latents, 8 channels), Sana's block types
                 (ResBlock x3, EfficientViTBlock x3, Conv down, interpolate up, RMSNorm + SiLU decoder)
                 trained alone first on reconstruction (MSE + L1); scaling_factor = 1 / std(latents)
-  transformer   SanaTransformer2DModel (4 layers, width 128, sin-cos position embedding)
+  transformer   SanaTransformer2DModel (4 layers, width 128, sin-cos position embedding), flow matching in
+                two stages, then a third on the sampler's own late states (phase_traj: its last steps
+                rounded the squares' corners)
   text_encoder  Gemma2Model (2 layers, width 64), pre-trained on its own and then frozen, as SANA freezes its
                 Gemma: a linear probe on the hidden state of the caption's last token ("background", which
                 attends to the whole caption) is trained to parse the caption (background colour, first
@@ -20,8 +22,6 @@ on the CPU, from one seed:
                 background" = "a blue circle on a red background"); trained jointly with the transformer
                 instead, it had not learnt the binding after 1600 steps (0/40 held out).
   scheduler     DPMSolverMultistepScheduler as in Sana_600M_512px_diffusers (flow_shift 3)
-  vae decoder   fine-tuned last, alone, on the transformer's own latents of training scenes (phase_decoder):
-                the transformer rounds the corners of squares, and the decoder learns to draw them square
 
 Objective (SANA's flow matching, as diffusers' train_dreambooth_lora_sana.py): latents x0 = encode(x) *
 scaling_factor, sigma from u ~ logit-normal(0, 1) shifted by flow_shift (sigma = s u / (1 + (s - 1) u),
@@ -124,7 +124,7 @@ def optimise(opt, params, loss):
 
 
 def recon_loss(y, x):
-    """The autoencoder's reconstruction loss (MSE + L1), for its training and the decoder fine-tune."""
+    """The autoencoder's reconstruction loss (MSE + L1)."""
     return F.mse_loss(y, x) + F.l1_loss(y, x)
 
 
@@ -352,6 +352,36 @@ def phase_text(a, tok, data):
 
 # ------------------------------------------------------------------ phase 5: transformer
 
+def caption_embeddings(tok, te, captions):
+    """The frozen text encoder's prompt_embeds of every caption, each cut at its own length."""
+    enc = PromptEncoder(tok, captions)
+    embs = []
+    with torch.no_grad():
+        for i in range(0, len(captions), 256):
+            e, m = enc(te, list(range(i, min(len(captions), i + 256))))
+            embs += [e[b, :int(m[b].sum())] for b in range(e.shape[0])]
+    return embs
+
+
+def batch_embeddings(embs, idx, cond):
+    """A zero-padded batch of caption embeddings and its mask; cond[b] False: the negative prompt "",
+    <bos> only (see PromptEncoder)."""
+    L = max(embs[i].shape[0] for i in idx)
+    emb = torch.zeros(len(idx), L, embs[0].shape[1])
+    mask = torch.zeros(len(idx), L, dtype=torch.long)
+    for b, i in enumerate(idx):
+        n = embs[i].shape[0] if cond[b] else 1
+        emb[b, :n], mask[b, :n] = embs[i][:n], 1
+    return emb, mask
+
+
+def ema_update(ema, net, step, rate):
+    decay = min(rate, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for p, q in zip(net.parameters(), ema.parameters()):
+            q.lerp_(p, 1 - decay)
+
+
 def train_dit(a, dit, ema, ctx, steps, lr, shift, g, tag):
     """steps of flow matching on the cached latents and caption embeddings; EMA in ema."""
     z, embs, te, vae, scaling, rows, henc = ctx
@@ -369,19 +399,11 @@ def train_dit(a, dit, ema, ctx, steps, lr, shift, g, tag):
         xt = (1 - s) * x0 + s * noise
         for grp in opt.param_groups:
             grp["lr"] = cosine_lr(step, steps, lr, 100)
-        L = max(embs[i].shape[0] for i in idx.tolist())
-        emb = torch.zeros(a.batch, L, embs[0].shape[1])
-        mask = torch.zeros(a.batch, L, dtype=torch.long)
-        for b, i in enumerate(idx.tolist()):
-            n = 1 if drop[b] else embs[i].shape[0]  # negative prompt "": <bos> only (see PromptEncoder)
-            emb[b, :n], mask[b, :n] = embs[i][:n], 1
+        emb, mask = batch_embeddings(embs, idx.tolist(), (~drop).tolist())
         pred = dit(xt, encoder_hidden_states=emb, encoder_attention_mask=mask, timestep=sigma * 1000).sample
         loss = F.mse_loss(pred, noise - x0)
         optimise(opt, dit.parameters(), loss)
-        decay = min(a.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for p, q in zip(dit.parameters(), ema.parameters()):
-                q.lerp_(p, 1 - decay)
+        ema_update(ema, dit, step, a.ema)
         avg = 0.98 * avg + 0.02 * loss.item() if step else loss.item()
         if step % 50 == 0 or step == steps - 1:
             log(f"{tag} step {step:5d} loss {loss.item():.4f} (avg {avg:.4f}) lr {opt.param_groups[0]['lr']:.2e}")
@@ -406,13 +428,7 @@ def phase_dit(a, tok, vae, data, te):
         dit = make_transformer().train()
         log(f"transformer: {nparams(dit)} parameters, {a.dit_steps} + {a.dit2_steps} steps of {a.batch}")
     z = data["latents"] * data["scaling_factor"]
-    # the text encoder is frozen: encode every caption once (each cut at its own length)
-    enc = PromptEncoder(tok, data["captions"])
-    embs = []
-    with torch.no_grad():
-        for i in range(0, z.shape[0], 256):
-            e, m = enc(te, list(range(i, min(z.shape[0], i + 256))))
-            embs += [e[b, :int(m[b].sum())] for b in range(e.shape[0])]
+    embs = caption_embeddings(tok, te, data["captions"])  # the text encoder is frozen: once
     rows = read_heldout()
     ctx = (z, embs, te, vae, data["scaling_factor"], rows, PromptEncoder(tok, [r["caption"] for r in rows]))
     if have1:
@@ -429,86 +445,93 @@ def phase_dit(a, tok, vae, data, te):
     return ema
 
 
-# ------------------------------------------------------------------ phase 6: decoder fine-tune on the transformer's latents
+# ------------------------------------------------------------------ phase 5, stage 3: trajectory correction
 
 @torch.no_grad()
-def transformer_latents(a, dit, te, vae, scaling, tok, g, rng, n):
-    """n (latent, scene) pairs: a training scene is encoded, noised to a sigma of the middle of the
-    20-step schedule (where the shape's outline is drawn) and denoised to the end by the transformer
-    with SanaPipeline's sampler and CFG 4.5; the result is what the transformer makes of that scene,
-    and the scene's image is what the decoder should draw from it."""
+def trajectory_states(a, dit, z, embs, g):
+    """The transformer's own states late in sampling: a training latent is noised to a step of the
+    middle of the 20-step schedule and denoised by SanaPipeline's sampler (DPM-Solver++ 2M, CFG 4.5);
+    the states it passes through with sigma <= a.traj_sigma (the last four steps, where the corners
+    get rounded) are kept with the index of the latent they started from."""
     from diffusers import DPMSolverMultistepScheduler
-    zs, scenes = [], []
-    for i in range(0, n, 8):
-        batch = [random_scene(rng) for _ in range(8)]
-        x = to_pixels([render(sc) for sc, _ in batch])
-        enc = PromptEncoder(tok, [c for _, c in batch])
-        emb, mask = enc(te, list(range(8)))
-        nmask = mask.clone()
-        nmask[:, 1:] = 0
-        emb2, mask2 = torch.cat([emb, emb]), torch.cat([nmask, mask])
+    xs, sg, ix = [], [], []
+    for i in range(0, a.traj_n, 8):
+        idx = torch.randint(0, z.shape[0], (8,), generator=g).tolist()
+        emb, mask = batch_embeddings(embs, idx + idx, [False] * 8 + [True] * 8)
         sch = DPMSolverMultistepScheduler(**DPM_CONFIG)
         sch.set_timesteps(20)
-        start = int(torch.randint(a.ft_first, a.ft_last + 1, (1,), generator=g))
+        start = int(torch.randint(a.traj_first, a.traj_last + 1, (1,), generator=g))
         sch.set_begin_index(start)
         sig = float(sch.sigmas[start])
-        xt = (1 - sig) * vae.encode(x).latent * scaling + sig * torch.randn(8, 8, 16, 16, generator=g)
-        for t in sch.timesteps[start:]:
-            pred = dit(torch.cat([xt, xt]), encoder_hidden_states=emb2, encoder_attention_mask=mask2,
-                       timestep=t.expand(16)).sample
-            un, co = pred.chunk(2)
-            xt = sch.step(un + 4.5 * (co - un), t, xt).prev_sample
-        zs.append(xt / scaling)
-        scenes += [sc for sc, _ in batch]
+        x = (1 - sig) * z[idx] + sig * torch.randn(8, 8, 16, 16, generator=g)
+        for k, t in enumerate(sch.timesteps[start:]):
+            s = float(sch.sigmas[start + k])
+            if k > 0 and s <= a.traj_sigma:
+                xs.append(x.clone())
+                sg.append(torch.full((8,), s))
+                ix += idx
+            un, co = dit(torch.cat([x, x]), encoder_hidden_states=emb, encoder_attention_mask=mask,
+                         timestep=t.expand(16)).sample.chunk(2)
+            x = sch.step(un + 4.5 * (co - un), t, x).prev_sample
         if i % 400 == 0:
-            log(f"decoder pairs {i}/{n}")
-    return torch.cat(zs), scenes
+            log(f"trajectories {i}/{a.traj_n}: {len(ix)} states")
+    return torch.cat(xs), torch.cat(sg), torch.tensor(ix)
 
 
-def phase_decoder(a, tok, vae, data, te, dit):
-    """The transformer draws squares with rounded corners (its latents are a little off the
-    autoencoder's): the decoder alone is fine-tuned so that what the transformer makes of a scene
-    decodes to that scene, one in four of each batch being the encoder's own latents (with a little noise)
-    so that it still decodes those. The encoder, and so the latents and the transformer, do not change."""
-    from diffusers import AutoencoderDC
-    d = os.path.join(a.work, "vae-ft")
+def phase_traj(a, tok, data, te, dit):
+    """Stage 3: the sampler's own late states are a little off the noised latents the transformer was
+    trained on, and its last steps round the squares' corners. The transformer is fine-tuned on such
+    states (exposure-bias correction): for a state x_s of a trajectory started from latent x0, the
+    velocity that lands on x0 is (x_s - x0) / s, and the conditional output is trained to the value
+    that makes CFG 4.5 give it, un + ((x_s - x0) / s - un) / 4.5 with the unconditional output un held
+    fixed (a gradient through un would move the unconditional model for every caption). Each step
+    also has half a batch of ordinary flow matching (as stage 2), so the model stays what it was."""
+    from diffusers import SanaTransformer2DModel
+    d = os.path.join(a.work, "dit-traj")
+    if not a.traj_steps:
+        return dit
     if os.path.exists(os.path.join(d, "config.json")):
-        return AutoencoderDC.from_pretrained(d).eval()
-    g = torch.Generator("cpu").manual_seed(a.seed + 7)
-    rng = np.random.default_rng(a.seed + 8)
-    pairs = os.path.join(a.work, "decoder-pairs.pt")
-    if os.path.exists(pairs):
-        zs, scenes = torch.load(pairs, weights_only=False)  # our own cache: scenes hold numpy floats
-    else:
-        zs, scenes = transformer_latents(a, dit, te, vae, data["scaling_factor"], tok, g, rng, a.ft_pairs)
-        torch.save((zs, scenes), pairs)
-    g = torch.Generator("cpu").manual_seed(a.seed + 9)  # the same steps whether the pairs were cached or not
-    rng = np.random.default_rng(a.seed + 10)
-    vae = copy.deepcopy(vae)
-    vae.requires_grad_(False)
-    dec = vae.decoder
-    dec.requires_grad_(True)
-    dec.train()
-    opt = torch.optim.AdamW(dec.parameters(), lr=a.ft_lr, weight_decay=0.0)
-    log(f"decoder fine-tune: {nparams(dec)} parameters, {len(zs)} transformer latents, {a.ft_steps} steps")
-    for step in range(a.ft_steps):
-        idx = torch.randint(0, len(zs), (3,), generator=g)
-        x = to_pixels([render(scenes[i]) for i in idx.tolist()] + [render(random_scene(rng)[0])])
-        with torch.no_grad():
-            z_own = vae.encode(x[3:]).latent
-        z_own = z_own + 0.05 * z_own.std() * torch.randn(z_own.shape, generator=g)
+        return SanaTransformer2DModel.from_pretrained(d).eval()
+    z = data["latents"] * data["scaling_factor"]
+    embs = caption_embeddings(tok, te, data["captions"])
+    X, S, I = trajectory_states(a, dit, z, embs, torch.Generator("cpu").manual_seed(a.seed + 11))
+    log(f"stage 3: {len(I)} states (sigma {S.min():.3f}-{S.max():.3f}), {a.traj_steps} steps of "
+        f"{a.batch // 2} + {a.batch // 2}")
+    g = torch.Generator("cpu").manual_seed(a.seed + 12)
+    net, ema = copy.deepcopy(dit).train(), copy.deepcopy(dit).eval()
+    opt = torch.optim.AdamW(net.parameters(), lr=a.traj_lr, betas=(0.9, 0.99), weight_decay=0.01)
+    h = a.batch // 2
+    for step in range(a.traj_steps):
         for grp in opt.param_groups:
-            grp["lr"] = cosine_lr(step, a.ft_steps, a.ft_lr, 20)
-        y = vae.decode(torch.cat([zs[idx], z_own])).sample
-        loss = recon_loss(y, x)
-        optimise(opt, dec.parameters(), loss)
-        if step % 50 == 0 or step == a.ft_steps - 1:
-            log(f"decoder step {step:5d} loss {loss.item():.4f}")
-    vae.eval().save_pretrained(d)
-    return vae
+            grp["lr"] = cosine_lr(step, a.traj_steps, a.traj_lr, 50)
+        idx = torch.randint(0, z.shape[0], (h,), generator=g)  # flow matching, sigma logit-normal(0, 1)
+        drop = torch.rand(h, generator=g) < 0.1
+        x0 = z[idx]
+        noise = torch.randn(x0.shape, generator=g)
+        sigma = torch.sigmoid(torch.randn(h, generator=g))
+        s = sigma.view(-1, 1, 1, 1)
+        emb, mask = batch_embeddings(embs, idx.tolist(), (~drop).tolist())
+        pred = net((1 - s) * x0 + s * noise, encoder_hidden_states=emb, encoder_attention_mask=mask,
+                   timestep=sigma * 1000).sample
+        l_fm = F.mse_loss(pred, noise - x0)
+        j = torch.randint(0, len(I), (h,), generator=g)  # the sampler's own states
+        xs, sg, ix = X[j], S[j], I[j].tolist()
+        v = (xs - z[ix]) / sg.view(-1, 1, 1, 1)
+        with torch.no_grad():
+            emb, mask = batch_embeddings(embs, ix, [False] * h)
+            un = net(xs, encoder_hidden_states=emb, encoder_attention_mask=mask, timestep=sg * 1000).sample
+        emb, mask = batch_embeddings(embs, ix, [True] * h)
+        co = net(xs, encoder_hidden_states=emb, encoder_attention_mask=mask, timestep=sg * 1000).sample
+        l_tr = F.mse_loss(co, un + (v - un) / 4.5)
+        optimise(opt, net.parameters(), l_fm + l_tr)
+        ema_update(ema, net, step, a.ema)
+        if step % 50 == 0 or step == a.traj_steps - 1:
+            log(f"stage 3 step {step:5d} flow matching {l_fm.item():.4f} trajectories {l_tr.item():.4f}")
+    ema.save_pretrained(d)
+    return ema
 
 
-# ------------------------------------------------------------------ phase 7: save + evaluate with SanaPipeline
+# ------------------------------------------------------------------ phase 6: save + evaluate with SanaPipeline
 
 def phase_save(a, tok, vae, data, dit, te):
     import shutil
@@ -564,11 +587,12 @@ def main():
     ap.add_argument("--lr2", type=float, default=4e-4)
     ap.add_argument("--ema", type=float, default=0.998)
     ap.add_argument("--eval-every", type=int, default=400)
-    ap.add_argument("--ft-pairs", type=int, default=1600, help="decoder fine-tune: transformer latents made")
-    ap.add_argument("--ft-first", type=int, default=10, help="decoder fine-tune: first start step (of 20)")
-    ap.add_argument("--ft-last", type=int, default=14, help="decoder fine-tune: last start step")
-    ap.add_argument("--ft-steps", type=int, default=1500)
-    ap.add_argument("--ft-lr", type=float, default=5e-4)
+    ap.add_argument("--traj-n", type=int, default=1600, help="stage 3: sampler trajectories made")
+    ap.add_argument("--traj-first", type=int, default=10, help="stage 3: first start step (of 20)")
+    ap.add_argument("--traj-last", type=int, default=14, help="stage 3: last start step")
+    ap.add_argument("--traj-sigma", type=float, default=0.45, help="stage 3: states kept up to this sigma")
+    ap.add_argument("--traj-steps", type=int, default=1000, help="stage 3 steps (0: none)")
+    ap.add_argument("--traj-lr", type=float, default=2e-4)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
@@ -578,7 +602,7 @@ def main():
         data = phase_latents(a, vae)
         te = phase_text(a, tok, data)
         dit = phase_dit(a, tok, vae, data, te)
-        vae = phase_decoder(a, tok, vae, data, te, dit)
+        dit = phase_traj(a, tok, data, te, dit)
         phase_save(a, tok, vae, data, dit, te)
     phase_eval(a)
     log("done")
