@@ -7,6 +7,7 @@
  * allocated; a decode either returns a whole image or nothing.
  */
 #include "io/image.h"
+#include "io/pngio.h"
 
 #include <errno.h>
 #include <png.h>
@@ -24,7 +25,7 @@ typedef struct {
     jmp_buf jb;
     char msg[200];
     const uint8_t *data;
-    size_t size, pos; /* size: where reading stops (see visible_size) */
+    size_t size, pos; /* size: where reading stops (see sana_png_visible_end) */
 } reader;
 
 /* Everything a decode allocates or learns, outside the function that calls setjmp, so that no
@@ -224,7 +225,7 @@ static sana_status decode_run(decode *d)
      * million pixels a side would call a large header broken */
     png_set_user_limits(d->p, 0x7fffffff, 0x7fffffff);
     /* Bounds eXIf (kept as an unknown chunk) and any decompressed text or profile; larger ones are
-     * dropped with a warning. The declared length of text chunks is bounded by visible_size. */
+     * dropped with a warning. The declared length of text chunks is bounded by sana_png_visible_end. */
     png_set_chunk_malloc_max(d->p, SANA_PNG_CHUNK_MAX);
     /* eXIf as raw bytes: libpng discards an eXIf with an "Exif\0\0" prefix, Pillow reads it */
     static const png_byte exif_name[5] = {'e', 'X', 'I', 'f', '\0'};
@@ -237,24 +238,10 @@ static sana_status decode_run(decode *d)
     return SANA_OK;
 }
 
-/* Where libpng may read up to. libpng 1.6 allocates an ancillary chunk's declared length before
- * reading it (tEXt, zTXt, iTXt, sPLT, ... ignore png_set_chunk_malloc_max), so a 300-byte file
- * declaring a 2 GB text chunk would allocate 2 GB. An ancillary chunk that runs past the end of
- * the data is cut off instead: reading stops at its header, as at any truncation, so it is an
- * error before the image data and a tolerated damaged tail after it. */
-static size_t visible_size(const uint8_t *data, size_t size)
+static int mem_header(void *ctx, uint64_t pos, uint8_t h[8])
 {
-    size_t pos = 8;
-    while (pos + 8 <= size) {
-        uint64_t len = (uint64_t)data[pos] << 24 | (uint64_t)data[pos + 1] << 16 | (uint64_t)data[pos + 2] << 8 |
-                       data[pos + 3];
-        int ancillary = (data[pos + 4] & 0x20) != 0;
-        if (len > 0x7fffffff) break; /* libpng refuses the length itself */
-        if (pos + 12 + len > size) return ancillary ? pos : size;
-        if (memcmp(data + pos + 4, "IEND", 4) == 0) break;
-        pos += 12 + (size_t)len;
-    }
-    return size;
+    memcpy(h, (const uint8_t *)ctx + pos, 8); /* pos + 8 <= size: sana_png_visible_end checks */
+    return 0;
 }
 
 static sana_status decode_png(decode *d)
@@ -262,7 +249,7 @@ static sana_status decode_png(decode *d)
     uint8_t sig[8];
     if (src_read(&d->r, sig, 8) != 8 || png_sig_cmp(sig, 0, 8) != 0)
         return sana_err(SANA_ERR_FORMAT, "%s: not a PNG file", d->name);
-    d->r.size = visible_size(d->r.data, d->r.size);
+    d->r.size = (size_t)sana_png_visible_end(mem_header, (void *)d->r.data, d->r.size);
     d->p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d->r, on_error, on_warning);
     d->info = d->p ? png_create_info_struct(d->p) : NULL;
     if (!d->info) {

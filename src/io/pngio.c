@@ -144,30 +144,39 @@ sana_status sana_png_write(const char *path, const uint8_t *rgb, int width, int 
     return st;
 }
 
-/* libpng 1.6 allocates an ancillary chunk's declared length before reading it (tEXt, zTXt, iTXt
- * ignore png_set_chunk_malloc_max): a 300-byte file declaring a 2 GB text chunk makes it allocate
- * 2 GB (found by tests/fuzz-png on image_load.c, which has the same guard). So the reader reads
- * through lim_read, which ends the file at the header of the first ancillary chunk that runs past the
- * end of the file (image_load.c's visible_size, over a FILE). */
+uint64_t sana_png_visible_end(int (*header)(void *ctx, uint64_t pos, uint8_t h[8]), void *ctx, uint64_t size)
+{
+    uint64_t pos = 8;
+    uint8_t h[8];
+    while (pos + 8 <= size && header(ctx, pos, h) == 0) {
+        const uint64_t len = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
+        if (len > 0x7fffffff) break; /* libpng refuses the length itself */
+        if (pos + 12 + len > size) return (h[4] & 0x20) ? pos : size;
+        if (!memcmp(h + 4, "IEND", 4)) break;
+        pos += 12 + len;
+    }
+    return size;
+}
+
+/* The readers of this file read through lim_read, which ends the file at sana_png_visible_end. */
 typedef struct {
     FILE *fp;
     long pos, limit;
 } lim_io;
 
+static int file_header(void *ctx, uint64_t pos, uint8_t h[8])
+{
+    FILE *fp = ctx;
+    return fseek(fp, (long)pos, SEEK_SET) == 0 && fread(h, 1, 8, fp) == 8 ? 0 : -1;
+}
+
 static long visible_limit(FILE *fp)
 {
     if (fseek(fp, 0, SEEK_END) != 0) return -1;
-    const long size = ftell(fp), start = 8;
-    long pos = start;
-    unsigned char h[8];
-    while (pos + 8 <= size && fseek(fp, pos, SEEK_SET) == 0 && fread(h, 1, 8, fp) == 8) {
-        const uint64_t len = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
-        if (len > 0x7fffffff) break; /* libpng refuses the length itself */
-        if ((uint64_t)pos + 12 + len > (uint64_t)size) return (h[4] & 0x20) ? pos : size;
-        if (!memcmp(h + 4, "IEND", 4)) break;
-        pos += 12 + (long)len;
-    }
-    return fseek(fp, start, SEEK_SET) == 0 ? size : -1;
+    const long size = ftell(fp);
+    if (size < 0) return -1;
+    const long limit = (long)sana_png_visible_end(file_header, fp, (uint64_t)size);
+    return fseek(fp, 8, SEEK_SET) == 0 ? limit : -1;
 }
 
 static void lim_read(png_structp p, png_bytep data, size_t n)

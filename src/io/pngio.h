@@ -40,6 +40,15 @@ sana_status sana_png_read_parameters(const char *path, char **parameters);
  * temporary file. */
 void sana_png_abort_cleanup(void);
 
+/* Where a PNG reader may read up to, for libpng's sake. libpng 1.6 allocates an ancillary chunk's
+ * declared length before reading it (tEXt, zTXt, iTXt, sPLT, ... ignore png_set_chunk_malloc_max),
+ * so a 300-byte file declaring a 2 GB text chunk would make it allocate 2 GB (found by
+ * tests/fuzz-png). The walk over the chunk headers from offset 8 returns the offset of the first
+ * ancillary chunk that runs past the end of the data, else size: reading stops there as at any
+ * truncation (an error before the image data, a tolerated damaged tail after it). header(ctx, pos,
+ * h) reads the 8 bytes at pos into h and returns 0, or -1 when it cannot; then size is returned. */
+uint64_t sana_png_visible_end(int (*header)(void *ctx, uint64_t pos, uint8_t h[8]), void *ctx, uint64_t size);
+
 /* 1 when the file starts with the PNG signature. */
 int sana_png_is_png(const char *path);
 
