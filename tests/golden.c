@@ -185,6 +185,11 @@ int golden_close(golden *g)
     return f;
 }
 
+void golden_pass(void)
+{
+    total_checks++;
+}
+
 int golden_exit(void)
 {
     printf("%d checks, %d failed\n", total_checks, total_failures);

@@ -60,6 +60,16 @@ int golden_close(golden *g);
 
 /* Test-program totals: golden_exit() prints "N checks, N failed" and returns the exit status. */
 void golden_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void golden_pass(void); /* one check that held */
 int golden_exit(void);
+
+/* One condition checked by a test program, counted by golden_exit(); "FAIL: ..." when it is false. */
+#define GOLDEN_CHECK(cond, ...)                                                                                        \
+    do {                                                                                                               \
+        if (cond)                                                                                                      \
+            golden_pass();                                                                                             \
+        else                                                                                                           \
+            golden_fail(__VA_ARGS__);                                                                                  \
+    } while (0)
 
 #endif

@@ -27,16 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fails;
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            printf("FAIL: ");                                                                                          \
-            printf(__VA_ARGS__);                                                                                       \
-            printf("\n");                                                                                              \
-            fails++;                                                                                                   \
-        }                                                                                                              \
-    } while (0)
 
 static sana_wt f32_matrix(const float *v, int64_t rows, int64_t cols)
 {
@@ -51,21 +41,21 @@ static void test_q8(void)
     const float v[3][4] = {{0.5f, 2.5f, -1.5f, 127.0f}, {0, 0, 0, 0}, {0.5f, -0.25f, 0.125f, 0}};
     sana_wt in = f32_matrix(&v[0][0], 3, 4), q;
     void *own = NULL;
-    CHECK(sana_quantize(&in, SANA_Q8, &q, &own) == SANA_OK, "q8: quantize");
+    GOLDEN_CHECK(sana_quantize(&in, SANA_Q8, &q, &own) == SANA_OK, "q8: quantize");
     const int8_t *d = q.data;
-    CHECK(q.dtype == SANA_Q8 && q.scale[0] == 1.0f && q.scale[1] == 0.0f && q.scale[2] == 0.5f / 127.0f,
+    GOLDEN_CHECK(q.dtype == SANA_Q8 && q.scale[0] == 1.0f && q.scale[1] == 0.0f && q.scale[2] == 0.5f / 127.0f,
           "q8: scales %g %g %g", q.scale[0], q.scale[1], q.scale[2]);
-    CHECK(d[0] == 0 && d[1] == 2 && d[2] == -2 && d[3] == 127, "q8: row 0 = %d %d %d %d", d[0], d[1], d[2], d[3]);
-    CHECK(d[4] == 0 && d[7] == 0 && d[8] == 127 && d[9] == -64 && d[10] == 32, "q8: rows 1-2 = %d %d %d", d[8], d[9],
+    GOLDEN_CHECK(d[0] == 0 && d[1] == 2 && d[2] == -2 && d[3] == 127, "q8: row 0 = %d %d %d %d", d[0], d[1], d[2], d[3]);
+    GOLDEN_CHECK(d[4] == 0 && d[7] == 0 && d[8] == 127 && d[9] == -64 && d[10] == 32, "q8: rows 1-2 = %d %d %d", d[8], d[9],
           d[10]);
     float back[12];
     sana_wt_range_f32(back, &q, 0, 12);
     float maxerr = 0;
     for (int i = 0; i < 12; i++) maxerr = fmaxf(maxerr, fabsf(back[i] - (&v[0][0])[i]) / (i < 4 ? 1.0f : 0.5f / 127));
-    CHECK(maxerr <= 0.5f, "q8: error %g steps (<= half a step)", maxerr);
+    GOLDEN_CHECK(maxerr <= 0.5f, "q8: error %g steps (<= half a step)", maxerr);
     float part[5];
     sana_wt_range_f32(part, &q, 3, 5); /* across a row boundary */
-    CHECK(!memcmp(part, back + 3, sizeof part), "q8: a partial range differs from the whole");
+    GOLDEN_CHECK(!memcmp(part, back + 3, sizeof part), "q8: a partial range differs from the whole");
     free(own);
 }
 
@@ -80,28 +70,28 @@ static void test_q4(void)
     v[0][1] = 3.2f;
     sana_wt in = f32_matrix(&v[0][0], 2, 32), q;
     void *own = NULL;
-    CHECK(sana_quantize(&in, SANA_Q4, &q, &own) == SANA_OK, "q4: quantize");
+    GOLDEN_CHECK(sana_quantize(&in, SANA_Q4, &q, &own) == SANA_OK, "q4: quantize");
     const unsigned char *d = q.data;
     const float s = q.scale[0];
     /* |max| is 3.2 at index 0 (the first of equal magnitudes, negative): d = -3.2 / -8 = 0.4 */
-    CHECK(s == -3.2f / -8.0f && q.scale[1] == 0.0f, "q4: scales %g %g", s, q.scale[1]);
-    CHECK((d[0] & 15) == 0 && (d[0] >> 4) == 15, "q4: byte 0 = %02x (-8 low nibble, +7 high)", d[0]);
+    GOLDEN_CHECK(s == -3.2f / -8.0f && q.scale[1] == 0.0f, "q4: scales %g %g", s, q.scale[1]);
+    GOLDEN_CHECK((d[0] & 15) == 0 && (d[0] >> 4) == 15, "q4: byte 0 = %02x (-8 low nibble, +7 high)", d[0]);
     float back[64];
     sana_wt_range_f32(back, &q, 0, 64);
-    CHECK(back[0] == -3.2f && back[1] == 7 * s, "q4: extremes %g %g", back[0], back[1]);
+    GOLDEN_CHECK(back[0] == -3.2f && back[1] == 7 * s, "q4: extremes %g %g", back[0], back[1]);
     float maxerr = 0;
     for (int i = 2; i < 31; i++) maxerr = fmaxf(maxerr, fabsf(back[i] - v[0][i]));
-    CHECK(maxerr <= 0.5f * s * 1.0001f, "q4: error %g (<= half a step %g)", maxerr, 0.5f * s);
-    for (int i = 32; i < 64; i++) CHECK(back[i] == 0.0f, "q4: zero row dequantizes to %g", back[i]);
+    GOLDEN_CHECK(maxerr <= 0.5f * s * 1.0001f, "q4: error %g (<= half a step %g)", maxerr, 0.5f * s);
+    for (int i = 32; i < 64; i++) GOLDEN_CHECK(back[i] == 0.0f, "q4: zero row dequantizes to %g", back[i]);
     float part[7];
     sana_wt_range_f32(part, &q, 29, 7); /* odd start, across the row boundary */
-    CHECK(!memcmp(part, back + 29, sizeof part), "q4: a partial range differs from the whole");
+    GOLDEN_CHECK(!memcmp(part, back + 29, sizeof part), "q4: a partial range differs from the whole");
     free(own);
     /* rows that are not whole groups are refused */
     float w[2][48] = {{0}};
     sana_wt bad = f32_matrix(&w[0][0], 2, 48);
-    CHECK(sana_quantize(&bad, SANA_Q4, &q, &own) == SANA_ERR_ARG && !own, "q4: 48 columns accepted");
-    CHECK(sana_quantize(&bad, SANA_BF16, &q, &own) == SANA_ERR_ARG, "quantize to bf16 accepted");
+    GOLDEN_CHECK(sana_quantize(&bad, SANA_Q4, &q, &own) == SANA_ERR_ARG && !own, "q4: 48 columns accepted");
+    GOLDEN_CHECK(sana_quantize(&bad, SANA_BF16, &q, &own) == SANA_ERR_ARG, "quantize to bf16 accepted");
 }
 
 /* bf16 input: the same as its float32 values */
@@ -118,14 +108,14 @@ static void test_bf16(void)
     void *oa, *ob;
     for (int t = 0; t < 2; t++) {
         sana_dtype ty = t ? SANA_Q4 : SANA_Q8;
-        CHECK(sana_quantize(&wb, ty, &a, &oa) == SANA_OK && sana_quantize(&wf, ty, &b, &ob) == SANA_OK, "bf16: quantize");
-        CHECK(!memcmp(a.data, b.data, sana_wt_bytes(&a)) && !memcmp(a.scale, b.scale, sana_wt_scale_bytes(&a)),
+        GOLDEN_CHECK(sana_quantize(&wb, ty, &a, &oa) == SANA_OK && sana_quantize(&wf, ty, &b, &ob) == SANA_OK, "bf16: quantize");
+        GOLDEN_CHECK(!memcmp(a.data, b.data, sana_wt_bytes(&a)) && !memcmp(a.scale, b.scale, sana_wt_scale_bytes(&a)),
               "bf16 %s: differs from its float32 values", sana_quant_name(ty));
         free(oa);
         free(ob);
     }
     sana_quant qq;
-    CHECK(sana_quant_parse("int8", &qq) == 0 && qq == SANA_Q8 && sana_quant_parse("q4", &qq) == 0 && qq == SANA_Q4 &&
+    GOLDEN_CHECK(sana_quant_parse("int8", &qq) == 0 && qq == SANA_Q8 && sana_quant_parse("q4", &qq) == 0 && qq == SANA_Q4 &&
               sana_quant_parse("none", &qq) == 0 && qq == SANA_F32 && sana_quant_parse("int3", &qq) == -1,
           "sana_quant_parse");
 }
@@ -137,7 +127,7 @@ static uint8_t *demo_image(const char *dir, const char *backend, const char *qua
     sana_load_options lo = {.backend = backend, .quantize = quant};
     sana_pipeline *p = NULL;
     if (sana_pipeline_load(&p, dir, &lo)) {
-        CHECK(0, "%s %s: %s", backend, quant ? quant : "none", sana_last_error());
+        GOLDEN_CHECK(0, "%s %s: %s", backend, quant ? quant : "none", sana_last_error());
         return NULL;
     }
     sana_generate_params g;
@@ -146,7 +136,7 @@ static uint8_t *demo_image(const char *dir, const char *backend, const char *qua
     g.seed = 42;
     sana_result r;
     uint8_t *img = NULL;
-    if (sana_generate(p, &g, &r)) CHECK(0, "%s %s: %s", backend, quant ? quant : "none", sana_last_error());
+    if (sana_generate(p, &g, &r)) GOLDEN_CHECK(0, "%s %s: %s", backend, quant ? quant : "none", sana_last_error());
     else {
         *n = (int64_t)r.batch * r.height * r.width * 3;
         img = malloc((size_t)*n);
@@ -180,14 +170,16 @@ static void test_load(void)
         for (size_t i = 0; base && i < (b ? sizeof Q / sizeof Q[0] : 2); i++) { /* ref: int8 and q4 */
             uint8_t *img = demo_image(dir, be, Q[i].quant, &nq);
             if (!img || nq != n) {
-                CHECK(0, "%s %s: no image", be, Q[i].quant);
+                GOLDEN_CHECK(0, "%s %s: no image", be, Q[i].quant);
                 free(img);
                 continue;
             }
             const double db = psnr(base, img, n);
-            printf("%s: %-4s %-34s PSNR %.1f dB against float32 (floor %.0f)\n", db >= Q[i].floor ? "ok  " : "FAIL", be,
-                   Q[i].quant, db, Q[i].floor);
-            if (db < Q[i].floor) fails++;
+            if (db >= Q[i].floor) {
+                printf("ok  : %-4s %-34s PSNR %.1f dB against float32 (floor %.0f)\n", be, Q[i].quant, db, Q[i].floor);
+                golden_pass();
+            } else
+                golden_fail("%-4s %-34s PSNR %.1f dB against float32 (floor %.0f)", be, Q[i].quant, db, Q[i].floor);
             if (!strcmp(Q[i].quant, "q4")) q4img[b] = img, nq4 = n;
             else free(img);
         }
@@ -196,7 +188,7 @@ static void test_load(void)
     if (q4img[0] && q4img[1]) {
         int maxd = 0;
         for (int64_t i = 0; i < nq4; i++) maxd = abs(q4img[0][i] - q4img[1][i]) > maxd ? abs(q4img[0][i] - q4img[1][i]) : maxd;
-        CHECK(maxd <= 1, "q4: ref and cpu images differ by %d levels (both dequantize into float32 products)", maxd);
+        GOLDEN_CHECK(maxd <= 1, "q4: ref and cpu images differ by %d levels (both dequantize into float32 products)", maxd);
         printf("ok  : q4 ref vs cpu within %d level\n", maxd);
     }
     free(q4img[0]);
@@ -208,9 +200,9 @@ static void test_load(void)
         sana_pipeline *p = NULL;
         int rc = sana_pipeline_load(&p, dir, &lo);
         if (!*bad[i]) { /* "" is no quantization */
-            CHECK(rc == 0, "quantize \"\" refused: %s", sana_last_error());
+            GOLDEN_CHECK(rc == 0, "quantize \"\" refused: %s", sana_last_error());
         } else {
-            CHECK(rc != 0 && strstr(sana_last_error(), "quantize"), "quantize \"%s\": %s", bad[i],
+            GOLDEN_CHECK(rc != 0 && strstr(sana_last_error(), "quantize"), "quantize \"%s\": %s", bad[i],
                   rc ? sana_last_error() : "accepted");
             if (rc) printf("ok  : quantize \"%s\": %s\n", bad[i], sana_last_error());
         }
@@ -269,7 +261,7 @@ static void test_convert(void)
     char src[1024], base[] = "/tmp/sana-test-quant-XXXXXX";
     snprintf(src, sizeof src, "%s/ckpt/sana-shapes", golden_dir());
     if (!mkdtemp(base)) {
-        CHECK(0, "mkdtemp");
+        GOLDEN_CHECK(0, "mkdtemp");
         return;
     }
     static const char *const types[] = {"int8", "q4"};
@@ -278,7 +270,7 @@ static void test_convert(void)
         snprintf(out, sizeof out, "%s/%s", base, types[t]);
         sana_load_options lo = {.quantize = types[t]};
         int rc = sana_pipeline_convert(src, out, &lo);
-        CHECK(rc == 0, "convert %s: %s", types[t], rc ? sana_last_error() : "");
+        GOLDEN_CHECK(rc == 0, "convert %s: %s", types[t], rc ? sana_last_error() : "");
         if (rc) continue;
         /* the converted folder gives the same latents as quantizing at load, on every backend */
         for (int b = 0; b < 2; b++) {
@@ -290,7 +282,7 @@ static void test_convert(void)
                 sana_load_options l2 = {.backend = be, .quantize = k ? types[t] : NULL};
                 sana_pipeline *p = NULL;
                 if (sana_pipeline_load(&p, k ? src : out, &l2)) {
-                    CHECK(0, "load %s: %s", k ? src : out, sana_last_error());
+                    GOLDEN_CHECK(0, "load %s: %s", k ? src : out, sana_last_error());
                     continue;
                 }
                 sana_generate_params g;
@@ -309,7 +301,7 @@ static void test_convert(void)
                 sana_pipeline_free(p);
             }
             int same = lat[0] && lat[1] && n[0] == n[1] && !memcmp(lat[0], lat[1], (size_t)n[0] * sizeof(float));
-            CHECK(same, "%s %s: the converted folder's latents differ from quantize at load", be, types[t]);
+            GOLDEN_CHECK(same, "%s %s: the converted folder's latents differ from quantize at load", be, types[t]);
             if (same) printf("ok  : %s %s: converted folder = quantize at load (same bits)\n", be, types[t]);
             free(lat[0]);
             free(lat[1]);
@@ -318,7 +310,7 @@ static void test_convert(void)
         sana_load_options l3 = {.backend = "ref", .quantize = t ? "int8" : "q4"};
         sana_pipeline *p = NULL;
         rc = sana_pipeline_load(&p, out, &l3);
-        CHECK(rc != 0 && strstr(sana_last_error(), "already quantized"), "%s folder with --quantize %s: %s", types[t],
+        GOLDEN_CHECK(rc != 0 && strstr(sana_last_error(), "already quantized"), "%s folder with --quantize %s: %s", types[t],
               l3.quantize, rc ? sana_last_error() : "accepted");
         sana_pipeline_free(p);
     }
@@ -334,13 +326,13 @@ static void test_convert(void)
         snprintf(out, sizeof out, "%s/bad%zu", base, i);
         sana_load_options lo = {.quantize = "int8"};
         if (sana_pipeline_convert(src, out, &lo) || damage(out, bad[i].tensor, bad[i].how)) {
-            CHECK(0, "making broken folder %zu", i);
+            GOLDEN_CHECK(0, "making broken folder %zu", i);
             continue;
         }
         sana_load_options l2 = {.backend = "cpu"};
         sana_pipeline *p = NULL;
         int rc = sana_pipeline_load(&p, out, &l2);
-        CHECK(rc != 0 && strstr(sana_last_error(), bad[i].want), "broken folder %zu: %s", i,
+        GOLDEN_CHECK(rc != 0 && strstr(sana_last_error(), bad[i].want), "broken folder %zu: %s", i,
               rc ? sana_last_error() : "loaded");
         if (rc) printf("ok  : broken quantized folder: %s\n", sana_last_error());
         sana_pipeline_free(p);
@@ -349,13 +341,13 @@ static void test_convert(void)
     char out[1100];
     snprintf(out, sizeof out, "%s/int8", base); /* exists */
     sana_load_options lo = {.quantize = "int8"};
-    CHECK(sana_pipeline_convert(src, out, &lo) != 0 && strstr(sana_last_error(), "exists"), "convert onto a folder");
+    GOLDEN_CHECK(sana_pipeline_convert(src, out, &lo) != 0 && strstr(sana_last_error(), "exists"), "convert onto a folder");
     snprintf(out, sizeof out, "%s/none", base);
     sana_load_options none = {0};
-    CHECK(sana_pipeline_convert(src, out, &none) != 0 && access(out, F_OK) != 0, "convert without --quantize");
-    CHECK(sana_pipeline_convert("/nonexistent", out, &lo) != 0 && access(out, F_OK) != 0, "convert of no folder");
+    GOLDEN_CHECK(sana_pipeline_convert(src, out, &none) != 0 && access(out, F_OK) != 0, "convert without --quantize");
+    GOLDEN_CHECK(sana_pipeline_convert("/nonexistent", out, &lo) != 0 && access(out, F_OK) != 0, "convert of no folder");
     sana_load_options badq = {.quantize = "int5"};
-    CHECK(sana_pipeline_convert(src, out, &badq) != 0 && access(out, F_OK) != 0, "convert --quantize int5");
+    GOLDEN_CHECK(sana_pipeline_convert(src, out, &badq) != 0 && access(out, F_OK) != 0, "convert --quantize int5");
     run_rm(base);
 }
 
@@ -366,6 +358,5 @@ int main(void)
     test_bf16();
     test_load();
     test_convert();
-    printf("%d failed\n", fails);
-    return fails ? 1 : 0;
+    return golden_exit();
 }
