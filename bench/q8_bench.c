@@ -47,8 +47,8 @@ int main(int argc, char **argv)
         const int M = shapes[i][0], K = shapes[i][1], N = shapes[i][2];
         float *x = malloc(sizeof(float) * (size_t)M * K), *wf = malloc(sizeof(float) * (size_t)N * K);
         float *y = malloc(sizeof(float) * (size_t)M * N);
-        for (size_t j = 0; j < (size_t)M * K; j++) x[j] = (float)((j * 7919) % 1000) * 1e-3f - 0.5f;
-        for (size_t j = 0; j < (size_t)N * K; j++) wf[j] = (float)((j * 104729) % 1000) * 1e-3f - 0.5f;
+        bench_fill(x, (size_t)M * K, 7919);
+        bench_fill(wf, (size_t)N * K, 104729);
         const int64_t shape[2] = {N, K};
         sana_wt f = sana_wt_f32(wf, 2, shape), q, pf, pq;
         void *own = NULL;
@@ -74,7 +74,6 @@ int main(int argc, char **argv)
         free(wf);
         free(y);
     }
-    qsort(ratio, (size_t)n, sizeof ratio[0], cmp);
-    printf("q8 int8 / sgemm: %.2fx (median of the shapes)\n", n % 2 ? ratio[n / 2] : 0.5 * (ratio[n / 2 - 1] + ratio[n / 2]));
+    printf("q8 int8 / sgemm: %.2fx (median of the shapes)\n", median(ratio, n));
     return 0;
 }

@@ -17,8 +17,8 @@ static double rate(int M, int K, int N, int runs)
 {
     float *x = malloc(sizeof(float) * (size_t)M * K), *w = malloc(sizeof(float) * (size_t)N * K);
     float *y = malloc(sizeof(float) * (size_t)M * N);
-    for (size_t i = 0; i < (size_t)M * K; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
-    for (size_t i = 0; i < (size_t)N * K; i++) w[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+    bench_fill(x, (size_t)M * K, 7919);
+    bench_fill(w, (size_t)N * K, 104729);
     double best = 1e30;
     for (int r = 0; r < runs + 1; r++) { /* the first run warms up */
         double t0 = now();
@@ -52,7 +52,6 @@ int main(int argc, char **argv)
         r[i] = rate(shapes[i][0], shapes[i][1], shapes[i][2], runs);
         printf("sgemm %d %d %d: %.1f GFLOP/s\n", shapes[i][0], shapes[i][1], shapes[i][2], r[i]);
     }
-    qsort(r, (size_t)n, sizeof r[0], cmp);
-    printf("sgemm bound: %.1f GFLOP/s (median of the shapes)\n", n % 2 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]));
+    printf("sgemm bound: %.1f GFLOP/s (median of the shapes)\n", median(r, n));
     return 0;
 }
