@@ -37,7 +37,7 @@ scored by train/analysis.py, the same analysis as tests/test-semantic.c.
     nice -n 19 python3 train/train.py                 # everything (phases cached in --work)
     python3 train/train.py --phase eval               # only re-score the saved checkpoint
 
-Deterministic for a seed and a thread count (--threads, default 2).
+Deterministic for a seed and a thread count (--threads, default 1; train/README.md says which each committed phase used).
 """
 import argparse
 import copy
