@@ -155,8 +155,9 @@ typedef struct {
     int num_inference_steps;       /* 20 (Sprint: 2) */
     double guidance_scale;         /* 4.5; CFG runs when > 1 (Sprint: embedded guidance) */
     int num_images_per_prompt;     /* 1 */
-    int height, width;             /* 0: sana_pipeline_default_size(); SANA_MIN_SIZE .. SANA_MAX_SIZE;
-                                      without binning multiples of SANA_SIZE_MULTIPLE */
+    int height, width;             /* 0: sana_pipeline_default_size(); up to SANA_MAX_SIZE; with
+                                      binning from 1 (the image is resized to it), without binning
+                                      multiples of SANA_SIZE_MULTIPLE from SANA_MIN_SIZE */
     int use_resolution_binning;    /* 1 */
     int max_sequence_length;       /* 300 */
     sana_chi_mode chi_mode;        /* SANA_CHI_DEFAULT */
@@ -238,7 +239,7 @@ SANA_API int sana_decode(sana_pipeline *p, const float *latents, int B, int C, i
  * pipeline_sana.py), of the size it generates at: with resolution binning that is the bin, so any asked
  * size is accepted (the image is resized back to it); without binning the asked size. The bounds keep
  * sizes far from integer overflow and above the largest published model (4096 px). */
-#define SANA_MIN_SIZE 32
+#define SANA_MIN_SIZE 32 /* without binning (the smallest multiple); with binning any size >= 1 */
 #define SANA_MAX_SIZE 16384
 #define SANA_SIZE_MULTIPLE 32
 /* The largest num_images_per_prompt (and batch of latents given to sana_decode). */

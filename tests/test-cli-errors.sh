@@ -59,7 +59,7 @@ expect "added token past the embedding table" "token id 421 (\"zorblax\") at pos
 expect "height not a multiple of 32" "multiples of 32" $(gen) -H 100
 expect "width not a multiple of 32" "multiples of 32" $(gen) -W 33
 expect "size out of range" "between 32 and 16384" $(gen) -H 32768
-expect "binned size out of range" "between 32 and 16384" generate -q -m "$M" -p fox --steps 1 -H 16 -W 64 -o "$O"
+expect "binned size out of range" "between 1 and 16384 with resolution binning" generate -q -m "$M" -p fox --steps 1 -H 16 -W 20000 -o "$O"
 expect "size not a number" "not a whole number" $(gen) -W abc
 expect "steps < 1" "num_inference_steps must be between 1" $(gen) --steps 0
 expect "negative images" "num_images_per_prompt" $(gen) --num-images-per-prompt 0

@@ -31,7 +31,7 @@
 #include "pipeline/pipeline_impl.h" /* the negative prompt cache, counted */
 #include "sana.h"
 
-static const char *const CASES[] = {"cfg", "nocfg", "bin", "two", "euler", "nochi", "pag", "pag_adaptive",
+static const char *const CASES[] = {"cfg", "nocfg", "bin", "bin_small", "two", "euler", "nochi", "pag", "pag_adaptive",
                                     "sprint2", "sprint1", "sprint_bin", "fp16", "given", "shapes", "bin_any",
                                     "added", "pe2k", "cn_cfg", "cn_rect", "cn_bin", NULL};
 
@@ -438,7 +438,8 @@ static void check_rejects(void)
         {"height 100 without binning", "multiples of 32 without resolution binning", 1, 100, 64, 1, 0, 0},
         {"width 0 is default, height 16", "multiples of 32", 1, 16, 64, 1, 0, 0},
         {"too large", "between", 1, 32768, 64, 1, 0, 0},
-        {"binned height 16 (any multiple, but in range)", "between 32 and", 1, 16, 64, 1, 0, 1},
+        {"binned height -5 (any size from 1: generated at the bin, resized to it)", "between 1 and 16384 with", 1, -5,
+         64, 1, 0, 1},
         {"binned too large", "between", 1, 64, 16385, 1, 0, 1},
         {"no images", "num_images_per_prompt", 1, 64, 64, 0, 0, 0},
         {"sprint 3 steps with intermediate", "num_inference_steps != 2", 3, 64, 64, 1, 1, 0},

@@ -14,9 +14,11 @@ sana_status sana_check_size(int height, int width, int binned)
     if (!binned && (height % SANA_SIZE_MULTIPLE || width % SANA_SIZE_MULTIPLE))
         return sana_err(SANA_ERR_ARG, "height and width must be multiples of %d without resolution binning, not "
                         "%dx%d (height x width)", SANA_SIZE_MULTIPLE, height, width);
-    if (height < SANA_MIN_SIZE || width < SANA_MIN_SIZE || height > SANA_MAX_SIZE || width > SANA_MAX_SIZE)
-        return sana_err(SANA_ERR_ARG, "height and width must be between %d and %d, not %dx%d (height x width)",
-                        SANA_MIN_SIZE, SANA_MAX_SIZE, height, width);
+    /* with binning the image is generated at a bin and resized to any asked size, as small as 1 px */
+    const int lo = binned ? 1 : SANA_MIN_SIZE;
+    if (height < lo || width < lo || height > SANA_MAX_SIZE || width > SANA_MAX_SIZE)
+        return sana_err(SANA_ERR_ARG, "height and width must be between %d and %d%s, not %dx%d (height x width)", lo,
+                        SANA_MAX_SIZE, binned ? " with resolution binning" : "", height, width);
     return SANA_OK;
 }
 
