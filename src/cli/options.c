@@ -75,7 +75,7 @@ static const cli_option options[] = {
     {"guidance-scale", "cfg-scale", 0, OPT_DOUBLE, "G", G, F(cfg), F(cfg_set), 0, 0, NULL,
      "classifier-free guidance scale, on when > 1 (default: 4.5;\nSprint: the embedded guidance)"},
     {"height", NULL, 'H', OPT_INT, "N", G, F(height), NOFIELD, 1, 1 << 20, NULL,
-     "image height, 32 .. 16384; with --no-resolution-binning a multiple\nof 32 (default: the transformer's sample_size x 32, e.g. 512\nfor Sana_600M_512px)"},
+     "image height, 1 .. 16384, generated at the bin and resized to it;\nwith --no-resolution-binning a multiple of 32 from 32 (default:\nthe transformer's sample_size x 32, e.g. 512 for Sana_600M_512px)"},
     {"width", NULL, 'W', OPT_INT, "N", G, F(width), NOFIELD, 1, 1 << 20, NULL, "image width, likewise"},
     {"seed", NULL, 's', OPT_U64, "N", G, F(seed), NOFIELD, 0, 0, NULL,
      "seed of torch.Generator(\"cpu\").manual_seed (default: 0)"},
