@@ -123,11 +123,6 @@ def optimise(opt, params, loss):
     opt.step()
 
 
-def recon_loss(y, x):
-    """The autoencoder's reconstruction loss (MSE + L1)."""
-    return F.mse_loss(y, x) + F.l1_loss(y, x)
-
-
 def cosine_lr(step, total, base, warmup):
     if step < warmup:
         return base * (step + 1) / warmup
@@ -174,7 +169,7 @@ def phase_vae(a):
         z = vae.encode(x).latent
         z = z + 0.05 * z.detach().std() * torch.randn_like(z)  # a decoder robust to small latent errors
         y = vae.decode(z).sample
-        loss = recon_loss(y, x)
+        loss = F.mse_loss(y, x) + F.l1_loss(y, x)
         optimise(opt, vae.parameters(), loss)
         if step % 50 == 0 or step == a.vae_steps - 1:
             log(f"vae step {step:5d} loss {loss.item():.4f}")
@@ -382,26 +377,32 @@ def ema_update(ema, net, step, rate):
             q.lerp_(p, 1 - decay)
 
 
+def flow_matching_loss(net, z, embs, n, shift, g):
+    """SANA's flow-matching loss on n cached latents drawn from z: sigma logit-normal(0, 1) shifted by
+    shift, x_t = (1 - sigma) x0 + sigma noise, target noise - x0; 10% of the captions dropped to the
+    negative prompt "" (CFG)."""
+    idx = torch.randint(0, z.shape[0], (n,), generator=g)
+    drop = torch.rand(n, generator=g) < 0.1
+    x0 = z[idx]
+    noise = torch.randn(x0.shape, generator=g)
+    u = torch.sigmoid(torch.randn(n, generator=g))  # logit-normal(0, 1)
+    sigma = shift * u / (1 + (shift - 1) * u)
+    s = sigma.view(-1, 1, 1, 1)
+    emb, mask = batch_embeddings(embs, idx.tolist(), (~drop).tolist())
+    pred = net((1 - s) * x0 + s * noise, encoder_hidden_states=emb, encoder_attention_mask=mask,
+               timestep=sigma * 1000).sample
+    return F.mse_loss(pred, noise - x0)
+
+
 def train_dit(a, dit, ema, ctx, steps, lr, shift, g, tag):
     """steps of flow matching on the cached latents and caption embeddings; EMA in ema."""
     z, embs, te, vae, scaling, rows, henc = ctx
-    N = z.shape[0]
     opt = torch.optim.AdamW(dit.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
     avg = 0.0
     for step in range(steps):
-        idx = torch.randint(0, N, (a.batch,), generator=g)
-        drop = torch.rand(a.batch, generator=g) < 0.1
-        x0 = z[idx]
-        noise = torch.randn(x0.shape, generator=g)
-        u = torch.sigmoid(torch.randn(a.batch, generator=g))  # logit-normal(0, 1)
-        sigma = shift * u / (1 + (shift - 1) * u)
-        s = sigma.view(-1, 1, 1, 1)
-        xt = (1 - s) * x0 + s * noise
         for grp in opt.param_groups:
             grp["lr"] = cosine_lr(step, steps, lr, 100)
-        emb, mask = batch_embeddings(embs, idx.tolist(), (~drop).tolist())
-        pred = dit(xt, encoder_hidden_states=emb, encoder_attention_mask=mask, timestep=sigma * 1000).sample
-        loss = F.mse_loss(pred, noise - x0)
+        loss = flow_matching_loss(dit, z, embs, a.batch, shift, g)
         optimise(opt, dit.parameters(), loss)
         ema_update(ema, dit, step, a.ema)
         avg = 0.98 * avg + 0.02 * loss.item() if step else loss.item()
@@ -504,16 +505,7 @@ def phase_traj(a, tok, data, te, dit):
     for step in range(a.traj_steps):
         for grp in opt.param_groups:
             grp["lr"] = cosine_lr(step, a.traj_steps, a.traj_lr, 50)
-        idx = torch.randint(0, z.shape[0], (h,), generator=g)  # flow matching, sigma logit-normal(0, 1)
-        drop = torch.rand(h, generator=g) < 0.1
-        x0 = z[idx]
-        noise = torch.randn(x0.shape, generator=g)
-        sigma = torch.sigmoid(torch.randn(h, generator=g))
-        s = sigma.view(-1, 1, 1, 1)
-        emb, mask = batch_embeddings(embs, idx.tolist(), (~drop).tolist())
-        pred = net((1 - s) * x0 + s * noise, encoder_hidden_states=emb, encoder_attention_mask=mask,
-                   timestep=sigma * 1000).sample
-        l_fm = F.mse_loss(pred, noise - x0)
+        l_fm = flow_matching_loss(net, z, embs, h, 1.0, g)  # as stage 2: no shift
         j = torch.randint(0, len(I), (h,), generator=g)  # the sampler's own states
         xs, sg, ix = X[j], S[j], I[j].tolist()
         v = (xs - z[ix]) / sg.view(-1, 1, 1, 1)
