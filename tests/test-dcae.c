@@ -14,8 +14,6 @@
 
 static const sana_backend *be; /* every compiled backend in turn */
 
-#define EXPECT(cond, ...) do { if (!(cond)) golden_fail(__VA_ARGS__); } while (0)
-
 /* ------------------------------------------------------------------ blocks */
 
 static void check_block(golden *g, const sana_st_set *s, const char *name, sana_dcae_layer_desc d)
@@ -84,7 +82,7 @@ static void test_blocks(void)
     sana_dcae_layer *L;
     sana_status st = sana_dcae_layer_load(&L, &(sana_dcae_layer_desc){.kind = SANA_DCAE_L_RESBLOCK, .cin = 8, .cout = 8,
                                                                         .norm = SANA_DCAE_NORM_RMS}, s, "resblock_rms.", be);
-    EXPECT(st != SANA_OK && strstr(sana_errmsg(), "resblock_rms.conv1.weight"),
+    GOLDEN_CHECK(st != SANA_OK && strstr(sana_errmsg(), "resblock_rms.conv1.weight"),
            "ResBlock with the wrong width: expected a shape error naming the tensor, got \"%s\"", sana_errmsg());
     if (st == SANA_OK) sana_dcae_layer_free(L);
     sana_st_set_close(s);
@@ -175,7 +173,7 @@ static void test_tiling(void)
         /* without tiling, 600 x 540 is not a multiple of 32: an argument error as in diffusers */
         float z[4 * 18 * 16];
         sana_status st = sana_dcae_encode(m, z, x, 1, 600, 540, 0);
-        EXPECT(st == SANA_ERR_ARG, "plain encode of 600x540 with r=32: expected SANA_ERR_ARG, got %d", (int)st);
+        GOLDEN_CHECK(st == SANA_ERR_ARG, "plain encode of 600x540 with r=32: expected SANA_ERR_ARG, got %d", (int)st);
         free(x);
         sana_dcae_free(m);
     }
@@ -190,7 +188,7 @@ static void test_bad_chain(void)
     snprintf(dir, sizeof dir, "%s/ckpt/dcae-bad-chain", golden_dir());
     sana_dcae *m = NULL;
     sana_status st = sana_dcae_load(&m, dir, NULL, be);
-    EXPECT(st == SANA_ERR_UNSUPPORTED && strstr(sana_errmsg(), "decoder.up_blocks.0.0 takes"),
+    GOLDEN_CHECK(st == SANA_ERR_UNSUPPORTED && strstr(sana_errmsg(), "decoder.up_blocks.0.0 takes"),
            "dcae-bad-chain: expected SANA_ERR_UNSUPPORTED naming decoder.up_blocks.0.0, got %d \"%s\"", (int)st,
            sana_errmsg());
     if (st == SANA_ERR_UNSUPPORTED) printf("ok: dcae-bad-chain refused: %s\n", sana_errmsg());
@@ -224,7 +222,7 @@ static void test_real_config(void)
              c.decoder_n_scales[i] == evit && (!evit || c.decoder_qkv_multiscales[i][0] == 5) &&
              c.decoder_norm_types[i] == SANA_DCAE_NORM_RMS && c.decoder_act_fns[i] == SANA_DCAE_ACT_SILU;
     }
-    EXPECT(ok, "real dc-ae-f32c32-sana-1.0 config: some value differs from the published one");
+    GOLDEN_CHECK(ok, "real dc-ae-f32c32-sana-1.0 config: some value differs from the published one");
     if (ok) printf("ok: real dc-ae-f32c32-sana-1.0 config.json reads as published (\"Conv\" -> stride-2 conv)\n");
 }
 
@@ -240,7 +238,7 @@ static void bad_config_to(const char *key_value, sana_status want, const char *m
     sana_dcae_config c;
     sana_status st = sana_dcae_config_load(&c, path);
     if (out) *out = c;
-    EXPECT(st == want && strstr(sana_errmsg(), msg_part), "config {%s}: expected status %d with \"%s\", got %d \"%s\"",
+    GOLDEN_CHECK(st == want && strstr(sana_errmsg(), msg_part), "config {%s}: expected status %d with \"%s\", got %d \"%s\"",
            key_value, (int)want, msg_part, (int)st, st ? sana_errmsg() : "");
     if (st == want) printf("ok: config {%s} -> %s\n", key_value, st ? sana_errmsg() : "accepted");
     unlink(path);
@@ -266,7 +264,7 @@ static void test_config_values(void)
     bad_config_to("\"decoder_act_fns\": [\"SiLU\", \"swish\", \"GELU\", \"mish\", \"ReLU\", \"relu\"], "
                   "\"downsample_block_type\": \"conv\", \"upsample_block_type\": \"Interpolate\"", SANA_OK, "", &c);
     /* diffusers compares exactly: "Interpolate" is not "interpolate" (pixel_shuffle), "conv" is not pixel_unshuffle */
-    EXPECT(c.decoder_act_fns[0] == SANA_DCAE_ACT_SILU && c.decoder_act_fns[1] == SANA_DCAE_ACT_SILU &&
+    GOLDEN_CHECK(c.decoder_act_fns[0] == SANA_DCAE_ACT_SILU && c.decoder_act_fns[1] == SANA_DCAE_ACT_SILU &&
            c.decoder_act_fns[2] == SANA_DCAE_ACT_GELU && c.decoder_act_fns[3] == SANA_DCAE_ACT_MISH &&
            c.decoder_act_fns[4] == SANA_DCAE_ACT_RELU && c.upsample_interpolate == 0 &&
            c.downsample_pixel_unshuffle == 0 && c.latent_channels == 8 && c.scaling_factor == 1.0,

@@ -8,20 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "golden.h"
 #include "io/pngio.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                                    \
-    do {                                                                                                    \
-        checks++;                                                                                           \
-        if (!(cond)) {                                                                                      \
-            failures++;                                                                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            printf(__VA_ARGS__);                                                                            \
-            printf("\n");                                                                                   \
-        }                                                                                                   \
-    } while (0)
 
 static int count_entries(const char *dir)
 {
@@ -42,25 +30,25 @@ static void round_trip(const char *dir, const char *params, int w, int h)
     uint8_t *img = malloc((size_t)w * h * 3);
     for (int i = 0; i < w * h * 3; i++) img[i] = (uint8_t)(i * 37 + i / 7);
     sana_status st = sana_png_write(path, img, w, h, params);
-    CHECK(st == SANA_OK, "write %s: %s", path, sana_errmsg());
-    CHECK(sana_png_is_png(path), "signature");
+    GOLDEN_CHECK(st == SANA_OK, "write %s: %s", path, sana_errmsg());
+    GOLDEN_CHECK(sana_png_is_png(path), "signature");
     uint8_t *back = NULL;
     int bw = 0, bh = 0;
     char *text = NULL;
     st = sana_png_read(path, &back, &bw, &bh, &text);
-    CHECK(st == SANA_OK, "read: %s", sana_errmsg());
-    CHECK(bw == w && bh == h, "size %dx%d, want %dx%d", bw, bh, w, h);
-    CHECK(back && memcmp(back, img, (size_t)w * h * 3) == 0, "pixels differ after the round trip");
+    GOLDEN_CHECK(st == SANA_OK, "read: %s", sana_errmsg());
+    GOLDEN_CHECK(bw == w && bh == h, "size %dx%d, want %dx%d", bw, bh, w, h);
+    GOLDEN_CHECK(back && memcmp(back, img, (size_t)w * h * 3) == 0, "pixels differ after the round trip");
     if (params)
-        CHECK(text && strcmp(text, params) == 0, "parameters: got \"%s\"", text ? text : "(none)");
+        GOLDEN_CHECK(text && strcmp(text, params) == 0, "parameters: got \"%s\"", text ? text : "(none)");
     else
-        CHECK(text == NULL, "no parameters expected");
+        GOLDEN_CHECK(text == NULL, "no parameters expected");
     char *t2 = NULL;
     st = sana_png_read_parameters(path, &t2);
-    CHECK(st == SANA_OK && ((params && t2 && !strcmp(t2, params)) || (!params && !t2)),
+    GOLDEN_CHECK(st == SANA_OK && ((params && t2 && !strcmp(t2, params)) || (!params && !t2)),
           "read_parameters");
     /* only the final file: no temporary left over */
-    CHECK(count_entries(dir) == 1, "%d entries in %s after a write, want 1", count_entries(dir), dir);
+    GOLDEN_CHECK(count_entries(dir) == 1, "%d entries in %s after a write, want 1", count_entries(dir), dir);
     unlink(path);
     free(img);
     free(back);
@@ -86,16 +74,16 @@ int main(void)
     uint8_t px[3] = {1, 2, 3};
     snprintf(path, sizeof path, "%s/no/such/dir/out.png", dir);
     sana_status st = sana_png_write(path, px, 1, 1, "p");
-    CHECK(st == SANA_ERR_IO, "write into a missing folder must fail with an I/O error");
-    CHECK(strstr(sana_errmsg(), "out.png") != NULL, "message names the file: %s", sana_errmsg());
+    GOLDEN_CHECK(st == SANA_ERR_IO, "write into a missing folder must fail with an I/O error");
+    GOLDEN_CHECK(strstr(sana_errmsg(), "out.png") != NULL, "message names the file: %s", sana_errmsg());
     char ro[560];
     snprintf(ro, sizeof ro, "%s/ro", dir);
     mkdir(ro, 0500);
     snprintf(path, sizeof path, "%s/out.png", ro);
     st = sana_png_write(path, px, 1, 1, "p");
     if (geteuid() != 0) { /* root writes anywhere */
-        CHECK(st == SANA_ERR_IO, "write into a read-only folder must fail");
-        CHECK(count_entries(ro) == 0, "a failed write left %d files", count_entries(ro));
+        GOLDEN_CHECK(st == SANA_ERR_IO, "write into a read-only folder must fail");
+        GOLDEN_CHECK(count_entries(ro) == 0, "a failed write left %d files", count_entries(ro));
     } else {
         unlink(path);
     }
@@ -104,11 +92,11 @@ int main(void)
     snprintf(path, sizeof path, "%s/isdir.png", dir);
     mkdir(path, 0700);
     st = sana_png_write(path, px, 1, 1, "p");
-    CHECK(st == SANA_ERR_IO, "writing over a folder must fail");
-    CHECK(count_entries(dir) == 1, "a failed rename left %d entries", count_entries(dir));
+    GOLDEN_CHECK(st == SANA_ERR_IO, "writing over a folder must fail");
+    GOLDEN_CHECK(count_entries(dir) == 1, "a failed rename left %d entries", count_entries(dir));
     rmdir(path);
     /* bad sizes */
-    CHECK(sana_png_write("/tmp/x.png", px, 0, 1, NULL) == SANA_ERR_ARG, "width 0");
+    GOLDEN_CHECK(sana_png_write("/tmp/x.png", px, 0, 1, NULL) == SANA_ERR_ARG, "width 0");
     /* a file that is not a PNG */
     snprintf(path, sizeof path, "%s/not.png", dir);
     FILE *f = fopen(path, "wb");
@@ -116,7 +104,7 @@ int main(void)
     fclose(f);
     char *t = NULL;
     st = sana_png_read_parameters(path, &t);
-    CHECK(st == SANA_ERR_FORMAT && t == NULL, "a text file is not a PNG");
+    GOLDEN_CHECK(st == SANA_ERR_FORMAT && t == NULL, "a text file is not a PNG");
     /* a truncated PNG */
     uint8_t img[16 * 16 * 3];
     for (int i = 0; i < (int)sizeof img; i++) img[i] = (uint8_t)(i * 13);
@@ -133,7 +121,7 @@ int main(void)
     uint8_t *pix = NULL;
     int w, h;
     st = sana_png_read(path, &pix, &w, &h, NULL);
-    CHECK(st == SANA_ERR_FORMAT && pix == NULL, "a truncated PNG must be a format error (got %d: %s)", st,
+    GOLDEN_CHECK(st == SANA_ERR_FORMAT && pix == NULL, "a truncated PNG must be a format error (got %d: %s)", st,
           sana_errmsg());
     /* a text chunk declaring 1.8 GB in a file of 60 bytes (libpng would allocate it first): the
      * reader ends the file at that chunk's header, one clear error */
@@ -144,11 +132,10 @@ int main(void)
     fclose(f);
     t = NULL;
     st = sana_png_read_parameters(path, &t);
-    CHECK(st == SANA_ERR_FORMAT && t == NULL && strstr(sana_errmsg(), "ends in a chunk"),
+    GOLDEN_CHECK(st == SANA_ERR_FORMAT && t == NULL && strstr(sana_errmsg(), "ends in a chunk"),
           "a text chunk past the end of the file: %d %s", st, sana_errmsg());
     unlink(path);
     unlink(good);
     rmdir(dir);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return golden_exit();
 }
