@@ -236,8 +236,16 @@ void cpu_linear16_avx2(float *y, int64_t ldy, const float *x, const uint16_t *w,
             const int64_t kc = K - k0 < CPU_LINEAR16_KC ? K - k0 : CPU_LINEAR16_KC;
             for (int64_t s = 0; s < ncb; s += 16)
                 pack16(wbuf + s * kc, w + (nb + s) * K, bf16, K, ncb - s < 16 ? ncb - s : 16, k0, kc);
+            /* The next chunk's ncb row pieces, fetched while this one is multiplied: ncb streams are
+             * too many for the hardware prefetcher, and without this the pack waits on memory. */
+            const int64_t k1 = k0 + CPU_LINEAR16_KC, kc1 = K - k1 < CPU_LINEAR16_KC ? K - k1 : CPU_LINEAR16_KC;
+            const int64_t nm = (M + 5) / 6;
+            int64_t pf = 0; /* rows of the next chunk prefetched so far */
             for (int64_t m = 0; m < M; m += 6) {
                 const int64_t mr = M - m < 6 ? M - m : 6;
+                for (const int64_t pf_end = kc1 > 0 ? ncb * (m / 6 + 1) / nm : 0; pf < pf_end; pf++)
+                    for (int64_t b = 0; b < kc1 * 2; b += 64)
+                        _mm_prefetch((const char *)(w + (nb + pf) * K + k1) + b, _MM_HINT_T1);
                 for (int64_t s = 0; s < ncb; s += 16) {
                     int32_t mk[16];
                     for (int t = 0; t < 16; t++) mk[t] = s + t < ncb ? -1 : 0;
