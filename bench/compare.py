@@ -9,11 +9,13 @@ in that run. Not a test: it takes minutes and gigabytes; doc/performance.md hold
 What it does, in order (one process at a time, so nothing shares the cores):
   1. makes the checkpoint once (bench/generate_ckpt.py) unless it exists;
   2. measures cblas_sgemm GFLOP/s at SANA's shapes (bench/sgemm_bench, the same BLAS libsana links);
-  3. runs `sana generate` for each backend on two prompts (--prompt-file: the model is loaded once,
+  3. before each timed process, reads the whole checkpoint once (every process starts with it in the
+     page cache);
+  4. runs `sana generate` for each backend on two prompts (--prompt-file: the model is loaded once,
      so the second prompt shows the per-prompt cost of a serving process), then once more with
      --low-memory on the last backend when asked;
-  4. runs diffusers' SanaPipeline in float32 (bench/generate_diffusers.py --fp32);
-  5. prints each phase's seconds, the ratio against diffusers, the FLOPs of the phase, the time
+  5. runs diffusers' SanaPipeline in float32 (bench/generate_diffusers.py --fp32);
+  6. prints each phase's seconds, the ratio against diffusers, the FLOPs of the phase, the time
      those FLOPs take at the measured sgemm rate (the bound) and the share of the bound reached.
 Peak RSS is each process's own (wait4).
 """
@@ -40,6 +42,23 @@ def run(cmd, env=None):
     if p.returncode:
         sys.exit(f"compare.py: {' '.join(cmd)} failed ({p.returncode}):\n{out[-3000:]}")
     return out, time.time() - t0, ru.ru_maxrss / 1024
+
+
+def warm_page_cache(ckpt):
+    """Read every file of the checkpoint once, so that each timed process starts with all of it in
+    the page cache: neither side's first read of a model then depends on what ran before (without
+    this, libsana, which runs first and maps its weights lazily, paid the disk read of the text
+    encoder in its first encode, while diffusers read the same files from the cache in its load)."""
+    t0, n = time.time(), 0
+    for root, _, files in os.walk(ckpt):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                while True:
+                    b = f.read(1 << 24)
+                    if not b:
+                        break
+                    n += len(b)
+    print(f"page cache warmed: {n / 2**30:.2f} GiB read in {time.time() - t0:.1f} s", flush=True)
 
 
 def sgemm_bound(build, threads):
@@ -139,14 +158,17 @@ def main():
     res = {}
     for b in a.backends.split(","):
         print(f"== libsana --backend {b}", flush=True)
+        warm_page_cache(ckpt)
         res[b] = sana(build, ckpt, b, size, a.steps, a.threads, prompt_file, False)
     if a.low_memory:
         b = a.backends.split(",")[-1]
         print(f"== libsana --backend {b} --low-memory", flush=True)
+        warm_page_cache(ckpt)
         res[b + " low-mem"] = sana(build, ckpt, b, size, a.steps, a.threads, prompt_file, True)
     ref = None
     if not a.no_diffusers:
         print("== diffusers float32", flush=True)
+        warm_page_cache(ckpt)
         ref = res["diffusers f32"] = diffusers(ckpt, size, a.steps, a.threads)
     os.unlink(prompt_file)
 
