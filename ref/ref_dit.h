@@ -7,7 +7,7 @@
  *   dit_block.c    dit_modulation, modulated_layer_norm, gated_residual, transpose_batched
  *   linear_attn.c  linear_attn (ReLU linear attention, SanaLinearAttnProcessor2_0)
  *   softmax_attn.c attn_mask_bias, softmax_attn (SanaAttnProcessor2_0 / scaled_dot_product_attention)
- *   glumbconv.c    glumbconv (Mix-FFN, also used by the DC-AE)
+ *   glumbconv.c    glumbconv (Mix-FFN, also used by the DC-AE), glumbconv_tokens (the DiT's)
  *
  * Work buffers: a dit operator that needs scratch activations takes them as `work` (same
  * memory kind as its other buffers: a backend allocation from the model's arena); its size
@@ -179,5 +179,20 @@ void ref_glumbconv(float *y, float *work, const float *x,
                    const sana_wt *w_dep, const sana_wt *b_dep,
                    const sana_wt *w_pt, const sana_wt *b_pt,
                    int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t Hd, int64_t Cout);
+
+/*
+ * The same GLUMBConv on tokens, as SanaTransformerBlock calls it:
+ *   y = GLUMBConv(x.unflatten(1, (H, W)).permute(0, 3, 1, 2)).flatten(2, 3).permute(0, 2, 1)
+ * x: [B, H*W, Cin]  y: [B, H*W, Cout]  weights as ref_glumbconv (prepared for SANA_OP_glumbconv:
+ * the same matrices). work: ref_glumbconv_tokens_work(Hd, H*W, max(Cin, Cout)) floats.
+ * Here the transposes around ref_glumbconv; accel/cpu runs the whole op in token layout.
+ * diffusers: transformer_sana.SanaTransformerBlock.forward, "4. Feed-forward"
+ */
+int64_t ref_glumbconv_tokens_work(int64_t Hd, int64_t HW, int64_t C);
+void ref_glumbconv_tokens(float *y, float *work, const float *x,
+                          const sana_wt *w_inv, const sana_wt *b_inv,
+                          const sana_wt *w_dep, const sana_wt *b_dep,
+                          const sana_wt *w_pt, const sana_wt *b_pt,
+                          int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t Hd, int64_t Cout);
 
 #endif

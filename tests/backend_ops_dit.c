@@ -122,7 +122,8 @@ static float *run_transpose_batched(const bo_case *c, const sana_backend *be, bo
     return bo_result(be, y, *n);
 }
 
-/* glumbconv: p = {B, Cin, H, W, Hd, Cout, weight dtype} (conv_point without bias, as diffusers) */
+/* glumbconv and glumbconv_tokens (x [B, H*W, Cin] instead of [B, Cin, H, W], y likewise): p = {B, Cin,
+ * H, W, Hd, Cout, weight dtype} (conv_point without bias, as diffusers) */
 static float *run_glumbconv(const bo_case *c, const sana_backend *be, bo_rng *r, int64_t *n)
 {
     const int64_t B = c->p[0], Cin = c->p[1], H = c->p[2], W = c->p[3], Hd = c->p[4], Cout = c->p[5];
@@ -131,16 +132,23 @@ static float *run_glumbconv(const bo_case *c, const sana_backend *be, bo_rng *r,
     const sana_dtype vt = dt == SANA_Q8 || dt == SANA_Q4 ? SANA_F32 : dt;
     const float s1 = sqrtf(3.0f / (float)Cin), s2 = sqrtf(3.0f / (float)Hd); /* unit-variance outputs */
     float *x = bo_in(be, r, B * Cin * H * W, -1, 1), *y = bo_out(be, B * Cout * H * W);
-    float *work = bo_out(be, sana_backend_work(be, SANA_OP_glumbconv, Hd, H, W));
+    float *work = bo_out(be, c->op == SANA_OP_glumbconv ? sana_backend_work(be, SANA_OP_glumbconv, Hd, H, W)
+                                 : sana_backend_work(be, SANA_OP_glumbconv_tokens, Hd, H * W, Cin > Cout ? Cin : Cout));
+    const sana_op op = bo_state.op;
+    bo_state.op = SANA_OP_glumbconv; /* glumbconv_tokens reads weights prepared for glumbconv, as in dit.c */
     const sana_wt *w_inv = bo_wt(be, r, dt, SHP(2 * Hd, Cin, 1, 1), -s1, s1);
     const sana_wt *b_inv = bo_wt(be, r, vt, SHP(2 * Hd), -0.5f, 0.5f);
     const sana_wt *w_dep = bo_wt(be, r, vt, SHP(2 * Hd, 1, 3, 3), -0.5f, 0.5f);
     const sana_wt *b_dep = bo_wt(be, r, vt, SHP(2 * Hd), -0.5f, 0.5f);
     const sana_wt *w_pt = bo_wt(be, r, dt, SHP(Cout, Hd, 1, 1), -s2, s2);
+    bo_state.op = op;
     const double HW = (double)(H * W);
     bo_cost(2.0 * B * HW * (Cin * 2 * Hd + Hd * Cout + 9 * 2 * Hd) + 10.0 * B * HW * 2 * Hd,
             BO_F(B * HW * (Cin + Cout)) + BO_F(2 * Hd * (Cin + 10) + Hd * Cout));
-    BO_OP(be, glumbconv, y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, NULL, B, Cin, H, W, Hd, Cout);
+    if (c->op == SANA_OP_glumbconv)
+        BO_OP(be, glumbconv, y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, NULL, B, Cin, H, W, Hd, Cout);
+    else
+        BO_OP(be, glumbconv_tokens, y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, NULL, B, Cin, H, W, Hd, Cout);
     *n = B * Cout * H * W;
     return bo_result(be, y, *n);
 }
@@ -285,5 +293,23 @@ const bo_case bo_cases_dit[] = {
     {"glumbconv dcae 512->2x2048->512 32x32", SANA_OP_glumbconv, run_glumbconv, {1, 512, 32, 32, 2048, 512, F32},
      BO_BIG},
     {"glumbconv 64->2x512->64 64x67 (work 4.4M)", SANA_OP_glumbconv, run_glumbconv, {1, 64, 64, 67, 512, 64, F32}, 0},
+    {"glumbconv_tokens q8 24->2x60->24 5x9", SANA_OP_glumbconv_tokens, run_glumbconv, {2, 24, 5, 9, 60, 24, SANA_Q8}, 0},
+    {"glumbconv_tokens q8 600M 1152->2x2880->1152 16x16", SANA_OP_glumbconv_tokens, run_glumbconv,
+     {2, 1152, 16, 16, 2880, 1152, SANA_Q8}, 0},
+    {"glumbconv_tokens q4 64->2x96->32 7x5", SANA_OP_glumbconv_tokens, run_glumbconv, {1, 64, 7, 5, 96, 32, SANA_Q4},
+     0},
+    {"glumbconv_tokens 24->2x60->24 5x9 bf16", SANA_OP_glumbconv_tokens, run_glumbconv,
+     {2, 24, 5, 9, 60, 24, BF16}, 0},
+    {"glumbconv_tokens tails 3->2x5->7 1x7 f32", SANA_OP_glumbconv_tokens, run_glumbconv, {1, 3, 1, 7, 5, 7, F32}, 0},
+    {"glumbconv_tokens wide in 40->2x9->6 3x4 f32", SANA_OP_glumbconv_tokens, run_glumbconv,
+     {2, 40, 3, 4, 9, 6, F32}, 0},
+    {"glumbconv_tokens 600M 1152->2x2880->1152 16x16", SANA_OP_glumbconv_tokens, run_glumbconv,
+     {2, 1152, 16, 16, 2880, 1152, F32}, BO_BIG},
+    {"glumbconv_tokens 1600M 2240->2x5600->2240 16x16 bf16", SANA_OP_glumbconv_tokens, run_glumbconv,
+     {2, 2240, 16, 16, 5600, 2240, BF16}, BO_BIG},
+    {"glumbconv_tokens 600M 1152->2x2880->1152 32x32 (1024 px)", SANA_OP_glumbconv_tokens, run_glumbconv,
+     {2, 1152, 32, 32, 2880, 1152, F32}, BO_BIG},
+    {"glumbconv_tokens 64->2x512->64 64x67", SANA_OP_glumbconv_tokens, run_glumbconv, {1, 64, 64, 67, 512, 64, F32},
+     0},
     {0, 0, 0, {0}, 0}
 };

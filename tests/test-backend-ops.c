@@ -53,6 +53,7 @@ static const bo_case *const families[] = {bo_cases_core, bo_cases_dit, bo_cases_
 static const struct { sana_op op; const char *tol; } op_tols[] = {
     {SANA_OP_linear, "backend_linear"}, {SANA_OP_conv2d, "backend_linear"}, {SANA_OP_mlp2, "backend_linear"},
     {SANA_OP_patch_embed, "backend_linear"}, {SANA_OP_glumbconv, "backend_linear"},
+    {SANA_OP_glumbconv_tokens, "backend_linear"},
     {SANA_OP_layer_norm, "backend_norm"}, {SANA_OP_rms_norm, "backend_norm"},
     {SANA_OP_modulated_layer_norm, "backend_norm"}, {SANA_OP_rms_norm_2d, "backend_norm"},
     {SANA_OP_batch_norm_2d, "backend_norm"}, {SANA_OP_gemma_rms_norm, "backend_norm"},
@@ -281,7 +282,8 @@ static int check_unfused(unfused_run *u, int32_t index, const bo_case *c, const 
 static int test_case(const options *o, const bo_case *c, int32_t index, unfused_run *u)
 {
     const char *tol_name = op_tol(c->op); /* NULL: check_coverage has failed the run already */
-    const double tol_op = tol_name ? golden_tol(tol_name) : 0, tol_int8 = golden_tol(c->op == SANA_OP_glumbconv ? "backend_int8_glu" : "backend_int8");
+    const int glu = c->op == SANA_OP_glumbconv || c->op == SANA_OP_glumbconv_tokens;
+    const double tol_op = tol_name ? golden_tol(tol_name) : 0, tol_int8 = golden_tol(glu ? "backend_int8_glu" : "backend_int8");
     int64_t n1, n2;
     double t0 = bo_now();
     float *a = run_case(c, sana_backend_ref(), o, &n1);

@@ -58,12 +58,12 @@ static sana_status cpu_sync(void *ctx)
 
 /* Every kernel of this backend reads float32 weights, and F16 / BF16 / Q8 / Q4 ones through the same
  * converters as ref (cpu_linear: natively, the others by a converted copy); other dtypes run on ref.
- * PACKED (int8 for oneDNN): linear and glumbconv only. */
+ * PACKED (int8 for oneDNN): linear and the two glumbconv ops only. */
 static int cpu_supports(void *ctx, sana_op op, sana_dtype wdtype)
 {
     const cpu_ctx *c = ctx;
     if ((unsigned)op >= SANA_OP_COUNT || !c->has[op]) return 0;
-    if (wdtype == SANA_PACKED) return op == SANA_OP_linear || op == SANA_OP_glumbconv;
+    if (wdtype == SANA_PACKED) return op == SANA_OP_linear || op == SANA_OP_glumbconv || op == SANA_OP_glumbconv_tokens;
     return wdtype == SANA_F32 || wdtype == SANA_F16 || wdtype == SANA_BF16 || wdtype == SANA_Q8 || wdtype == SANA_Q4;
 }
 

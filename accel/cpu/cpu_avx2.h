@@ -60,5 +60,12 @@ void cpu_linear16_avx2(float *y, int64_t ldy, const float *x, const uint16_t *w,
  * pad: 2 * (H + 2) * (W + 2) floats of scratch. out may equal xa. */
 void cpu_glu_pair_avx2(float *out, const float *xa, const float *xg, float ba, float bg, const float *wa,
                        const float *wg, float da, float dg, int64_t H, int64_t W, float *pad);
+/* The same middle in token layout for the channels [c0, c1) of the first half: t [H*W, 2Hd] (row
+ * stride 2Hd) is replaced by silu(t + bi) in the columns c and Hd + c, then
+ * out[p, c] = (dw3x3(t[:, c]; wT[., c]) + bd[c]) * silu(dw3x3(t[:, Hd + c]; wT[., Hd + c]) + bd[Hd + c])
+ * with wT [9, 2Hd] the depthwise weights transposed (tap-major), zero padding. out: [H*W, Hd].
+ * bi, bd: 2Hd floats or NULL. */
+void cpu_glu_tokens_avx2(float *out, float *t, const float *bi, const float *wT, const float *bd, int64_t H,
+                         int64_t W, int64_t Hd, int64_t c0, int64_t c1);
 
 #endif

@@ -9,6 +9,8 @@
  *                 per query), heads in parallel
  *   glumbconv     the two 1x1 convolutions are sgemm; between them one pass per channel pair:
  *                 bias + SiLU, depthwise 3x3 + bias, gate (cpu_glu_pair_avx2)
+ *   glumbconv_tokens the DiT's: the same on [H*W, C] rows, 1x1 convolutions as sgemm of token rows,
+ *                 the middle per block of 64 channels (cpu_glu_tokens_avx2), no transposes
  *   mlp2, modulated_layer_norm, gated_residual, transpose_batched, dit_modulation: vectorised,
  *                 parallel loops without per-call allocation.
  * With SANA_CPU_FUSION=0 (cpu_ctx.fusion == 0) each fused kernel runs ref's operator instead:
@@ -404,6 +406,103 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
     if (failed) cpu_fail(c, SANA_ERR_NOMEM);
 }
 
+/* Portable cpu_glu_tokens_avx2. */
+static void glu_tokens(const cpu_ctx *c, float *out, float *t, const float *bi, const float *wT, const float *bd,
+                       int64_t H, int64_t W, int64_t Hd, int64_t c0, int64_t c1)
+{
+#ifdef SANA_HAVE_AVX2_KERNELS
+    if (c->avx2) {
+        cpu_glu_tokens_avx2(out, t, bi, wT, bd, H, W, Hd, c0, c1);
+        return;
+    }
+#endif
+    (void)c;
+    const int64_t C2 = 2 * Hd, HW = H * W;
+    for (int64_t p = 0; p < HW; p++)
+        for (int64_t k = c0; k < c1; k++) {
+            float *r = t + p * C2 + k;
+            r[0] = silu1(bi ? r[0] + bi[k] : r[0]);
+            r[Hd] = silu1(bi ? r[Hd] + bi[Hd + k] : r[Hd]);
+        }
+    for (int64_t i = 0; i < H; i++)
+        for (int64_t j = 0; j < W; j++)
+            for (int64_t k = c0; k < c1; k++) {
+                float a = bd ? bd[k] : 0.0f, g = bd ? bd[Hd + k] : 0.0f;
+                for (int u = 0; u < 3; u++)
+                    for (int v = 0; v < 3; v++) {
+                        const int64_t y = i + u - 1, x = j + v - 1;
+                        if (y < 0 || y >= H || x < 0 || x >= W) continue;
+                        const float *r = t + (y * W + x) * C2 + k, *w = wT + (3 * u + v) * C2 + k;
+                        a += w[0] * r[0];
+                        g += w[Hd] * r[Hd];
+                    }
+                out[(i * W + j) * Hd + k] = a * silu1(g);
+            }
+}
+
+/* Channels per task of the token-layout middle: t's columns of a task for all H*W rows stay in L2. */
+enum { GLU_TOKENS_CB = 64 };
+
+/* glumbconv on tokens (the DiT's feed-forward): no transposes, and the 1x1 convolutions as sgemm on
+ * [H*W, C] rows (faster shapes for OpenBLAS than channel-major [C, H*W]); the middle per block of
+ * channels over the whole image. work: t [H*W, 2Hd], then the gated half [H*W, Hd]. */
+static void glumbconv_tokens(void *ctx, float *y, float *work, const float *x, const sana_wt *w_inv,
+                             const sana_wt *b_inv, const sana_wt *w_dep, const sana_wt *b_dep, const sana_wt *w_pt,
+                             const sana_wt *b_pt, int64_t B, int64_t Cin, int64_t H, int64_t W, int64_t Hd,
+                             int64_t Cout)
+{
+    cpu_ctx *c = ctx;
+    const int64_t HW = H * W, C2 = 2 * Hd;
+    const sana_wt *const wts[6] = {w_inv, b_inv, w_dep, b_dep, w_pt, b_pt};
+    const int64_t nel[6] = {C2 * Cin, C2, C2 * 9, C2, Cout * Hd, Cout};
+    const float *p[6];
+    float *own[6];
+    const int packed = w_inv->dtype == SANA_PACKED || w_pt->dtype == SANA_PACKED;
+    float *wT = NULL;
+    if ((!c->fusion && !packed) || !glu_params(p, own, wts, nel) || !(wT = malloc((size_t)(9 * C2) * sizeof(float)))) {
+        if (c->fusion || packed) for (int i = 0; i < 6; i++) free(own[i]);
+        if (packed) cpu_fail(c, SANA_ERR_NOMEM);
+        else ref_glumbconv_tokens(y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, b_pt, B, Cin, H, W, Hd, Cout);
+        return;
+    }
+    const float *wi = p[0], *bi = p[1], *wd = p[2], *bd = p[3], *wp = p[4], *bp = p[5];
+    for (int64_t k = 0; k < C2; k++)
+        for (int j = 0; j < 9; j++) wT[j * C2 + k] = wd[k * 9 + j];
+    float *t = work, *mid = work + C2 * HW;
+    const int64_t nblk = (Hd + GLU_TOKENS_CB - 1) / GLU_TOKENS_CB;
+    for (int64_t b = 0; b < B; b++) {
+        const float *xb = x + b * HW * Cin;
+        float *yb = y + b * HW * Cout;
+        if (!wi) {
+#ifdef SANA_HAVE_DNNL
+            int r = cpu_q8_matmul(t, C2, 1, xb, Cin, 1, w_inv->data, NULL, HW, c->avx2);
+            if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
+#endif
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)HW, (int)C2, (int)Cin, 1.0f, xb, (int)Cin, wi,
+                        (int)Cin, 0.0f, t, (int)C2);
+        }
+#pragma omp parallel for schedule(dynamic, 1) if (C2 * HW >= CPU_OMP_MIN_HEAVY)
+        for (int64_t i = 0; i < nblk; i++) {
+            const int64_t c0 = i * GLU_TOKENS_CB, c1 = c0 + GLU_TOKENS_CB < Hd ? c0 + GLU_TOKENS_CB : Hd;
+            glu_tokens(c, mid, t, bi, wT, bd, H, W, Hd, c0, c1);
+        }
+        if (!wp) {
+#ifdef SANA_HAVE_DNNL
+            int r = cpu_q8_matmul(yb, Cout, 1, mid, Hd, 1, w_pt->data, bp, HW, c->avx2);
+            if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
+#endif
+            continue;
+        }
+        if (bp)
+            for (int64_t i = 0; i < HW; i++) memcpy(yb + i * Cout, bp, (size_t)Cout * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)HW, (int)Cout, (int)Hd, 1.0f, mid, (int)Hd, wp,
+                    (int)Hd, bp ? 1.0f : 0.0f, yb, (int)Cout);
+    }
+    free(wT);
+    for (int i = 0; i < 6; i++) free(own[i]);
+}
+
 void cpu_fill_dit(sana_backend *be, cpu_ctx *c)
 {
     CPU_SET(be, c, mlp2, mlp2);
@@ -414,4 +513,5 @@ void cpu_fill_dit(sana_backend *be, cpu_ctx *c)
     CPU_SET(be, c, linear_attn, linear_attn);
     CPU_SET(be, c, softmax_attn, softmax_attn);
     CPU_SET(be, c, glumbconv, glumbconv);
+    CPU_SET(be, c, glumbconv_tokens, glumbconv_tokens);
 }

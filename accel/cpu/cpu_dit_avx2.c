@@ -72,3 +72,57 @@ void cpu_glu_pair_avx2(float *out, const float *xa, const float *xg, float ba, f
         for (; j < W; j++) o[j] = stencil1(pa, Wp, i, j, wa, da) * silu1(stencil1(pg, Wp, i, j, wg, dg));
     }
 }
+
+/* Columns [c0, c1) of rows [p0, p1) of t: silu(t + bi), 8 lanes then the tail. */
+static void silu_cols(float *t, int64_t ld, const float *bi, int64_t p0, int64_t p1, int64_t c0, int64_t c1)
+{
+    for (int64_t p = p0; p < p1; p++) {
+        float *r = t + p * ld;
+        int64_t c = c0;
+        for (; c + 8 <= c1; c += 8) {
+            __m256 v = _mm256_loadu_ps(r + c);
+            if (bi) v = _mm256_add_ps(v, _mm256_loadu_ps(bi + c));
+            _mm256_storeu_ps(r + c, silu8(v));
+        }
+        for (; c < c1; c++) r[c] = silu1(bi ? r[c] + bi[c] : r[c]);
+    }
+}
+
+void cpu_glu_tokens_avx2(float *out, float *t, const float *bi, const float *wT, const float *bd, int64_t H,
+                         int64_t W, int64_t Hd, int64_t c0, int64_t c1)
+{
+    const int64_t C2 = 2 * Hd, HW = H * W;
+    silu_cols(t, C2, bi, 0, HW, c0, c1);
+    silu_cols(t, C2, bi, 0, HW, Hd + c0, Hd + c1);
+    for (int64_t i = 0; i < H; i++)
+        for (int64_t j = 0; j < W; j++) {
+            float *o = out + (i * W + j) * Hd;
+            int64_t c = c0;
+            for (; c + 8 <= c1; c += 8) {
+                __m256 a = bd ? _mm256_loadu_ps(bd + c) : _mm256_setzero_ps();
+                __m256 g = bd ? _mm256_loadu_ps(bd + Hd + c) : _mm256_setzero_ps();
+                for (int u = 0; u < 3; u++) {
+                    if (i + u - 1 < 0 || i + u - 1 >= H) continue;
+                    for (int v = 0; v < 3; v++) {
+                        if (j + v - 1 < 0 || j + v - 1 >= W) continue;
+                        const float *r = t + ((i + u - 1) * W + j + v - 1) * C2 + c, *w = wT + (3 * u + v) * C2 + c;
+                        a = _mm256_fmadd_ps(_mm256_loadu_ps(w), _mm256_loadu_ps(r), a);
+                        g = _mm256_fmadd_ps(_mm256_loadu_ps(w + Hd), _mm256_loadu_ps(r + Hd), g);
+                    }
+                }
+                _mm256_storeu_ps(o + c, _mm256_mul_ps(a, silu8(g)));
+            }
+            for (; c < c1; c++) {
+                float a = bd ? bd[c] : 0.0f, g = bd ? bd[Hd + c] : 0.0f;
+                for (int u = 0; u < 3; u++)
+                    for (int v = 0; v < 3; v++) {
+                        const int64_t y = i + u - 1, x = j + v - 1;
+                        if (y < 0 || y >= H || x < 0 || x >= W) continue;
+                        const float *r = t + (y * W + x) * C2 + c, *w = wT + (3 * u + v) * C2 + c;
+                        a = fmaf(w[0], r[0], a);
+                        g = fmaf(w[Hd], r[Hd], g);
+                    }
+                o[c] = a * silu1(g);
+            }
+        }
+}

@@ -85,7 +85,8 @@ struct sana_backend {
  *   mlp2:         (M, Hd)       the hidden activation
  *   linear_attn:  (d)           per-head state
  *   softmax_attn: (N, L)        one head's score matrix
- *   glumbconv:    (Hd, H, W)    the expanded activation */
+ *   glumbconv:    (Hd, H, W)    the expanded activation
+ *   glumbconv_tokens: (Hd, H*W, max(Cin, Cout))  the same, and an image in each layout */
 static inline int64_t sana_backend_work(const sana_backend *be, sana_op op, int64_t a, int64_t b, int64_t c)
 {
     const int64_t dims[3] = {a, b, c};

@@ -56,6 +56,7 @@ static int64_t ref_work_size(void *ctx, sana_op op, const int64_t d[3])
     case SANA_OP_linear_attn: return ref_linear_attn_work(d[0]);
     case SANA_OP_softmax_attn: return ref_softmax_attn_work(d[0], d[1]);
     case SANA_OP_glumbconv: return ref_glumbconv_work(d[0], d[1], d[2]);
+    case SANA_OP_glumbconv_tokens: return ref_glumbconv_tokens_work(d[0], d[1], d[2]);
     default: return 0;
     }
 }

@@ -202,6 +202,7 @@ static sana_status load_block(sana_dit *m, dit_block *b, int i)
         sana_model_weight(&st, s, &b->norm2.bias, SANA_OP_modulated_layer_norm, SHP(D),
                           "transformer_blocks.%d.norm2.bias", i);
     }
+    /* read by glumbconv_tokens, prepared as glumbconv's (the same matrices, the same forms) */
     dit_glumbconv *ff = &b->ff;
     sana_model_weight(&st, s, &ff->conv_inverted.weight, SANA_OP_glumbconv, SHP(2 * Hd, D, 1, 1),
                    "transformer_blocks.%d.ff.conv_inverted.weight", i);
@@ -389,7 +390,7 @@ static int64_t arena_layout(sana_dit *m, dit_arena *a, float *base)
     TAKE(att, BN * Dq);
     TAKE(tmp, BN * D);
     TAKE(proj, BN * p * p * m->Cout);
-    TAKE(glu_work, sana_backend_work(m->be, SANA_OP_glumbconv, m->Hd, h, w));
+    TAKE(glu_work, sana_backend_work(m->be, SANA_OP_glumbconv_tokens, m->Hd, N, D));
     TAKE(enc_in, B * L * c->caption_channels);
     TAKE(enc, B * L * D);
     TAKE(enc_work, sana_backend_work(m->be, SANA_OP_mlp2, B * L, D, 0));
@@ -527,14 +528,13 @@ static void block_forward(sana_dit *m, int i, const float *bias, int64_t pag_fro
     sana_dit_linear(be, a->tmp, a->att, &x->to_out_0, BN, Dc, D);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, NULL, B, N, D, 6, 0);
 
-    /* 4. Feed-forward: norm2 + modulation, tokens -> [B, D, h, w], GLUMBConv, back, gated residual */
+    /* 4. Feed-forward: norm2 + modulation, GLUMBConv on the tokens seen as [B, D, h, w] (the op
+     * does diffusers' unflatten/permute and back), gated residual */
     const dit_glumbconv *ff = &bw->ff;
     SANA_OP_CALL(be, modulated_layer_norm, a->nrm, a->hs, bw->norm2.weight, bw->norm2.bias, a->mod, B, N, D, 6, 3, 4,
                  eps);
-    SANA_OP_CALL(be, transpose_batched, a->q, a->nrm, B, N, D);
-    SANA_OP_CALL(be, glumbconv, a->k, a->glu_work, a->q, ff->conv_inverted.weight, ff->conv_inverted.bias,
+    SANA_OP_CALL(be, glumbconv_tokens, a->tmp, a->glu_work, a->nrm, ff->conv_inverted.weight, ff->conv_inverted.bias,
                  ff->conv_depth.weight, ff->conv_depth.bias, ff->conv_point.weight, NULL, B, D, h, w, m->Hd, D);
-    SANA_OP_CALL(be, transpose_batched, a->tmp, a->k, B, D, N);
     SANA_OP_CALL(be, gated_residual, a->hs, a->tmp, a->mod, B, N, D, 6, 5);
 }
 
