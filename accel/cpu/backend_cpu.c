@@ -67,6 +67,14 @@ static int cpu_supports(void *ctx, sana_op op, sana_dtype wdtype)
     return wdtype == SANA_F32 || wdtype == SANA_F16 || wdtype == SANA_BF16 || wdtype == SANA_Q8 || wdtype == SANA_Q4;
 }
 
+/* linear on 16-bit weights with AVX2 is one FMA chain per output element (cpu_linear16_avx2); sgemm
+ * (float32 weights, and the portable panels) and oneDNN's int8 make no such promise. */
+static int cpu_row_exact(void *ctx, sana_op op, sana_dtype wdtype)
+{
+    const cpu_ctx *c = ctx;
+    return op == SANA_OP_linear && c->avx2 && (wdtype == SANA_F16 || wdtype == SANA_BF16);
+}
+
 /* ---- weights ---- */
 
 /* The buffers prepare_weight allocated (release_weight frees only those; aliases stay mapped). */
@@ -178,6 +186,7 @@ const sana_backend *sana_backend_cpu(void)
     be->copy = cpu_copy;
     be->synchronize = cpu_sync;
     be->supports_op = cpu_supports;
+    be->row_exact = cpu_row_exact;
     be->set_threads = cpu_set_threads;
     be->prepare_weight = cpu_prepare_weight;
     be->release_weight = cpu_release_weight;

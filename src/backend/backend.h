@@ -60,6 +60,11 @@ struct sana_backend {
     /* 1 exactly when this backend runs op itself for a main weight of dtype wdtype (the weight
      * as prepare_weight left it; SANA_F32 for ops without a weight), 0 when ref must run it. */
     int (*supports_op)(void *ctx, sana_op op, sana_dtype wdtype);
+    /* 1 when op, for a main weight of dtype wdtype, gives each output row the bits it gives that
+     * row in a call with any other number of rows (no blocking across rows in its sums). Model
+     * code may then run independent rows together (the text encoder's prompts in one pass)
+     * without changing a bit. NULL: never promised. */
+    int (*row_exact)(void *ctx, sana_op op, sana_dtype wdtype);
     /* Floats of the `work` scratch buffer op needs for sizes dims (the op's own meaning, see
      * sana_backend_work); 0 for ops without one. */
     int64_t (*work_size)(void *ctx, sana_op op, const int64_t dims[3]);
@@ -91,6 +96,12 @@ static inline int64_t sana_backend_work(const sana_backend *be, sana_op op, int6
 {
     const int64_t dims[3] = {a, b, c};
     return be->work_size(be->ctx, op, dims);
+}
+
+/* The backend's row_exact promise for op on weights of dtype wdtype (0 without the slot). */
+static inline int sana_backend_row_exact(const sana_backend *be, sana_op op, sana_dtype wdtype)
+{
+    return be->row_exact ? be->row_exact(be->ctx, op, wdtype) : 0;
 }
 
 /* Wait for a backend's queued work and collect its sticky error (SANA_OK when none). */

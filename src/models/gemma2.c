@@ -389,27 +389,33 @@ void sana_gemma2_kv_copy_prefix(sana_gemma2_kv *dst, const sana_gemma2_kv *src, 
 
 /* ------------------------------------------------------------ forward */
 
-/* The activations of one forward call, in backend memory; mask: the key padding mask of the whole
- * sequence (NULL without one). */
+/* The activations of one forward call over the rows of all its sequences (rows of sequence i from
+ * off[i]), in backend memory; kb, vb: the keys and values of those rows when there are several
+ * sequences (one sequence writes them straight into its cache); masks: each sequence's key padding
+ * mask over its whole length (NULL without one). */
 typedef struct {
-    float *x, *h, *q, *a, *g, *u;
-    int32_t *ids, *mask;
+    float *x, *h, *q, *a, *g, *u, *kb, *vb;
+    int32_t *ids, **masks;
+    int64_t *off;
 } gemma2_acts;
 
-static void acts_free(const sana_backend *be, gemma2_acts *t)
+static void acts_free(const sana_backend *be, gemma2_acts *t, int ns)
 {
-    void *bufs[] = {t->x, t->h, t->q, t->a, t->g, t->u, t->ids, t->mask};
+    void *bufs[] = {t->x, t->h, t->q, t->a, t->g, t->u, t->kb, t->vb, t->ids};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) be->free(be->ctx, bufs[i]);
+    for (int i = 0; t->masks && i < ns; i++)
+        if (t->masks[i]) be->free(be->ctx, t->masks[i]);
+    free(t->masks);
+    free(t->off);
 }
 
-static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const int32_t *ids, const int32_t *key_mask,
-                              int64_t n, int64_t nk)
+static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const sana_gemma2_seq *seqs, int ns, int64_t n)
 {
     const sana_gemma2_config *c = &m->cfg;
     const sana_backend *be = m->be;
     const int64_t C = c->hidden_size, I = c->intermediate_size, QD = c->num_attention_heads * c->head_dim;
-    const int64_t nm = nk;
+    const int64_t KD = c->num_key_value_heads * c->head_dim;
     const size_t f = sizeof(float);
     memset(t, 0, sizeof *t);
     t->x = be->alloc(be->ctx, (size_t)(n * C) * f);
@@ -419,48 +425,56 @@ static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const int32_
     t->g = be->alloc(be->ctx, (size_t)(n * I) * f);
     t->u = be->alloc(be->ctx, (size_t)(n * I) * f);
     t->ids = be->alloc(be->ctx, (size_t)n * sizeof(int32_t));
-    int32_t *hm = key_mask ? calloc((size_t)nm, sizeof(int32_t)) : NULL;
-    if (key_mask) t->mask = be->alloc(be->ctx, (size_t)nm * sizeof(int32_t));
-    if (!t->x || !t->h || !t->q || !t->a || !t->g || !t->u || !t->ids || (key_mask && (!hm || !t->mask))) {
-        free(hm);
-        return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for the activations of %lld tokens", (long long)n);
+    t->masks = calloc((size_t)ns, sizeof *t->masks);
+    t->off = calloc((size_t)ns, sizeof *t->off);
+    int ok = t->x && t->h && t->q && t->a && t->g && t->u && t->ids && t->masks && t->off;
+    if (ok && ns > 1) {
+        t->kb = be->alloc(be->ctx, (size_t)(n * KD) * f);
+        t->vb = be->alloc(be->ctx, (size_t)(n * KD) * f);
+        ok = t->kb && t->vb;
     }
-    be->upload(be->ctx, t->ids, ids, (size_t)n * sizeof(int32_t));
-    if (key_mask) {
-        memcpy(hm, key_mask, (size_t)nk * sizeof(int32_t));
-        be->upload(be->ctx, t->mask, hm, (size_t)nm * sizeof(int32_t));
+    for (int i = 0; ok && i < ns; i++) {
+        t->off[i] = i ? t->off[i - 1] + seqs[i - 1].n : 0;
+        be->upload(be->ctx, t->ids + t->off[i], seqs[i].ids, (size_t)seqs[i].n * sizeof(int32_t));
+        if (!seqs[i].key_mask) continue;
+        const size_t nm = (size_t)(seqs[i].start + seqs[i].n);
+        t->masks[i] = be->alloc(be->ctx, nm * sizeof(int32_t));
+        if (t->masks[i]) be->upload(be->ctx, t->masks[i], seqs[i].key_mask, nm * sizeof(int32_t));
+        else ok = 0;
     }
-    free(hm);
+    if (!ok) return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory for the activations of %lld tokens", (long long)n);
     return SANA_OK;
 }
 
 /*
- * t->a [n, Hq*D] = attention of the queries t->q at positions start .. start+n-1 of layer l over
- * the keys [0, start + n): one op call for the chunk. The op is row-exact (ref_gemma.h): a
+ * t->a rows of sequence i = attention of its queries at positions start .. start+n-1 of layer l over
+ * its keys [0, start + n): one op call per sequence. The op is row-exact (ref_gemma.h): a
  * position's result does not depend on the chunk it is computed in, so the cached instruction
  * prefix and the skipped padding of encode_prompt give the bits of one forward over the whole
  * sequence (doc/text-encoder.md says where the linear layers keep that promise). Eager attention
  * gives a row without any allowed key (only a padded row) the mean of the values of all
  * start + n keys.
  */
-static void attention(const sana_gemma2 *m, const sana_gemma2_kv *kv, int64_t l, const gemma2_acts *t,
-                      int64_t start, int64_t n)
+static void attention(const sana_gemma2 *m, const sana_gemma2_seq *sq, int i, int64_t l, const gemma2_acts *t)
 {
     const sana_gemma2_config *c = &m->cfg;
     const int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, D = c->head_dim;
-    const int64_t end = start + n, window = c->sliding[l] ? c->sliding_window : 0;
+    const int64_t start = sq->start, n = sq->n, end = start + n, window = c->sliding[l] ? c->sliding_window : 0;
     const int eager = m->attn == SANA_GEMMA2_EAGER;
     /* Gemma2Attention.scaling = query_pre_attn_scalar ** -0.5 (a Python float, applied to float32 logits). */
     const float scale = (float)pow(c->query_pre_attn_scalar, -0.5);
     /* sdpa_attention_forward drops `softcap`: only eager applies attn_logit_softcapping. */
     const float softcap = eager ? (float)c->attn_logit_softcapping : 0.0f;
-    SANA_OP_CALL(m->be, gemma_attention, t->a, t->q, kv->k[l], kv->v[l], t->mask, n, start, end, Hq, Hkv, D,
-                 scale, softcap, window, eager);
+    const int64_t o = t->off[i] * Hq * D;
+    SANA_OP_CALL(m->be, gemma_attention, t->a + o, t->q + o, sq->kv->k[l], sq->kv->v[l], t->masks[i], n, start, end,
+                 Hq, Hkv, D, scale, softcap, window, eager);
 }
 
-/* One Gemma2DecoderLayer on t->x [n, C] at positions start.., its keys/values appended to kv. */
-static void layer_forward(const sana_gemma2 *m, sana_gemma2_kv *kv, int64_t l, const gemma2_acts *t, int64_t start,
-                          int64_t n)
+/* One Gemma2DecoderLayer on t->x [n, C], the rows of all sequences: the matrix products and norms
+ * over all rows at once, rotary embedding and attention per sequence at its positions, its
+ * keys/values appended to its cache. */
+static sana_status layer_forward(const sana_gemma2 *m, const sana_gemma2_seq *seqs, int ns, int64_t l,
+                                 const gemma2_acts *t, int64_t n)
 {
     const sana_gemma2_config *c = &m->cfg;
     const sana_backend *be = m->be;
@@ -468,14 +482,22 @@ static void layer_forward(const sana_gemma2 *m, sana_gemma2_kv *kv, int64_t l, c
     const int64_t C = c->hidden_size, I = c->intermediate_size, D = c->head_dim;
     const int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, QD = Hq * D, KD = Hkv * D;
     const float eps = (float)c->rms_norm_eps, theta = (float)c->rope_theta;
-    float *kl = kv->k[l] + start * KD, *vl = kv->v[l] + start * KD;
+    /* one sequence: its keys/values go straight to the cache */
+    float *kb = ns > 1 ? t->kb : seqs[0].kv->k[l] + seqs[0].start * KD;
+    float *vb = ns > 1 ? t->vb : seqs[0].kv->v[l] + seqs[0].start * KD;
     SANA_OP_CALL(be, gemma_rms_norm, t->h, t->x, L->input_layernorm, NULL, n, C, eps);
     SANA_OP_CALL(be, linear, t->q, t->h, L->q_proj, L->q_bias, n, C, QD);
-    SANA_OP_CALL(be, linear, kl, t->h, L->k_proj, L->k_bias, n, C, KD);
-    SANA_OP_CALL(be, linear, vl, t->h, L->v_proj, L->v_bias, n, C, KD);
-    SANA_OP_CALL(be, gemma_rope, t->q, n, Hq, D, start, theta);
-    SANA_OP_CALL(be, gemma_rope, kl, n, Hkv, D, start, theta);
-    attention(m, kv, l, t, start, n);
+    SANA_OP_CALL(be, linear, kb, t->h, L->k_proj, L->k_bias, n, C, KD);
+    SANA_OP_CALL(be, linear, vb, t->h, L->v_proj, L->v_bias, n, C, KD);
+    for (int i = 0; i < ns; i++) {
+        const sana_gemma2_seq *sq = &seqs[i];
+        SANA_OP_CALL(be, gemma_rope, t->q + t->off[i] * QD, sq->n, Hq, D, sq->start, theta);
+        SANA_OP_CALL(be, gemma_rope, kb + t->off[i] * KD, sq->n, Hkv, D, sq->start, theta);
+        if (ns > 1 && (dev_copy(be, sq->kv->k[l] + sq->start * KD, kb + t->off[i] * KD, (size_t)(sq->n * KD)) != 0 ||
+                       dev_copy(be, sq->kv->v[l] + sq->start * KD, vb + t->off[i] * KD, (size_t)(sq->n * KD)) != 0))
+            return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory copying keys and values");
+        attention(m, sq, i, l, t);
+    }
     SANA_OP_CALL(be, linear, t->h, t->a, L->o_proj, L->o_bias, n, QD, C);
     SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_attention_layernorm, t->x, n, C, eps);
     SANA_OP_CALL(be, gemma_rms_norm, t->h, t->x, L->pre_feedforward_layernorm, NULL, n, C, eps);
@@ -484,39 +506,79 @@ static void layer_forward(const sana_gemma2 *m, sana_gemma2_kv *kv, int64_t l, c
     SANA_OP_CALL(be, gemma_geglu, t->g, t->u, n * I);
     SANA_OP_CALL(be, linear, t->h, t->g, L->down_proj, NULL, n, I, C);
     SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_feedforward_layernorm, t->x, n, C, eps);
+    return SANA_OK;
+}
+
+sana_status sana_gemma2_forward_batch(sana_gemma2 *m, sana_gemma2_seq *seqs, int ns)
+{
+    const sana_gemma2_config *c = &m->cfg;
+    const sana_backend *be = m->be;
+    if (ns < 0 || (ns > 0 && !seqs)) return sana_err(SANA_ERR_ARG, "gemma2: bad sequence list (%d)", ns);
+    int64_t n = 0;
+    for (int i = 0; i < ns; i++) {
+        const sana_gemma2_seq *sq = &seqs[i];
+        if (sq->n < 0 || !sq->kv || (sq->n > 0 && (!sq->ids || !sq->hidden)))
+            return sana_err(SANA_ERR_ARG, "gemma2: bad sequence %d of the batch", i);
+        if (sq->kv->n != sq->start || sq->start + sq->n > sq->kv->cap)
+            return sana_err(SANA_ERR_ARG, "gemma2: forward of positions [%lld, %lld) with %lld cached of capacity %lld",
+                            (long long)sq->start, (long long)(sq->start + sq->n), (long long)sq->kv->n,
+                            (long long)sq->kv->cap);
+        for (int j = 0; j < i; j++)
+            if (seqs[j].kv == sq->kv && sq->n > 0 && seqs[j].n > 0)
+                return sana_err(SANA_ERR_ARG, "gemma2: sequences %d and %d of the batch share a cache", j, i);
+        for (int64_t k = 0; k < sq->n; k++)
+            if (sq->ids[k] < 0 || sq->ids[k] >= c->vocab_size)
+                return sana_err(SANA_ERR_ARG, "gemma2: token id %d at position %lld is outside the vocabulary (%lld)",
+                                (int)sq->ids[k], (long long)(sq->start + k), (long long)c->vocab_size);
+        n += sq->n;
+    }
+    /* sequences without rows take no part */
+    sana_gemma2_seq *run = malloc(sizeof *run * (size_t)(ns > 0 ? ns : 1));
+    if (!run) return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory");
+    int nr = 0;
+    for (int i = 0; i < ns; i++)
+        if (seqs[i].n > 0) run[nr++] = seqs[i];
+    if (n == 0) {
+        free(run);
+        return SANA_OK;
+    }
+    const int64_t C = c->hidden_size;
+    gemma2_acts t;
+    sana_status st = acts_alloc(m, &t, run, nr, n);
+    if (st == SANA_OK) {
+        /* normalizer = torch.tensor(hidden_size ** 0.5, dtype=float32) (Gemma2Model.forward). */
+        SANA_OP_CALL(be, gemma_embed, t.x, t.ids, m->embed_tokens, n, C, (float)sqrt((double)C));
+        for (int64_t l = 0; st == SANA_OK && l < c->num_hidden_layers; l++) st = layer_forward(m, run, nr, l, &t, n);
+        SANA_OP_CALL(be, gemma_rms_norm, t.h, t.x, m->norm, NULL, n, C, (float)c->rms_norm_eps);
+        sana_status sy = sana_backend_sync(be);
+        if (st == SANA_OK && sy != SANA_OK)
+            st = sana_err(sy, "gemma2: backend %s failed in the forward pass (%s)", be->name, sana_status_name(sy));
+    }
+    for (int i = 0; st == SANA_OK && i < nr; i++) {
+        be->download(be->ctx, run[i].hidden, t.h + t.off[i] * C, (size_t)(run[i].n * C) * sizeof(float));
+        run[i].kv->n = run[i].start + run[i].n;
+    }
+    acts_free(be, &t, nr);
+    free(run);
+    return st;
+}
+
+int sana_gemma2_rows_exact(const sana_gemma2 *m)
+{
+    for (int64_t l = 0; l < m->cfg.num_hidden_layers; l++) {
+        const gemma2_layer *L = &m->layers[l];
+        const sana_wt *w[7] = {L->q_proj, L->k_proj, L->v_proj, L->o_proj, L->gate_proj, L->up_proj, L->down_proj};
+        for (int i = 0; i < 7; i++)
+            if (!sana_backend_row_exact(m->be, SANA_OP_linear, w[i]->dtype)) return 0;
+    }
+    return 1;
 }
 
 sana_status sana_gemma2_forward(sana_gemma2 *m, sana_gemma2_kv *kv, const int32_t *ids,
                                 int64_t start, int64_t n, const int32_t *key_mask, float *hidden)
 {
-    const sana_gemma2_config *c = &m->cfg;
-    const sana_backend *be = m->be;
-    if (n <= 0)
-        return SANA_OK;
-    if (kv->n != start || start + n > kv->cap)
-        return sana_err(SANA_ERR_ARG, "gemma2: forward of positions [%lld, %lld) with %lld cached of capacity %lld",
-                        (long long)start, (long long)(start + n), (long long)kv->n, (long long)kv->cap);
-    for (int64_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= c->vocab_size)
-            return sana_err(SANA_ERR_ARG, "gemma2: token id %d at position %lld is outside the vocabulary (%lld)",
-                            (int)ids[i], (long long)(start + i), (long long)c->vocab_size);
-    const int64_t C = c->hidden_size;
-    gemma2_acts t;
-    sana_status st = acts_alloc(m, &t, ids, key_mask, n, start + n);
-    if (st == SANA_OK) {
-        /* normalizer = torch.tensor(hidden_size ** 0.5, dtype=float32) (Gemma2Model.forward). */
-        SANA_OP_CALL(be, gemma_embed, t.x, t.ids, m->embed_tokens, n, C, (float)sqrt((double)C));
-        for (int64_t l = 0; l < c->num_hidden_layers; l++) layer_forward(m, kv, l, &t, start, n);
-        SANA_OP_CALL(be, gemma_rms_norm, t.h, t.x, m->norm, NULL, n, C, (float)c->rms_norm_eps);
-        if ((st = sana_backend_sync(be)) != SANA_OK)
-            st = sana_err(st, "gemma2: backend %s failed in the forward pass (%s)", be->name, sana_status_name(st));
-    }
-    if (st == SANA_OK) {
-        be->download(be->ctx, hidden, t.h, (size_t)(n * C) * sizeof(float));
-        kv->n = start + n;
-    }
-    acts_free(be, &t);
-    return st;
+    sana_gemma2_seq sq = {.kv = kv, .ids = ids, .start = start, .n = n, .key_mask = key_mask, .hidden = hidden};
+    return sana_gemma2_forward_batch(m, &sq, 1);
 }
 
 sana_status sana_gemma2_encode(sana_gemma2 *m, const int32_t *ids, const int32_t *mask,

@@ -102,6 +102,26 @@ void sana_gemma2_kv_copy_prefix(sana_gemma2_kv *dst, const sana_gemma2_kv *src, 
 sana_status sana_gemma2_forward(sana_gemma2 *m, sana_gemma2_kv *kv, const int32_t *ids,
                                 int64_t start, int64_t n, const int32_t *key_mask, float *hidden);
 
+/* One sequence of a batched forward: the arguments of sana_gemma2_forward. */
+typedef struct {
+    sana_gemma2_kv *kv;
+    const int32_t *ids;
+    int64_t start, n;
+    const int32_t *key_mask;
+    float *hidden;
+} sana_gemma2_seq;
+
+/*
+ * sana_gemma2_forward of several sequences (each with its own cache) in one pass over the weights:
+ * the matrix products run on the rows of all of them, rotary embedding and attention per sequence.
+ * Where the model is row-exact (sana_gemma2_rows_exact) each sequence gets the bits it gets alone.
+ */
+sana_status sana_gemma2_forward_batch(sana_gemma2 *m, sana_gemma2_seq *seqs, int ns);
+/* 1 when every linear layer of the model is row-exact on its backend (sana_backend_row_exact; the
+ * attention and the norms always are): a position's bits then do not depend on which positions or
+ * sequences share its forward call. */
+int sana_gemma2_rows_exact(const sana_gemma2 *m);
+
 /*
  * Gemma2Model(input_ids, attention_mask).last_hidden_state for a batch:
  * ids, mask: host [B, N] (mask may be NULL)  hidden: host [B, N, hidden_size].

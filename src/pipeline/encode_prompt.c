@@ -253,44 +253,24 @@ static char *join_lines(const char *const *lines)
     return s;
 }
 
-/* Encode the CHI text alone (all positions are tokens: no mask) into the cache. */
-static sana_status chi_build(sana_text_encoder *te, const char *chi_text, const int32_t *ids, int n)
-{
-    chi_drop(te);
-    int64_t C = sana_text_encoder_hidden_size(te);
-    te->chi_text = strdup(chi_text);
-    te->chi_ids = malloc((size_t)n * sizeof(int32_t));
-    te->chi_hidden = malloc((size_t)n * (size_t)C * sizeof(float));
-    if (!te->chi_text || !te->chi_ids || !te->chi_hidden) {
-        chi_drop(te);
-        return sana_err(SANA_ERR_NOMEM, "text encoder: out of memory for the instruction cache");
-    }
-    memcpy(te->chi_ids, ids, (size_t)n * sizeof(int32_t));
-    te->n_chi = n;
-    sana_status st = sana_gemma2_kv_init(&te->chi_kv, te->gemma, n);
-    if (st == SANA_OK)
-        st = sana_gemma2_forward(te->gemma, &te->chi_kv, ids, 0, n, NULL, te->chi_hidden);
-    if (st == SANA_OK)
-        te->counts.encoded += n;
-    if (st != SANA_OK)
-        chi_drop(te);
-    return st;
-}
-
-/* The work of one encode_prompt call. */
+/* The work of one prompt of an encode call. */
 typedef struct {
+    char *text;                 /* the preprocessed prompt (until encode_text takes it) */
     char *chi_text, *full_text; /* "\n".join(chi); the text to tokenize */
     int32_t *chi_ids;           /* tokenizer.encode(chi_text), with <bos> */
     int n_chi, L;               /* its length; the length of the padded sequence */
+    int use_chi;                /* an instruction precedes the prompt */
+    int R, P, E;                /* tokens before the padding; positions from the cache; positions encoded */
+    int P_build;                /* when it builds the instruction cache: the positions it leaves there */
     int32_t *ids, *mask;        /* [L] */
     float *hidden;              /* [L, C] */
     sana_gemma2_kv kv;
 } encode_work;
 
-static void encode_work_free(encode_work *w, char *text)
+static void encode_work_free(encode_work *w)
 {
     if (w->kv.k) sana_gemma2_kv_free(&w->kv);
-    free(text);
+    free(w->text);
     free(w->chi_text);
     free(w->full_text);
     free(w->chi_ids);
@@ -360,38 +340,174 @@ static sana_status encode_tokenize(sana_text_encoder *te, encode_work *w, int *R
     return check_ids(te, w->ids, L);
 }
 
-/* Gemma2Model(ids, attention_mask=mask).last_hidden_state into hidden [L, C]: the positions [0, R)
- * only unless `full`, the CHI prefix taken from the cache. */
-static sana_status encode_hidden(sana_text_encoder *te, encode_work *w, int use_chi, int R)
+/* Positions [0, P) of w that the instruction cache holds: the ids CHI + prompt shares with the CHI
+ * alone, up to the rows cached. 0 when the cache holds another instruction (w then builds it). */
+static int cache_prefix(const sana_text_encoder *te, const encode_work *w)
+{
+    if (!te->chi_text || strcmp(te->chi_text, w->chi_text) != 0 || te->n_chi != w->n_chi ||
+        memcmp(te->chi_ids, w->chi_ids, (size_t)w->n_chi * sizeof(int32_t)) != 0)
+        return -1;
+    int P = 0;
+    while (P < te->chi_kv.n && P < w->R && w->ids[P] == te->chi_ids[P]) P++;
+    return P;
+}
+
+/* After the forward: w's first P_build positions (keys/values of every layer, final hidden states)
+ * become the instruction cache. Out of memory leaves no cache (not an error: it is only reuse). */
+static void cache_build(sana_text_encoder *te, const encode_work *w)
+{
+    chi_drop(te);
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    const int P = w->P_build;
+    te->chi_text = strdup(w->chi_text);
+    te->chi_ids = malloc((size_t)w->n_chi * sizeof(int32_t));
+    te->chi_hidden = malloc((size_t)(P > 0 ? P : 1) * (size_t)C * sizeof(float));
+    if (!te->chi_text || !te->chi_ids || !te->chi_hidden ||
+        sana_gemma2_kv_init(&te->chi_kv, te->gemma, P > 0 ? P : 1) != SANA_OK) {
+        chi_drop(te);
+        return;
+    }
+    memcpy(te->chi_ids, w->chi_ids, (size_t)w->n_chi * sizeof(int32_t));
+    te->n_chi = w->n_chi;
+    sana_gemma2_kv_copy_prefix(&te->chi_kv, &w->kv, P);
+    if (te->chi_kv.n != P) {
+        chi_drop(te);
+        return;
+    }
+    memcpy(te->chi_hidden, w->hidden, (size_t)P * (size_t)C * sizeof(float));
+}
+
+/* The instruction alone (all positions are tokens: no mask) into the cache, in a pass of its own. */
+static sana_status chi_build(sana_text_encoder *te, const encode_work *w)
+{
+    chi_drop(te);
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    const int n = w->n_chi;
+    te->chi_text = strdup(w->chi_text);
+    te->chi_ids = malloc((size_t)n * sizeof(int32_t));
+    te->chi_hidden = malloc((size_t)n * (size_t)C * sizeof(float));
+    if (!te->chi_text || !te->chi_ids || !te->chi_hidden) {
+        chi_drop(te);
+        return sana_err(SANA_ERR_NOMEM, "text encoder: out of memory for the instruction cache");
+    }
+    memcpy(te->chi_ids, w->chi_ids, (size_t)n * sizeof(int32_t));
+    te->n_chi = n;
+    sana_status st = sana_gemma2_kv_init(&te->chi_kv, te->gemma, n);
+    if (st == SANA_OK) st = sana_gemma2_forward(te->gemma, &te->chi_kv, te->chi_ids, 0, n, NULL, te->chi_hidden);
+    if (st == SANA_OK) te->counts.encoded += n;
+    if (st != SANA_OK) chi_drop(te);
+    return st;
+}
+
+/*
+ * Gemma2Model(ids, attention_mask=mask).last_hidden_state of every prompt into its hidden [L, C]:
+ * the positions [0, R) only unless `full`, the instruction prefix taken from the cache.
+ * Where the encoder is row-exact (sana_gemma2_rows_exact) all the prompts run in one forward pass
+ * over the weights, each getting the bits it gets alone, and a prompt whose instruction the cache
+ * does not hold runs from position 0 and leaves its prefix there (the first such prompt of the
+ * call): one pass in all. Elsewhere a row's bits change with the rows of its call, so the calls
+ * stay those of one prompt at a time (the instruction alone into the cache, then each prompt's
+ * own pass): the same prompt then gets the same bits whatever else the process encodes.
+ */
+static sana_status encode_hidden(sana_text_encoder *te, encode_work *ws, int n)
 {
     const int64_t C = sana_text_encoder_hidden_size(te);
-    const int L = w->L, E = te->full ? L : R;
-    w->hidden = calloc((size_t)L * (size_t)C, sizeof(float));
-    if (!w->hidden) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
-    sana_status st;
-    /* The CHI prefix: positions [0, P) where CHI + prompt has the same ids as CHI alone. */
-    int P = 0;
-    if (use_chi && te->chi_cache) {
-        if (!te->chi_text || strcmp(te->chi_text, w->chi_text) != 0 || te->n_chi != w->n_chi ||
-            memcmp(te->chi_ids, w->chi_ids, (size_t)w->n_chi * sizeof(int32_t)) != 0) {
-            st = chi_build(te, w->chi_text, w->chi_ids, w->n_chi);
-            if (st != SANA_OK) return st;
-        }
-        while (P < w->n_chi && P < R && w->ids[P] == te->chi_ids[P]) P++;
-    }
-    st = sana_gemma2_kv_init(&w->kv, te->gemma, E > 0 ? E : 1);
+    const int exact = sana_gemma2_rows_exact(te->gemma);
+    sana_status st = SANA_OK;
+    for (int i = 0; !exact && st == SANA_OK && i < n; i++)
+        if (ws[i].use_chi && te->chi_cache && cache_prefix(te, &ws[i]) < 0) st = chi_build(te, &ws[i]);
     if (st != SANA_OK) return st;
-    if (P > 0) {
-        sana_gemma2_kv_copy_prefix(&w->kv, &te->chi_kv, P);
-        if (w->kv.n != P) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory copying the cache");
-        memcpy(w->hidden, te->chi_hidden, (size_t)P * (size_t)C * sizeof(float));
+    sana_gemma2_seq *seqs = n > 0 ? calloc((size_t)n, sizeof *seqs) : NULL;
+    if (!seqs) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
+    int builder = -1;
+    for (int i = 0; st == SANA_OK && i < n; i++) {
+        encode_work *w = &ws[i];
+        w->E = te->full ? w->L : w->R;
+        w->hidden = calloc((size_t)w->L * (size_t)C, sizeof(float));
+        if (!w->hidden) {
+            st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
+            break;
+        }
+        w->P = 0;
+        if (w->use_chi && te->chi_cache) {
+            int P = cache_prefix(te, w);
+            if (P >= 0) w->P = P;
+            else if (builder < 0) builder = i;
+        }
+        if ((st = sana_gemma2_kv_init(&w->kv, te->gemma, w->E > 0 ? w->E : 1)) != SANA_OK) break;
+        if (w->P > 0) {
+            sana_gemma2_kv_copy_prefix(&w->kv, &te->chi_kv, w->P);
+            if (w->kv.n != w->P) {
+                st = sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory copying the cache");
+                break;
+            }
+            memcpy(w->hidden, te->chi_hidden, (size_t)w->P * (size_t)C * sizeof(float));
+        }
+        seqs[i] = (sana_gemma2_seq){.kv = &w->kv, .ids = w->ids + w->P, .start = w->P, .n = w->E - w->P,
+                                    .key_mask = w->mask, .hidden = w->hidden + (size_t)w->P * (size_t)C};
     }
-    st = sana_gemma2_forward(te->gemma, &w->kv, w->ids + P, P, E - P, w->mask, w->hidden + (size_t)P * (size_t)C);
-    if (st == SANA_OK) {
-        te->counts.encoded += E - P;
-        te->counts.from_cache += P;
-        te->counts.padding_skipped += L - E;
+    if (st == SANA_OK && builder >= 0) {
+        /* the prefix CHI + prompt shares with the CHI alone: what later prompts can reuse */
+        encode_work *w = &ws[builder];
+        int P = 0;
+        while (P < w->n_chi && P < w->E && w->ids[P] == w->chi_ids[P]) P++;
+        w->P_build = P;
     }
+    if (st == SANA_OK && exact) st = sana_gemma2_forward_batch(te->gemma, seqs, n);
+    for (int i = 0; st == SANA_OK && !exact && i < n; i++) st = sana_gemma2_forward_batch(te->gemma, seqs + i, 1);
+    free(seqs);
+    if (st != SANA_OK) return st;
+    for (int i = 0; i < n; i++) {
+        te->counts.encoded += ws[i].E - ws[i].P;
+        te->counts.from_cache += ws[i].P;
+        te->counts.padding_skipped += ws[i].L - ws[i].E;
+    }
+    if (builder >= 0) cache_build(te, &ws[builder]);
+    return SANA_OK;
+}
+
+/* Preprocess, join with the instruction and tokenize one prompt into w. */
+static sana_status encode_prepare(sana_text_encoder *te, const char *prompt, const char *const *chi, int M,
+                                  encode_work *w)
+{
+    if (!prompt) return sana_err(SANA_ERR_ARG, "encode_prompt: no prompt");
+    sana_status st = sana_text_preprocess(prompt, &w->text);
+    if (st != SANA_OK) return st;
+    w->use_chi = chi && chi[0];
+    if ((st = encode_text(te, chi, &w->text, M, w)) != SANA_OK) return st;
+    if (w->L < 1 || w->L - M + 1 < 0)
+        return sana_err(SANA_ERR_ARG, "encode_prompt: sequence length %d (instruction of %d tokens, max_sequence_length %d)",
+                        w->L, w->n_chi, M);
+    return encode_tokenize(te, w, &w->R);
+}
+
+/* select_index = [0] + list(range(-M + 1, 0)): position 0, then the last M - 1 positions. */
+static void encode_select(const encode_work *w, int M, int64_t C, float *embeds, int32_t *mask_sel)
+{
+    for (int i = 0; i < M; i++) {
+        int pos = i == 0 ? 0 : w->L - (M - i);
+        memcpy(embeds + (size_t)i * (size_t)C, w->hidden + (size_t)pos * (size_t)C, (size_t)C * sizeof(float));
+        mask_sel[i] = w->mask[pos];
+    }
+}
+
+sana_status sana_encode_prompts(sana_text_encoder *te, int n, const char *const *prompts,
+                                const char *const *const *chis, int max_sequence_length, float *const *embeds,
+                                int32_t *const *masks)
+{
+    if (max_sequence_length < 1)
+        return sana_err(SANA_ERR_ARG, "max_sequence_length %d: must be at least 1", max_sequence_length);
+    if (n < 1 || !prompts || !embeds || !masks) return sana_err(SANA_ERR_ARG, "encode_prompt: no prompts");
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    const int M = max_sequence_length;
+    encode_work *ws = calloc((size_t)n, sizeof *ws);
+    if (!ws) return sana_err(SANA_ERR_NOMEM, "encode_prompt: out of memory");
+    sana_status st = SANA_OK;
+    for (int i = 0; st == SANA_OK && i < n; i++) st = encode_prepare(te, prompts[i], chis ? chis[i] : NULL, M, &ws[i]);
+    if (st == SANA_OK) st = encode_hidden(te, ws, n);
+    for (int i = 0; st == SANA_OK && i < n; i++) encode_select(&ws[i], M, C, embeds[i], masks[i]);
+    for (int i = 0; i < n; i++) encode_work_free(&ws[i]);
+    free(ws);
     return st;
 }
 
@@ -404,38 +520,19 @@ sana_status sana_encode_prompt_ex(sana_text_encoder *te, const char *prompt, con
     if (len_out) *len_out = 0;
     if (max_sequence_length < 1)
         return sana_err(SANA_ERR_ARG, "max_sequence_length %d: must be at least 1", max_sequence_length);
-    if (!prompt)
-        return sana_err(SANA_ERR_ARG, "encode_prompt: no prompt");
     const int64_t C = sana_text_encoder_hidden_size(te);
     const int M = max_sequence_length;
-    char *text = NULL;
     encode_work w;
     memset(&w, 0, sizeof w);
-    sana_status st = sana_text_preprocess(prompt, &text);
-    if (st != SANA_OK)
-        return st;
-    const int use_chi = chi && chi[0];
-    int R = 0;
-    if ((st = encode_text(te, chi, &text, M, &w)) != SANA_OK) goto done;
-    if (w.L < 1 || w.L - M + 1 < 0) {
-        st = sana_err(SANA_ERR_ARG, "encode_prompt: sequence length %d (instruction of %d tokens, max_sequence_length %d)",
-                      w.L, w.n_chi, M);
-        goto done;
+    sana_status st = encode_prepare(te, prompt, chi, M, &w);
+    if (st == SANA_OK) st = encode_hidden(te, &w, 1);
+    if (st == SANA_OK) {
+        encode_select(&w, M, C, embeds, mask_sel);
+        if (ids_out) { *ids_out = w.ids; w.ids = NULL; }
+        if (mask_out) { *mask_out = w.mask; w.mask = NULL; }
+        if (len_out) *len_out = w.L;
     }
-    if ((st = encode_tokenize(te, &w, &R)) != SANA_OK) goto done;
-    if ((st = encode_hidden(te, &w, use_chi, R)) != SANA_OK) goto done;
-
-    /* select_index = [0] + list(range(-M + 1, 0)): position 0, then the last M - 1 positions. */
-    for (int i = 0; i < M; i++) {
-        int pos = i == 0 ? 0 : w.L - (M - i);
-        memcpy(embeds + (size_t)i * (size_t)C, w.hidden + (size_t)pos * (size_t)C, (size_t)C * sizeof(float));
-        mask_sel[i] = w.mask[pos];
-    }
-    if (ids_out) { *ids_out = w.ids; w.ids = NULL; }
-    if (mask_out) { *mask_out = w.mask; w.mask = NULL; }
-    if (len_out) *len_out = w.L;
-done:
-    encode_work_free(&w, text);
+    encode_work_free(&w);
     return st;
 }
 

@@ -75,6 +75,16 @@ sana_status sana_encode_prompt(sana_text_encoder *te, const char *prompt, const 
 sana_status sana_encode_prompt_ex(sana_text_encoder *te, const char *prompt, const char *const *chi,
                                   int max_sequence_length, float *embeds, int32_t *mask,
                                   int32_t **ids_out, int32_t **mask_out, int *len_out);
+/*
+ * encode_prompt for n prompts in one forward pass of the encoder (e.g. SanaPipeline's prompt with
+ * its instruction and the negative prompt without one): chis[i] as chi above (chis NULL: none for
+ * all), embeds[i] [max_sequence_length, hidden], masks[i] [max_sequence_length]. Each prompt gets
+ * the bits sana_encode_prompt gives it alone where the backend's linear is row-exact (the cpu
+ * backend's always); the weights are read once instead of once per prompt.
+ */
+sana_status sana_encode_prompts(sana_text_encoder *te, int n, const char *const *prompts,
+                                const char *const *const *chis, int max_sequence_length, float *const *embeds,
+                                int32_t *const *masks);
 
 /* prompt.lower().strip() with Python's semantics (full Unicode lower case with Final_Sigma,
  * Unicode whitespace). *out is malloc'd. Invalid UTF-8 is SANA_ERR_ARG. */

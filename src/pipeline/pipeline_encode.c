@@ -95,6 +95,15 @@ static void repeat_rows(const sana_gen *s, float *embeds, float *mask)
     }
 }
 
+/* The CHI list of the generation's arguments (buf: room for a custom list). */
+static sana_status gen_chi(const sana_generate_params *g, const char **buf, const char *const **chi)
+{
+    if (g->chi_mode == SANA_CHI_CUSTOM && (g->nchi < 0 || g->nchi > 1000))
+        return sana_err(SANA_ERR_ARG, "bad CHI list (%d lines)", g->nchi);
+    *chi = chi_list(g->chi_mode, g->chi, g->nchi, buf);
+    return SANA_OK;
+}
+
 /* The positive prompt (with its CHI), or the given prompt_embeds, into pos [L, D] and posm [L]. */
 static sana_status encode_positive(sana_gen *s, float *pos, float *posm)
 {
@@ -105,46 +114,87 @@ static sana_status encode_positive(sana_gen *s, float *pos, float *posm)
         return SANA_OK;
     }
     const char *buf[1024];
-    if (g->chi_mode == SANA_CHI_CUSTOM && (g->nchi < 0 || g->nchi > 1000))
-        return sana_err(SANA_ERR_ARG, "bad CHI list (%d lines)", g->nchi);
-    const char *const *chi = chi_list(g->chi_mode, g->chi, g->nchi, buf);
-    return encode_one(s->c, g->prompt, chi, (int)s->L, pos, posm, 0);
+    const char *const *chi;
+    sana_status st = gen_chi(g, buf, &chi);
+    return st != SANA_OK ? st : encode_one(s->c, g->prompt, chi, (int)s->L, pos, posm, 0);
 }
 
-/* The negative prompt (no CHI, L tokens: no select needed, it is the identity) into neg [L, D] and
- * negm [L], from the cache of the components while the same text repeats. */
-static sana_status encode_negative(sana_gen *s, const char *text, float *neg, float *negm)
+/* The negative prompt's embeddings from the cache of the components while the same text repeats:
+ * 1 when they were there (copied into neg, negm). */
+static int negative_cached(sana_gen *s, const char *text, float *neg, float *negm)
+{
+    comps *c = s->c;
+    const int64_t L = s->L, D = s->D;
+    if (!(c->neg_text && !strcmp(c->neg_text, text) && c->neg_L == L && c->neg_D == D)) return 0;
+    memcpy(neg, c->neg_embeds, sizeof(float) * (size_t)(L * D));
+    memcpy(negm, c->neg_mask, sizeof(float) * (size_t)L);
+    c->neg_reused++;
+    return 1;
+}
+
+/* Keep the negative prompt's embeddings for the next call (out of memory: no cache, not an error). */
+static void negative_keep(sana_gen *s, const char *text, const float *neg, const float *negm)
 {
     comps *c = s->c;
     const int64_t L = s->L, D = s->D;
     const size_t ne = sizeof(float) * (size_t)(L * D), nm = sizeof(float) * (size_t)L;
-    if (c->neg_text && !strcmp(c->neg_text, text) && c->neg_L == L && c->neg_D == D) {
-        memcpy(neg, c->neg_embeds, ne);
-        memcpy(negm, c->neg_mask, nm);
-        c->neg_reused++;
-        return SANA_OK;
-    }
-    sana_status st = encode_one(c, text, NULL, (int)L, neg, negm, 0);
-    if (st != SANA_OK) return st;
     free(c->neg_text);
     free(c->neg_embeds);
     free(c->neg_mask);
     c->neg_text = strdup(text);
     c->neg_embeds = malloc(ne);
     c->neg_mask = malloc(nm);
-    if (!c->neg_text || !c->neg_embeds || !c->neg_mask) { /* no cache then: not an error */
+    if (!c->neg_text || !c->neg_embeds || !c->neg_mask) {
         free(c->neg_text);
         free(c->neg_embeds);
         free(c->neg_mask);
         c->neg_text = NULL;
         c->neg_embeds = c->neg_mask = NULL;
-        return SANA_OK;
+        return;
     }
     memcpy(c->neg_embeds, neg, ne);
     memcpy(c->neg_mask, negm, nm);
     c->neg_L = L;
     c->neg_D = D;
-    return SANA_OK;
+}
+
+/* The negative prompt (no CHI, L tokens: no select needed, it is the identity) into neg [L, D] and
+ * negm [L], from the cache of the components while the same text repeats. */
+static sana_status encode_negative(sana_gen *s, const char *text, float *neg, float *negm)
+{
+    if (negative_cached(s, text, neg, negm)) return SANA_OK;
+    sana_status st = encode_one(s->c, text, NULL, (int)s->L, neg, negm, 0);
+    if (st == SANA_OK) negative_keep(s, text, neg, negm);
+    return st;
+}
+
+/* The positive prompt with its CHI and the negative prompt without, in one pass of the text encoder
+ * (its weights read once; the same bits as two passes, sana_encode_prompts). */
+static sana_status encode_pair(sana_gen *s, const char *neg_text, float *pos, float *posm, float *neg, float *negm)
+{
+    const sana_generate_params *g = s->g;
+    comps *c = s->c;
+    const int64_t L = s->L;
+    const char *buf[1024];
+    const char *const *chi;
+    sana_status st = gen_chi(g, buf, &chi);
+    if (st != SANA_OK) return st;
+    if ((st = sana_comps_load_text_encoder(c)) != SANA_OK) return st;
+    int32_t *m = malloc(sizeof(int32_t) * (size_t)(2 * L));
+    if (!m) return sana_err(SANA_ERR_NOMEM, "out of memory");
+    const char *const prompts[2] = {g->prompt, neg_text};
+    const char *const *const chis[2] = {chi, NULL};
+    float *const embeds[2] = {pos, neg};
+    int32_t *const masks[2] = {m, m + L};
+    sana_text_encoder_set_full(c->te, 0);
+    st = sana_encode_prompts(c->te, 2, prompts, chis, (int)L, embeds, masks);
+    for (int64_t i = 0; st == SANA_OK && i < L; i++) {
+        posm[i] = (float)m[i];
+        negm[i] = (float)m[L + i];
+    }
+    free(m);
+    if (st == SANA_OK) negative_keep(s, neg_text, neg, negm);
+    return st;
 }
 
 /* encode_prompt: rows [copy][image] of enc/mask; the positive prompt fills its copies. */
@@ -156,17 +206,21 @@ sana_status sana_gen_encode_prompt(sana_gen *s)
     if ((!g->prompt_embeds || s->do_cfg) && (st = check_text_encoder(s)) != SANA_OK) return st;
     double t0 = sana_gen_now();
     float *pos = s->enc + (s->do_cfg ? nimg : 0) * L * D, *posm = s->mask + (s->do_cfg ? nimg : 0) * L;
-    if ((st = encode_positive(s, pos, posm)) != SANA_OK) return st;
+    const char *neg_text = g->negative_prompt ? g->negative_prompt : "";
+    /* with CFG, a prompt to encode and a negative prompt not kept from the last call: one pass */
+    const int neg_kept = s->do_cfg && !g->prompt_embeds && negative_cached(s, neg_text, s->enc, s->mask);
+    if (s->do_cfg && !g->prompt_embeds && !neg_kept) {
+        if ((st = encode_pair(s, neg_text, pos, posm, s->enc, s->mask)) != SANA_OK) return st;
+    } else {
+        if ((st = encode_positive(s, pos, posm)) != SANA_OK) return st;
+        if (s->do_cfg && !neg_kept && (st = encode_negative(s, neg_text, s->enc, s->mask)) != SANA_OK) return st;
+    }
     repeat_rows(s, pos, posm);
     if (s->do_pag) { /* the perturbed copy after the positive one */
         memcpy(pos + nimg * L * D, pos, sizeof(float) * (size_t)(nimg * L * D));
         memcpy(posm + nimg * L, posm, sizeof(float) * (size_t)(nimg * L));
     }
-    if (s->do_cfg) {
-        if ((st = encode_negative(s, g->negative_prompt ? g->negative_prompt : "", s->enc, s->mask)) != SANA_OK)
-            return st;
-        repeat_rows(s, s->enc, s->mask);
-    }
+    if (s->do_cfg) repeat_rows(s, s->enc, s->mask);
     sana_comps_release_text_encoder(s->c);
     sana_gen_report(s, SANA_PHASE_ENCODE, 0, 0, t0);
     return SANA_OK;
