@@ -341,7 +341,7 @@ static sana_status encode_tokenize(sana_text_encoder *te, encode_work *w, int *R
 }
 
 /* Positions [0, P) of w that the instruction cache holds: the ids CHI + prompt shares with the CHI
- * alone, up to the rows cached. 0 when the cache holds another instruction (w then builds it). */
+ * alone, up to the rows cached. -1 when the cache holds no or another instruction. */
 static int cache_prefix(const sana_text_encoder *te, const encode_work *w)
 {
     if (!te->chi_text || strcmp(te->chi_text, w->chi_text) != 0 || te->n_chi != w->n_chi ||
