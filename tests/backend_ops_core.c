@@ -110,6 +110,8 @@ const bo_case bo_cases_core[] = {
      BO_COMPACT | BO_BIG},
     {"linear gemma down_proj 300x9216->2304 compact", SANA_OP_linear, run_linear, {300, 9216, 2304, BF16, 0},
      BO_COMPACT | BO_BIG},
+    {"linear gemma up_proj 14x2304->9216 compact (a prompt's own rows)", SANA_OP_linear, run_linear,
+     {14, 2304, 9216, BF16, 0}, BO_COMPACT},
     {"linear q8 37x129->65", SANA_OP_linear, run_linear, {37, 129, 65, Q8, 1}, 0},
     {"linear q8 tails 5x17->3", SANA_OP_linear, run_linear, {5, 17, 3, Q8, 1}, 0},
     {"linear q8 one row 1x1031->77 compact", SANA_OP_linear, run_linear, {1, 1031, 77, Q8, 1}, BO_COMPACT},

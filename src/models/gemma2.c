@@ -446,35 +446,54 @@ static sana_status acts_alloc(const sana_gemma2 *m, gemma2_acts *t, const sana_g
     return SANA_OK;
 }
 
+/* Query rows of a layer: positions pos .. pos+n-1 of sequence seq, at rows row.. of the
+ * activations. Every layer but the last has one group per sequence; the last has the positions
+ * whose hidden states are wanted (sana_gemma2_seq.drop0/drop1), their rows moved together. */
+typedef struct {
+    int seq;
+    int64_t pos, n, row;
+} gemma2_qrows;
+
 /*
- * t->a rows of sequence i = attention of its queries at positions start .. start+n-1 of layer l over
- * its keys [0, start + n): one op call per sequence. The op is row-exact (ref_gemma.h): a
- * position's result does not depend on the chunk it is computed in, so the cached instruction
- * prefix and the skipped padding of encode_prompt give the bits of one forward over the whole
+ * t->a rows of g = attention of its queries (positions g->pos..) of layer l over its sequence's keys
+ * [0, start + n): one op call per group. The op is row-exact (ref_gemma.h): a position's result
+ * does not depend on the chunk it is computed in, so the cached instruction prefix, the skipped
+ * padding and the rows left out of the last layer give the bits of one forward over the whole
  * sequence (doc/text-encoder.md says where the linear layers keep that promise). Eager attention
  * gives a row without any allowed key (only a padded row) the mean of the values of all
  * start + n keys.
  */
-static void attention(const sana_gemma2 *m, const sana_gemma2_seq *sq, int i, int64_t l, const gemma2_acts *t)
+static void attention(const sana_gemma2 *m, const sana_gemma2_seq *sq, const gemma2_qrows *g, int64_t l,
+                      const gemma2_acts *t)
 {
     const sana_gemma2_config *c = &m->cfg;
     const int64_t Hq = c->num_attention_heads, Hkv = c->num_key_value_heads, D = c->head_dim;
-    const int64_t start = sq->start, n = sq->n, end = start + n, window = c->sliding[l] ? c->sliding_window : 0;
+    const int64_t end = sq->start + sq->n, window = c->sliding[l] ? c->sliding_window : 0;
     const int eager = m->attn == SANA_GEMMA2_EAGER;
     /* Gemma2Attention.scaling = query_pre_attn_scalar ** -0.5 (a Python float, applied to float32 logits). */
     const float scale = (float)pow(c->query_pre_attn_scalar, -0.5);
     /* sdpa_attention_forward drops `softcap`: only eager applies attn_logit_softcapping. */
     const float softcap = eager ? (float)c->attn_logit_softcapping : 0.0f;
-    const int64_t o = t->off[i] * Hq * D;
-    SANA_OP_CALL(m->be, gemma_attention, t->a + o, t->q + o, sq->kv->k[l], sq->kv->v[l], t->masks[i], n, start, end,
-                 Hq, Hkv, D, scale, softcap, window, eager);
+    const int64_t o = g->row * Hq * D;
+    SANA_OP_CALL(m->be, gemma_attention, t->a + o, t->q + o, sq->kv->k[l], sq->kv->v[l], t->masks[g->seq], g->n,
+                 g->pos, end, Hq, Hkv, D, scale, softcap, window, eager);
+}
+
+/* Rows [src, src + n) of a [.., w] buffer to [dst, dst + n), dst <= src, one row at a time in
+ * increasing order (a row never overlaps another). */
+static int move_rows(const sana_backend *be, float *buf, int64_t w, int64_t dst, int64_t src, int64_t n)
+{
+    for (int64_t r = 0; dst != src && r < n; r++)
+        if (dev_copy(be, buf + (dst + r) * w, buf + (src + r) * w, (size_t)w) != 0) return -1;
+    return 0;
 }
 
 /* One Gemma2DecoderLayer on t->x [n, C], the rows of all sequences: the matrix products and norms
  * over all rows at once, rotary embedding and attention per sequence at its positions, its
- * keys/values appended to its cache. */
+ * keys/values appended to its cache. When the query-row groups qs leave rows out (nq < n: the last
+ * layer), everything after the keys and values runs on their nq rows only, moved together. */
 static sana_status layer_forward(const sana_gemma2 *m, const sana_gemma2_seq *seqs, int ns, int64_t l,
-                                 const gemma2_acts *t, int64_t n)
+                                 const gemma2_acts *t, int64_t n, const gemma2_qrows *qs, int nqs, int64_t nq)
 {
     const sana_gemma2_config *c = &m->cfg;
     const sana_backend *be = m->be;
@@ -496,17 +515,47 @@ static sana_status layer_forward(const sana_gemma2 *m, const sana_gemma2_seq *se
         if (ns > 1 && (dev_copy(be, sq->kv->k[l] + sq->start * KD, kb + t->off[i] * KD, (size_t)(sq->n * KD)) != 0 ||
                        dev_copy(be, sq->kv->v[l] + sq->start * KD, vb + t->off[i] * KD, (size_t)(sq->n * KD)) != 0))
             return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory copying keys and values");
-        attention(m, sq, i, l, t);
     }
-    SANA_OP_CALL(be, linear, t->h, t->a, L->o_proj, L->o_bias, n, QD, C);
-    SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_attention_layernorm, t->x, n, C, eps);
-    SANA_OP_CALL(be, gemma_rms_norm, t->h, t->x, L->pre_feedforward_layernorm, NULL, n, C, eps);
-    SANA_OP_CALL(be, linear, t->g, t->h, L->gate_proj, NULL, n, C, I);
-    SANA_OP_CALL(be, linear, t->u, t->h, L->up_proj, NULL, n, C, I);
-    SANA_OP_CALL(be, gemma_geglu, t->g, t->u, n * I);
-    SANA_OP_CALL(be, linear, t->h, t->g, L->down_proj, NULL, n, I, C);
-    SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_feedforward_layernorm, t->x, n, C, eps);
+    for (int g = 0; g < nqs; g++) {
+        const gemma2_qrows *q = &qs[g];
+        const int64_t src = t->off[q->seq] + (q->pos - seqs[q->seq].start);
+        if (move_rows(be, t->q, QD, q->row, src, q->n) != 0 || move_rows(be, t->x, C, q->row, src, q->n) != 0)
+            return sana_err(SANA_ERR_NOMEM, "gemma2: out of memory moving rows");
+        attention(m, &seqs[q->seq], q, l, t);
+    }
+    SANA_OP_CALL(be, linear, t->h, t->a, L->o_proj, L->o_bias, nq, QD, C);
+    SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_attention_layernorm, t->x, nq, C, eps);
+    SANA_OP_CALL(be, gemma_rms_norm, t->h, t->x, L->pre_feedforward_layernorm, NULL, nq, C, eps);
+    SANA_OP_CALL(be, linear, t->g, t->h, L->gate_proj, NULL, nq, C, I);
+    SANA_OP_CALL(be, linear, t->u, t->h, L->up_proj, NULL, nq, C, I);
+    SANA_OP_CALL(be, gemma_geglu, t->g, t->u, nq * I);
+    SANA_OP_CALL(be, linear, t->h, t->g, L->down_proj, NULL, nq, I, C);
+    SANA_OP_CALL(be, gemma_rms_norm, t->x, t->h, L->post_feedforward_layernorm, t->x, nq, C, eps);
     return SANA_OK;
+}
+
+/* The query-row groups of a layer into qs (room for 2 per sequence), their row count in *nq: every
+ * row in place, or for the last layer the rows outside each sequence's drop range, packed in order. */
+static int qrows_make(const sana_gemma2_seq *seqs, int ns, const int64_t *off, int last, gemma2_qrows *qs,
+                      int64_t *nq)
+{
+    int k = 0;
+    int64_t row = 0;
+    for (int i = 0; i < ns; i++) {
+        const sana_gemma2_seq *sq = &seqs[i];
+        const int64_t s0 = sq->start, s1 = sq->start + sq->n;
+        int64_t d0 = sq->drop0 > s0 ? sq->drop0 : s0, d1 = sq->drop1 < s1 ? sq->drop1 : s1;
+        if (!last || d0 >= d1) d0 = d1 = s1; /* nothing left out */
+        const int64_t parts[2][2] = {{s0, d0}, {d1, s1}};
+        for (int j = 0; j < 2; j++) {
+            const int64_t a = parts[j][0], b = parts[j][1];
+            if (b <= a) continue;
+            qs[k++] = (gemma2_qrows){.seq = i, .pos = a, .n = b - a, .row = last ? row : off[i] + (a - s0)};
+            row += b - a;
+        }
+    }
+    *nq = row;
+    return k;
 }
 
 sana_status sana_gemma2_forward_batch(sana_gemma2 *m, sana_gemma2_seq *seqs, int ns)
@@ -542,23 +591,35 @@ sana_status sana_gemma2_forward_batch(sana_gemma2 *m, sana_gemma2_seq *seqs, int
         free(run);
         return SANA_OK;
     }
-    const int64_t C = c->hidden_size;
+    const int64_t C = c->hidden_size, nl = c->num_hidden_layers;
     gemma2_acts t;
-    sana_status st = acts_alloc(m, &t, run, nr, n);
+    gemma2_qrows *qs = malloc(sizeof *qs * (size_t)(2 * nr));
+    sana_status st = qs ? acts_alloc(m, &t, run, nr, n) : sana_err(SANA_ERR_NOMEM, "gemma2: out of memory");
+    int nqs = 0;
+    int64_t nq = n;
     if (st == SANA_OK) {
         /* normalizer = torch.tensor(hidden_size ** 0.5, dtype=float32) (Gemma2Model.forward). */
         SANA_OP_CALL(be, gemma_embed, t.x, t.ids, m->embed_tokens, n, C, (float)sqrt((double)C));
-        for (int64_t l = 0; st == SANA_OK && l < c->num_hidden_layers; l++) st = layer_forward(m, run, nr, l, &t, n);
-        SANA_OP_CALL(be, gemma_rms_norm, t.h, t.x, m->norm, NULL, n, C, (float)c->rms_norm_eps);
+        for (int64_t l = 0; st == SANA_OK && l < nl; l++) {
+            nqs = qrows_make(run, nr, t.off, l == nl - 1, qs, &nq);
+            st = layer_forward(m, run, nr, l, &t, n, qs, nqs, nq);
+        }
+        SANA_OP_CALL(be, gemma_rms_norm, t.h, t.x, m->norm, NULL, nq, C, (float)c->rms_norm_eps);
         sana_status sy = sana_backend_sync(be);
         if (st == SANA_OK && sy != SANA_OK)
             st = sana_err(sy, "gemma2: backend %s failed in the forward pass (%s)", be->name, sana_status_name(sy));
     }
-    for (int i = 0; st == SANA_OK && i < nr; i++) {
-        be->download(be->ctx, run[i].hidden, t.h + t.off[i] * C, (size_t)(run[i].n * C) * sizeof(float));
+    for (int i = 0; st == SANA_OK && i < nr; i++) { /* rows left out of the last layer stay 0 */
+        memset(run[i].hidden, 0, (size_t)(run[i].n * C) * sizeof(float));
         run[i].kv->n = run[i].start + run[i].n;
     }
-    acts_free(be, &t, nr);
+    for (int g = 0; st == SANA_OK && g < nqs; g++) {
+        const sana_gemma2_seq *sq = &run[qs[g].seq];
+        be->download(be->ctx, sq->hidden + (qs[g].pos - sq->start) * C, t.h + qs[g].row * C,
+                     (size_t)(qs[g].n * C) * sizeof(float));
+    }
+    if (qs) acts_free(be, &t, nr);
+    free(qs);
     free(run);
     return st;
 }

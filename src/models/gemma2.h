@@ -102,13 +102,16 @@ void sana_gemma2_kv_copy_prefix(sana_gemma2_kv *dst, const sana_gemma2_kv *src, 
 sana_status sana_gemma2_forward(sana_gemma2 *m, sana_gemma2_kv *kv, const int32_t *ids,
                                 int64_t start, int64_t n, const int32_t *key_mask, float *hidden);
 
-/* One sequence of a batched forward: the arguments of sana_gemma2_forward. */
+/* One sequence of a batched forward: the arguments of sana_gemma2_forward, and positions
+ * [drop0, drop1) whose hidden states are not wanted (drop0 >= drop1: none): the last layer runs
+ * only their keys and values (what later positions attend to), their rows of hidden are 0. */
 typedef struct {
     sana_gemma2_kv *kv;
     const int32_t *ids;
     int64_t start, n;
     const int32_t *key_mask;
     float *hidden;
+    int64_t drop0, drop1;
 } sana_gemma2_seq;
 
 /*

@@ -393,7 +393,10 @@ static sana_status chi_build(sana_text_encoder *te, const encode_work *w)
     memcpy(te->chi_ids, w->chi_ids, (size_t)n * sizeof(int32_t));
     te->n_chi = n;
     sana_status st = sana_gemma2_kv_init(&te->chi_kv, te->gemma, n);
-    if (st == SANA_OK) st = sana_gemma2_forward(te->gemma, &te->chi_kv, te->chi_ids, 0, n, NULL, te->chi_hidden);
+    /* positions 1 .. n_chi - 2 are never selected: their hidden states stay 0 */
+    sana_gemma2_seq sq = {.kv = &te->chi_kv, .ids = te->chi_ids, .start = 0, .n = n, .hidden = te->chi_hidden,
+                          .drop0 = 1, .drop1 = n - 1};
+    if (st == SANA_OK) st = sana_gemma2_forward_batch(te->gemma, &sq, 1);
     if (st == SANA_OK) te->counts.encoded += n;
     if (st != SANA_OK) chi_drop(te);
     return st;
@@ -443,8 +446,10 @@ static sana_status encode_hidden(sana_text_encoder *te, encode_work *ws, int n)
             }
             memcpy(w->hidden, te->chi_hidden, (size_t)w->P * (size_t)C * sizeof(float));
         }
+        /* select_index keeps positions 0 and n_chi - 1 .. L - 1: the last layer skips the others */
         seqs[i] = (sana_gemma2_seq){.kv = &w->kv, .ids = w->ids + w->P, .start = w->P, .n = w->E - w->P,
-                                    .key_mask = w->mask, .hidden = w->hidden + (size_t)w->P * (size_t)C};
+                                    .key_mask = w->mask, .hidden = w->hidden + (size_t)w->P * (size_t)C,
+                                    .drop0 = w->use_chi ? 1 : 0, .drop1 = w->use_chi ? w->n_chi - 1 : 0};
     }
     if (st == SANA_OK && builder >= 0) {
         /* the prefix CHI + prompt shares with the CHI alone: what later prompts can reuse */
