@@ -343,6 +343,23 @@ static int glu_params(const float *p[6], float *own[6], const sana_wt *const w[6
     return ok;
 }
 
+/* The float32 views p[] (own[] to free) of the six GLUMBConv parameters for the fused kernels: 1 when
+ * they are ready; 0 when ref's operator must run instead (fusion off, or out of memory converting:
+ * nothing to free); -1 when it cannot (int8 matrices have no unfused form; the failure is recorded). */
+static int glu_fused_params(cpu_ctx *c, const float *p[6], float *own[6], const sana_wt *const wts[6], int64_t Cin,
+                            int64_t Hd, int64_t Cout)
+{
+    const int64_t C2 = 2 * Hd;
+    const int64_t nel[6] = {C2 * Cin, C2, C2 * 9, C2, Cout * Hd, Cout};
+    const int packed = wts[0]->dtype == SANA_PACKED || wts[4]->dtype == SANA_PACKED;
+    if (!c->fusion && !packed) return 0;
+    if (glu_params(p, own, wts, nel)) return 1;
+    for (int i = 0; i < 6; i++) free(own[i]);
+    if (!packed) return 0;
+    cpu_fail(c, SANA_ERR_NOMEM);
+    return -1;
+}
+
 /*
  * Per image b: t = W_inv x_b (sgemm, [2Hd, HW] in work), then per channel c < Hd in parallel
  * t[c] = glu_pair(t[c], t[Hd + c]) (the biases of conv_inverted and conv_depth folded in), then
@@ -355,15 +372,11 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
     cpu_ctx *c = ctx;
     const int64_t HW = H * W, C2 = 2 * Hd;
     const sana_wt *const wts[6] = {w_inv, b_inv, w_dep, b_dep, w_pt, b_pt};
-    const int64_t nel[6] = {C2 * Cin, C2, C2 * 9, C2, Cout * Hd, Cout};
     const float *p[6];
     float *own[6];
-    /* int8 matrices (PACKED) have no unfused form: they always take this path */
-    const int packed = w_inv->dtype == SANA_PACKED || w_pt->dtype == SANA_PACKED;
-    if ((!c->fusion && !packed) || !glu_params(p, own, wts, nel)) {
-        if (c->fusion || packed) for (int i = 0; i < 6; i++) free(own[i]);
-        if (packed) cpu_fail(c, SANA_ERR_NOMEM);
-        else ref_glumbconv(y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, b_pt, B, Cin, H, W, Hd, Cout);
+    const int ready = glu_fused_params(c, p, own, wts, Cin, Hd, Cout);
+    if (ready <= 0) {
+        if (ready == 0) ref_glumbconv(y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, b_pt, B, Cin, H, W, Hd, Cout);
         return;
     }
     const float *wi = p[0], *bi = p[1], *wd = p[2], *bd = p[3], *wp = p[4], *bp = p[5];
@@ -454,15 +467,17 @@ static void glumbconv_tokens(void *ctx, float *y, float *work, const float *x, c
     cpu_ctx *c = ctx;
     const int64_t HW = H * W, C2 = 2 * Hd;
     const sana_wt *const wts[6] = {w_inv, b_inv, w_dep, b_dep, w_pt, b_pt};
-    const int64_t nel[6] = {C2 * Cin, C2, C2 * 9, C2, Cout * Hd, Cout};
     const float *p[6];
     float *own[6];
-    const int packed = w_inv->dtype == SANA_PACKED || w_pt->dtype == SANA_PACKED;
-    float *wT = NULL;
-    if ((!c->fusion && !packed) || !glu_params(p, own, wts, nel) || !(wT = malloc((size_t)(9 * C2) * sizeof(float)))) {
-        if (c->fusion || packed) for (int i = 0; i < 6; i++) free(own[i]);
-        if (packed) cpu_fail(c, SANA_ERR_NOMEM);
-        else ref_glumbconv_tokens(y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, b_pt, B, Cin, H, W, Hd, Cout);
+    int ready = glu_fused_params(c, p, own, wts, Cin, Hd, Cout);
+    float *wT = ready > 0 ? malloc((size_t)(9 * C2) * sizeof(float)) : NULL;
+    if (ready > 0 && !wT) { /* out of memory for the tap-major weights: as in glu_fused_params */
+        for (int i = 0; i < 6; i++) free(own[i]);
+        ready = w_inv->dtype == SANA_PACKED || w_pt->dtype == SANA_PACKED ? -1 : 0;
+        if (ready < 0) cpu_fail(c, SANA_ERR_NOMEM);
+    }
+    if (ready <= 0) {
+        if (ready == 0) ref_glumbconv_tokens(y, work, x, w_inv, b_inv, w_dep, b_dep, w_pt, b_pt, B, Cin, H, W, Hd, Cout);
         return;
     }
     const float *wi = p[0], *bi = p[1], *wd = p[2], *bd = p[3], *wp = p[4], *bp = p[5];
