@@ -352,53 +352,51 @@ static int cache_prefix(const sana_text_encoder *te, const encode_work *w)
     return P;
 }
 
+/* An empty instruction cache for w's instruction with room for `rows` positions (keys/values and
+ * hidden states); -1 out of memory (no cache then). */
+static int cache_alloc(sana_text_encoder *te, const encode_work *w, int rows)
+{
+    chi_drop(te);
+    const int64_t C = sana_text_encoder_hidden_size(te);
+    if (rows < 1) rows = 1;
+    te->chi_text = strdup(w->chi_text);
+    te->chi_ids = malloc((size_t)w->n_chi * sizeof(int32_t));
+    te->chi_hidden = malloc((size_t)rows * (size_t)C * sizeof(float));
+    if (!te->chi_text || !te->chi_ids || !te->chi_hidden || sana_gemma2_kv_init(&te->chi_kv, te->gemma, rows) != SANA_OK) {
+        chi_drop(te);
+        return -1;
+    }
+    memcpy(te->chi_ids, w->chi_ids, (size_t)w->n_chi * sizeof(int32_t));
+    te->n_chi = w->n_chi;
+    return 0;
+}
+
 /* After the forward: w's first P_build positions (keys/values of every layer, final hidden states)
  * become the instruction cache. Out of memory leaves no cache (not an error: it is only reuse). */
 static void cache_build(sana_text_encoder *te, const encode_work *w)
 {
-    chi_drop(te);
-    const int64_t C = sana_text_encoder_hidden_size(te);
     const int P = w->P_build;
-    te->chi_text = strdup(w->chi_text);
-    te->chi_ids = malloc((size_t)w->n_chi * sizeof(int32_t));
-    te->chi_hidden = malloc((size_t)(P > 0 ? P : 1) * (size_t)C * sizeof(float));
-    if (!te->chi_text || !te->chi_ids || !te->chi_hidden ||
-        sana_gemma2_kv_init(&te->chi_kv, te->gemma, P > 0 ? P : 1) != SANA_OK) {
-        chi_drop(te);
-        return;
-    }
-    memcpy(te->chi_ids, w->chi_ids, (size_t)w->n_chi * sizeof(int32_t));
-    te->n_chi = w->n_chi;
+    if (cache_alloc(te, w, P) != 0) return;
     sana_gemma2_kv_copy_prefix(&te->chi_kv, &w->kv, P);
     if (te->chi_kv.n != P) {
         chi_drop(te);
         return;
     }
-    memcpy(te->chi_hidden, w->hidden, (size_t)P * (size_t)C * sizeof(float));
+    memcpy(te->chi_hidden, w->hidden, (size_t)P * (size_t)sana_text_encoder_hidden_size(te) * sizeof(float));
 }
 
 /* The instruction alone (all positions are tokens: no mask) into the cache, in a pass of its own. */
 static sana_status chi_build(sana_text_encoder *te, const encode_work *w)
 {
-    chi_drop(te);
-    const int64_t C = sana_text_encoder_hidden_size(te);
     const int n = w->n_chi;
-    te->chi_text = strdup(w->chi_text);
-    te->chi_ids = malloc((size_t)n * sizeof(int32_t));
-    te->chi_hidden = malloc((size_t)n * (size_t)C * sizeof(float));
-    if (!te->chi_text || !te->chi_ids || !te->chi_hidden) {
-        chi_drop(te);
+    if (cache_alloc(te, w, n) != 0)
         return sana_err(SANA_ERR_NOMEM, "text encoder: out of memory for the instruction cache");
-    }
-    memcpy(te->chi_ids, w->chi_ids, (size_t)n * sizeof(int32_t));
-    te->n_chi = n;
-    sana_status st = sana_gemma2_kv_init(&te->chi_kv, te->gemma, n);
     /* positions 1 .. n_chi - 2 are never selected: their hidden states stay 0 */
     sana_gemma2_seq sq = {.kv = &te->chi_kv, .ids = te->chi_ids, .start = 0, .n = n, .hidden = te->chi_hidden,
                           .drop0 = 1, .drop1 = n - 1};
-    if (st == SANA_OK) st = sana_gemma2_forward_batch(te->gemma, &sq, 1);
+    sana_status st = sana_gemma2_forward_batch(te->gemma, &sq, 1);
     if (st == SANA_OK) te->counts.encoded += n;
-    if (st != SANA_OK) chi_drop(te);
+    else chi_drop(te);
     return st;
 }
 

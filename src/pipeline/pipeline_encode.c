@@ -20,21 +20,36 @@ static const char *const *chi_list(sana_chi_mode mode, const char *const *chi, i
     return sana_default_chi;
 }
 
-/* encode_prompt of one prompt into embeds [L, D], mask [L] as float 1/0. full: also encode the
+/* encode_prompt of n prompts (in one pass of the text encoder where it is row-exact,
+ * sana_encode_prompts) into embeds[i] [L, D], maskf[i] [L] as float 1/0. full: also encode the
  * padded positions (for `sana encode`, which writes what diffusers returns). */
+static sana_status encode_n(comps *c, int n, const char *const *prompts, const char *const *const *chis, int max_len,
+                            float *const *embeds, float *const *maskf, int full)
+{
+    enum { MAX_N = 2 }; /* the prompt and the negative prompt */
+    int32_t *masks[MAX_N];
+    if (n < 1 || n > MAX_N) return sana_err(SANA_ERR_ARG, "encode: %d prompts at once (1 or 2)", n);
+    sana_status st = sana_comps_load_text_encoder(c);
+    if (st != SANA_OK) return st;
+    int32_t *m = malloc(sizeof(int32_t) * (size_t)n * (size_t)max_len);
+    if (!m) return sana_err(SANA_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) masks[i] = m + (size_t)i * (size_t)max_len;
+    sana_text_encoder_set_full(c->te, full);
+    st = sana_encode_prompts(c->te, n, prompts, chis, max_len, embeds, masks);
+    sana_text_encoder_set_full(c->te, 0);
+    for (int i = 0; st == SANA_OK && i < n; i++)
+        for (int k = 0; k < max_len; k++) maskf[i][k] = (float)masks[i][k];
+    free(m);
+    return st;
+}
+
+/* encode_n of one prompt. */
 static sana_status encode_one(comps *c, const char *prompt, const char *const *chi, int max_len, float *embeds,
                               float *maskf, int full)
 {
-    sana_status st = sana_comps_load_text_encoder(c);
-    if (st != SANA_OK) return st;
-    int32_t *m = malloc(sizeof(int32_t) * (size_t)max_len);
-    if (!m) return sana_err(SANA_ERR_NOMEM, "out of memory");
-    sana_text_encoder_set_full(c->te, full);
-    st = sana_encode_prompt(c->te, prompt, chi, max_len, embeds, m);
-    sana_text_encoder_set_full(c->te, 0);
-    for (int i = 0; st == SANA_OK && i < max_len; i++) maskf[i] = (float)m[i];
-    free(m);
-    return st;
+    const char *const prompts[1] = {prompt};
+    const char *const *const chis[1] = {chi};
+    return encode_n(c, 1, prompts, chis, max_len, &embeds, &maskf, full);
 }
 
 int sana_encode(sana_pipeline *p, const char *prompt, sana_chi_mode chi_mode, const char *const *chi, int nchi,
@@ -173,26 +188,14 @@ static sana_status encode_negative(sana_gen *s, const char *text, float *neg, fl
 static sana_status encode_pair(sana_gen *s, const char *neg_text, float *pos, float *posm, float *neg, float *negm)
 {
     const sana_generate_params *g = s->g;
-    comps *c = s->c;
-    const int64_t L = s->L;
     const char *buf[1024];
     const char *const *chi;
     sana_status st = gen_chi(g, buf, &chi);
     if (st != SANA_OK) return st;
-    if ((st = sana_comps_load_text_encoder(c)) != SANA_OK) return st;
-    int32_t *m = malloc(sizeof(int32_t) * (size_t)(2 * L));
-    if (!m) return sana_err(SANA_ERR_NOMEM, "out of memory");
     const char *const prompts[2] = {g->prompt, neg_text};
     const char *const *const chis[2] = {chi, NULL};
-    float *const embeds[2] = {pos, neg};
-    int32_t *const masks[2] = {m, m + L};
-    sana_text_encoder_set_full(c->te, 0);
-    st = sana_encode_prompts(c->te, 2, prompts, chis, (int)L, embeds, masks);
-    for (int64_t i = 0; st == SANA_OK && i < L; i++) {
-        posm[i] = (float)m[i];
-        negm[i] = (float)m[L + i];
-    }
-    free(m);
+    float *const embeds[2] = {pos, neg}, *const masks[2] = {posm, negm};
+    st = encode_n(s->c, 2, prompts, chis, (int)s->L, embeds, masks, 0);
     if (st == SANA_OK) negative_keep(s, neg_text, neg, negm);
     return st;
 }
