@@ -200,7 +200,22 @@ static void test_glumbconv(const char *pre, int64_t B, int64_t Cin, int64_t Cout
                  wt("%s.conv_depth.weight", pre), wt("%s.conv_depth.bias", pre), wt("%s.conv_point.weight", pre),
                  NULL, B, Cin, H, W, Hd, Cout);
     check("GLUMBConv", pre, y, B * Cout * H * W, "y", "dit_glumbconv");
-    free(x); free(y); free(work);
+    /* glumbconv_tokens (SanaTransformerBlock's permutes around GLUMBConv): the same golden, x given
+     * as tokens [B, H*W, Cin] and the tokens out read back as [B, Cout, H, W] */
+    const int64_t HW = H * W, C = Cin > Cout ? Cin : Cout;
+    float *xt = alloc(B * HW * Cin), *yt = alloc(B * HW * Cout);
+    float *wk = alloc(sana_backend_work(be, SANA_OP_glumbconv_tokens, Hd, HW, C));
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t c = 0; c < Cin; c++)
+            for (int64_t i = 0; i < HW; i++) xt[(b * HW + i) * Cin + c] = x[(b * Cin + c) * HW + i];
+    SANA_OP_CALL(be, glumbconv_tokens, yt, wk, xt, wt("%s.conv_inverted.weight", pre),
+                 wt("%s.conv_inverted.bias", pre), wt("%s.conv_depth.weight", pre), wt("%s.conv_depth.bias", pre),
+                 wt("%s.conv_point.weight", pre), NULL, B, Cin, H, W, Hd, Cout);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t c = 0; c < Cout; c++)
+            for (int64_t i = 0; i < HW; i++) y[(b * Cout + c) * HW + i] = yt[(b * HW + i) * Cout + c];
+    check("GLUMBConv on tokens", pre, y, B * Cout * H * W, "y", "dit_glumbconv");
+    free(x); free(y); free(work); free(xt); free(yt); free(wk);
 }
 
 /* Transposes have no diffusers module of their own: check them exactly both ways. */

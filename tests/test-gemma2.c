@@ -126,6 +126,44 @@ static void ckpt_dir(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/ckpt/%s", golden_dir(), name);
 }
 
+
+/* The two golden rows as one batch of two sequences (sana_gemma2_forward_batch, each with its own
+ * cache) against diffusers; two sequences sharing a cache are an argument error. */
+static void test_batch(golden *g, sana_gemma2 *m, const int32_t *ids, const int32_t *mask, int64_t N, int64_t C)
+{
+    sana_gemma2_set_attn(m, SANA_GEMMA2_SDPA);
+    sana_gemma2_kv kv[2];
+    float *h = malloc((size_t)(2 * N * C) * sizeof(float));
+    float *want = golden_f32(g, "out_sdpa_f32", NULL);
+    memset(kv, 0, sizeof kv);
+    if (sana_gemma2_kv_init(&kv[0], m, N) != SANA_OK || sana_gemma2_kv_init(&kv[1], m, N) != SANA_OK) {
+        golden_fail("batch: %s", sana_errmsg());
+        if (kv[0].k) sana_gemma2_kv_free(&kv[0]);
+        free(h);
+        free(want);
+        return;
+    }
+    sana_gemma2_seq sq[2];
+    for (int b = 0; b < 2; b++)
+        sq[b] = (sana_gemma2_seq){.kv = &kv[b], .ids = ids + b * N, .n = N, .key_mask = mask + b * N,
+                                  .hidden = h + b * N * C};
+    if (sana_gemma2_forward_batch(m, sq, 2) != SANA_OK)
+        golden_fail("batch of two sequences: %s", sana_errmsg());
+    else
+        golden_compare(g, "both rows as one batch of two sequences, sdpa", h, want, 2 * N * C, "gemma2");
+    kv[0].n = kv[1].n = 0;
+    sq[1].kv = &kv[0];
+    sana_status st = sana_gemma2_forward_batch(m, sq, 2);
+    if (st != SANA_ERR_ARG || !strstr(sana_errmsg(), "share a cache"))
+        golden_fail("two sequences on one cache: status %d, message \"%s\"", (int)st, sana_errmsg());
+    else
+        printf("ok: two sequences on one cache rejected: %s\n", sana_errmsg());
+    sana_gemma2_kv_free(&kv[0]);
+    sana_gemma2_kv_free(&kv[1]);
+    free(h);
+    free(want);
+}
+
 static void test_forward(void)
 {
     golden *g = golden_open("text/gemma2-forward.safetensors");
@@ -195,6 +233,7 @@ static void test_forward(void)
                     printf("ok: out-of-vocabulary id rejected: %s\n", sana_errmsg());
                 sana_gemma2_kv_free(&kv);
             }
+            test_batch(g, m, ids, mask, N, C);
         }
         free(h);
         sana_gemma2_free(m);
