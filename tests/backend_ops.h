@@ -104,8 +104,8 @@ typedef struct {
     /* results */
     int guard_damaged;   /* an output's guard floats were overwritten */
     int unsupported;     /* supports_op said 0: the op was not called */
-    int have_wdtype;     /* a main weight was made; its prepared dtype: */
-    sana_dtype wdtype;
+    int have_wdtype;     /* a main weight was made; its prepared dtype, and the one it was made in: */
+    sana_dtype wdtype, file_wdtype;
     double flops, bytes; /* bo_cost */
     int64_t calls;       /* timed calls (perf) */
     double seconds, best; /* their total and the fastest one */

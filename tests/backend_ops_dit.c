@@ -123,7 +123,9 @@ static float *run_transpose_batched(const bo_case *c, const sana_backend *be, bo
 }
 
 /* glumbconv and glumbconv_tokens (x [B, H*W, Cin] instead of [B, Cin, H, W], y likewise): p = {B, Cin,
- * H, W, Hd, Cout, weight dtype} (conv_point without bias, as diffusers) */
+ * H, W, Hd, Cout, weight dtype, 1: the weights prepared for the other op} (conv_point without bias,
+ * as diffusers). A backend may prepare the DiT's weights for glumbconv_tokens in a form of its own
+ * (the cpu backend packs them for oneDNN); glumbconv must still read them. */
 static float *run_glumbconv(const bo_case *c, const sana_backend *be, bo_rng *r, int64_t *n)
 {
     const int64_t B = c->p[0], Cin = c->p[1], H = c->p[2], W = c->p[3], Hd = c->p[4], Cout = c->p[5];
@@ -135,7 +137,7 @@ static float *run_glumbconv(const bo_case *c, const sana_backend *be, bo_rng *r,
     float *work = bo_out(be, c->op == SANA_OP_glumbconv ? sana_backend_work(be, SANA_OP_glumbconv, Hd, H, W)
                                  : sana_backend_work(be, SANA_OP_glumbconv_tokens, Hd, H * W, Cin > Cout ? Cin : Cout));
     const sana_op op = bo_state.op;
-    bo_state.op = SANA_OP_glumbconv; /* glumbconv_tokens reads weights prepared for glumbconv, as in dit.c */
+    if (c->p[7]) bo_state.op = op == SANA_OP_glumbconv ? SANA_OP_glumbconv_tokens : SANA_OP_glumbconv;
     const sana_wt *w_inv = bo_wt(be, r, dt, SHP(2 * Hd, Cin, 1, 1), -s1, s1);
     const sana_wt *b_inv = bo_wt(be, r, vt, SHP(2 * Hd), -0.5f, 0.5f);
     const sana_wt *w_dep = bo_wt(be, r, vt, SHP(2 * Hd, 1, 3, 3), -0.5f, 0.5f);
@@ -293,6 +295,12 @@ const bo_case bo_cases_dit[] = {
     {"glumbconv dcae 512->2x2048->512 32x32", SANA_OP_glumbconv, run_glumbconv, {1, 512, 32, 32, 2048, 512, F32},
      BO_BIG},
     {"glumbconv 64->2x512->64 64x67 (work 4.4M)", SANA_OP_glumbconv, run_glumbconv, {1, 64, 64, 67, 512, 64, F32}, 0},
+    {"glumbconv on tokens' weights 40->2x45->33 5x9 f32", SANA_OP_glumbconv, run_glumbconv,
+     {2, 40, 5, 9, 45, 33, F32, 1}, 0},
+    {"glumbconv on tokens' weights 600M 16x16 bf16", SANA_OP_glumbconv, run_glumbconv,
+     {2, 1152, 16, 16, 2880, 1152, BF16, 1}, BO_BIG},
+    {"glumbconv_tokens on glumbconv's weights 24->2x60->24 5x9 f32", SANA_OP_glumbconv_tokens, run_glumbconv,
+     {2, 24, 5, 9, 60, 24, F32, 1}, 0},
     {"glumbconv_tokens q8 24->2x60->24 5x9", SANA_OP_glumbconv_tokens, run_glumbconv, {2, 24, 5, 9, 60, 24, SANA_Q8}, 0},
     {"glumbconv_tokens q8 600M 1152->2x2880->1152 16x16", SANA_OP_glumbconv_tokens, run_glumbconv,
      {2, 1152, 16, 16, 2880, 1152, SANA_Q8}, 0},

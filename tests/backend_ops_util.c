@@ -126,6 +126,7 @@ static sana_wt *host_weight(bo_rng *r, sana_dtype dt, sana_shape shape, float lo
 const sana_wt *bo_wt(const sana_backend *be, bo_rng *r, sana_dtype dt, sana_shape shape, float lo, float hi)
 {
     const sana_wt *w = host_weight(r, dt, shape, lo, hi);
+    if (!bo_state.have_wdtype) bo_state.file_wdtype = dt;
     if (be->prepare_weight) {
         sana_wt *out = calloc(1, sizeof *out);
         size_t bytes = 0;

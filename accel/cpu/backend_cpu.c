@@ -5,14 +5,17 @@
  * op reads them straight (sgemm, no per-call conversion): twice their file size, reported in
  * *bytes. With SANA_PREP_COMPACT (the text encoder, read once per prompt) they stay in their file
  * dtype and cpu_linear reads them as they are. F32 weights alias the mapped file (bytes 0) when
- * 4-byte aligned, else they are copied. Q8 weights (quantized at load or read from a quantized
- * file) of linear and GLUMBConv are packed for oneDNN's int8 matmul (cpu_q8.h) where it is built;
- * Q4 and other dtypes alias as they are (Q4: dequantized into sgemm panels by the ops).
+ * 4-byte aligned, else they are copied. The matrices of linear and glumbconv_tokens (the DiT's)
+ * in F32, F16 or BF16 are instead packed for oneDNN's float32 matmul (cpu_pack.h) where it is built
+ * and has a brgemm kernel (not with SANA_PREP_MAPPED, nor SANA_CPU_PACK_F32=0, nor with fusion
+ * off: ref's unfused sequence reads plain matrices). Q8 weights (quantized at load or read from a
+ * quantized file) of linear and GLUMBConv are packed for its int8 matmul; Q4 and other dtypes
+ * alias as they are (Q4: dequantized into sgemm panels by the ops).
  */
 #include "config.h"
 #include "accel/cpu/cpu.h"
 #include "accel/cpu/cpu_kern.h"
-#include "accel/cpu/cpu_q8.h"
+#include "accel/cpu/cpu_pack.h"
 
 #ifdef SANA_HAVE_AVX2_KERNELS
 #include <cpuid.h>
@@ -58,7 +61,7 @@ static sana_status cpu_sync(void *ctx)
 
 /* Every kernel of this backend reads float32 weights, and F16 / BF16 / Q8 / Q4 ones through the same
  * converters as ref (cpu_linear: natively, the others by a converted copy); other dtypes run on ref.
- * PACKED (int8 for oneDNN): linear and the two glumbconv ops only. */
+ * PACKED (int8 or float32 for oneDNN): linear and the two glumbconv ops only. */
 static int cpu_supports(void *ctx, sana_op op, sana_dtype wdtype)
 {
     const cpu_ctx *c = ctx;
@@ -112,6 +115,32 @@ static int own_remove(const void *p)
     return found;
 }
 
+#ifdef SANA_HAVE_DNNL
+/* A weight that is a matrix [N, K] of op `use`: a linear layer's, or a GLUMBConv 1x1 convolution's. */
+static int is_matrix(const sana_wt *in, sana_op use)
+{
+    if (use == SANA_OP_linear) return in->ndim == 2;
+    return (use == SANA_OP_glumbconv || use == SANA_OP_glumbconv_tokens) && in->ndim == 4 && in->shape[2] == 1 &&
+           in->shape[3] == 1;
+}
+
+/* in (F32, F16 or BF16) packed for the float32 matmul (SANA_ERR_UNSUPPORTED: not here), through a
+ * float32 copy when it is not float32 already. */
+static sana_status pack_f32(const cpu_ctx *c, const sana_wt *in, sana_wt *out, size_t *bytes)
+{
+    if (in->dtype == SANA_F32 && (uintptr_t)in->data % sizeof(float) == 0)
+        return cpu_pack_f32(in, (const float *)in->data, out, bytes);
+    const int64_t n = sana_wt_numel(in);
+    float *f = aligned_alloc(64, ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64);
+    if (!f) return SANA_ERR_UNSUPPORTED; /* the plain float32 copy below says it */
+    if (in->dtype == SANA_F32) memcpy(f, in->data, (size_t)n * sizeof(float));
+    else cpu_convert16(c, f, in->data, in->dtype, n);
+    sana_status st = cpu_pack_f32(in, f, out, bytes);
+    free(f);
+    return st;
+}
+#endif
+
 static sana_status cpu_prepare_weight(void *ctx, const sana_wt *in, sana_op use, unsigned flags, sana_wt *out,
                                       size_t *bytes)
 {
@@ -119,10 +148,17 @@ static sana_status cpu_prepare_weight(void *ctx, const sana_wt *in, sana_op use,
     *out = *in;
     *bytes = 0;
 #ifdef SANA_HAVE_DNNL
-    if (in->dtype == SANA_Q8 && (use == SANA_OP_linear || use == SANA_OP_glumbconv) && c->int8) {
-        sana_status st = cpu_q8_pack(in, out, bytes);
+    if (in->dtype == SANA_Q8 && is_matrix(in, use) && c->int8) {
+        sana_status st = cpu_pack_q8(in, out, bytes);
         if (st != SANA_ERR_UNSUPPORTED) return st;
         *out = *in; /* this shape does not run on oneDNN here: dequantized panels */
+    }
+    const int fl = in->dtype == SANA_F32 || in->dtype == SANA_F16 || in->dtype == SANA_BF16;
+    if (fl && c->pack32 && !(flags & (SANA_PREP_COMPACT | SANA_PREP_MAPPED)) &&
+        (use == SANA_OP_linear || use == SANA_OP_glumbconv_tokens) && is_matrix(in, use)) {
+        sana_status st = pack_f32(c, in, out, bytes);
+        if (st != SANA_ERR_UNSUPPORTED) return st;
+        *out = *in; /* no brgemm kernel here: a plain float32 matrix for sgemm */
     }
 #endif
     if (in->dtype == SANA_Q8 || in->dtype == SANA_Q4) return SANA_OK;
@@ -150,7 +186,7 @@ static void cpu_release_weight(void *ctx, sana_wt *w)
     (void)ctx;
 #ifdef SANA_HAVE_DNNL
     if (w && w->dtype == SANA_PACKED) {
-        cpu_q8_release(w);
+        cpu_pack_release(w);
         return;
     }
 #endif
@@ -194,6 +230,8 @@ const sana_backend *sana_backend_cpu(void)
     cpu.fusion = !(f && !strcmp(f, "0"));
     const char *i8 = getenv("SANA_CPU_INT8");
     cpu.int8 = !(i8 && !strcmp(i8, "0"));
+    const char *p32 = getenv("SANA_CPU_PACK_F32");
+    cpu.pack32 = cpu.fusion && !(p32 && !strcmp(p32, "0"));
 #ifdef SANA_HAVE_AVX2_KERNELS
     cpu.avx2 = cpu_has_avx2_fma_f16c();
 #endif

@@ -17,6 +17,7 @@ typedef struct {
     int threads;             /* set_threads; 0 = all cores */
     int fusion;              /* 0 when SANA_CPU_FUSION=0 */
     int int8;                /* 0 when SANA_CPU_INT8=0: Q8 weights are not packed for the int8 matmul */
+    int pack32;              /* 0 when SANA_CPU_PACK_F32=0 or fusion is off: float32 weights stay plain (sgemm) */
     int avx2;                /* the CPU runs AVX2 + FMA + F16C and the kernels are built */
     sana_status error;       /* sticky: the first failure since the last synchronize */
     unsigned char has[SANA_OP_COUNT]; /* 1: a kernel of this backend fills the slot */

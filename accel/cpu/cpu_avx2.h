@@ -26,7 +26,7 @@ void cpu_gemma_scores_avx2(float *s0, float *s1, const float *q0, const float *q
 void cpu_gemma_pv_avx2(float *o0, float *o1, const float *p0, const float *p1, const float *v, int64_t ld,
                        int64_t n, int64_t D);
 
-/* ---- cpu_q8_avx2.c (around the int8 matmul, cpu_dnnl_q8.c) ---- */
+/* ---- cpu_q8_avx2.c (around the int8 matmul, cpu_dnnl_mm.c) ---- */
 /* q[0..K) = x quantized with 127 / max|x| (rounded to nearest even); returns max|x|. */
 float cpu_q8_quantize_row_avx2(int8_t *q, const float *x, int64_t K);
 /* y[n] = acc[n] * s * sw[n] + bias[n] (bias NULL: + 0), n < N. */

@@ -2,8 +2,9 @@
  * linear, layer_norm, rms_norm, silu, gelu_tanh, relu, add (conv2d: cpu_conv.c), and the helpers
  * of cpu_kern.h.
  *
- * linear: float32 weights (prepare_weight makes every weight of the DiT and the DC-AE float32 at
- * load) go straight to cblas_sgemm. 16-bit weights (the Gemma-2 text encoder, kept COMPACT in
+ * linear: weights packed at load for oneDNN's matmul (cpu_pack.h: float32 ones of the DiT where
+ * oneDNN has a brgemm kernel, int8 ones) go to cpu_packed_matmul; other float32 weights
+ * (prepare_weight makes every weight of the DiT and the DC-AE float32 at load) to cblas_sgemm. 16-bit weights (the Gemma-2 text encoder, kept COMPACT in
  * bf16) go, for every M, to one AVX2 kernel whose output elements are each one FMA chain in k
  * order: a row's bits do not depend on how many rows the call has (OpenBLAS's sgemm gives no such
  * promise: its bits for a row change with M and with the row's place in its tiles), which the
@@ -14,7 +15,7 @@
  */
 #include "config.h"
 #include "accel/cpu/cpu_kern.h"
-#include "accel/cpu/cpu_q8.h"
+#include "accel/cpu/cpu_pack.h"
 #include "ref.h"
 #ifdef SANA_HAVE_AVX2_KERNELS
 #include "accel/cpu/cpu_avx2.h"
@@ -175,10 +176,10 @@ void cpu_linear(void *ctx, float *y, const float *x, const sana_wt *w, const san
     cpu_ctx *c = ctx;
     if (M <= 0 || N <= 0) return;
 #ifdef SANA_HAVE_DNNL
-    if (w->dtype == SANA_PACKED) { /* int8 (cpu_q8.h): bias in the epilogue */
+    if (w->dtype == SANA_PACKED) { /* packed for oneDNN (cpu_pack.h): bias in its epilogue */
         float *own = NULL;
         const float *bf = b ? cpu_wt_f32(b, N, &own) : NULL;
-        int r = omp_in_parallel() || (b && !bf) ? -1 : cpu_q8_matmul(y, N, 1, x, K, 1, w->data, bf, M, c->avx2);
+        int r = omp_in_parallel() || (b && !bf) ? -1 : cpu_packed_matmul(y, N, 1, x, K, 1, w->data, bf, M, c->avx2);
         free(own);
         if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
         return;

@@ -20,7 +20,7 @@
  */
 #include "config.h"
 #include "accel/cpu/cpu_kern.h"
-#include "accel/cpu/cpu_q8.h"
+#include "accel/cpu/cpu_pack.h"
 #include "ref.h"
 #ifdef SANA_HAVE_AVX2_KERNELS
 #include "accel/cpu/cpu_avx2.h"
@@ -326,8 +326,8 @@ static void glu_pair(const cpu_ctx *c, float *out, const float *xa, const float 
         }
 }
 
-/* Float32 views of GLUMBConv's six parameters (NULL biases stay NULL; PACKED int8 matrices too,
- * cpu_q8_matmul reads them); own[] to free. */
+/* Float32 views of GLUMBConv's six parameters (NULL biases stay NULL; PACKED matrices too,
+ * cpu_packed_matmul reads them); own[] to free. */
 static int glu_params(const float *p[6], float *own[6], const sana_wt *const w[6], const int64_t n[6])
 {
     int ok = 1;
@@ -345,7 +345,7 @@ static int glu_params(const float *p[6], float *own[6], const sana_wt *const w[6
 
 /* The float32 views p[] (own[] to free) of the six GLUMBConv parameters for the fused kernels: 1 when
  * they are ready; 0 when ref's operator must run instead (fusion off, or out of memory converting:
- * nothing to free); -1 when it cannot (int8 matrices have no unfused form; the failure is recorded). */
+ * nothing to free); -1 when it cannot (packed matrices have no unfused form; the failure is recorded). */
 static int glu_fused_params(cpu_ctx *c, const float *p[6], float *own[6], const sana_wt *const wts[6], int64_t Cin,
                             int64_t Hd, int64_t Cout)
 {
@@ -385,7 +385,7 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
         float *t = work, *yb = y + b * Cout * HW;
         if (!wi) { /* int8: t[c, i] = sum_k W[c, k] x[k, i], channel-major in and out */
 #ifdef SANA_HAVE_DNNL
-            int r = cpu_q8_matmul(t, 1, HW, x + b * Cin * HW, 1, HW, w_inv->data, NULL, HW, c->avx2);
+            int r = cpu_packed_matmul(t, 1, HW, x + b * Cin * HW, 1, HW, w_inv->data, NULL, HW, c->avx2);
             if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
 #endif
         } else {
@@ -405,7 +405,7 @@ static void glumbconv(void *ctx, float *y, float *work, const float *x, const sa
         }
         if (!wp) {
 #ifdef SANA_HAVE_DNNL
-            int r = cpu_q8_matmul(yb, 1, HW, t, 1, HW, w_pt->data, bp, HW, c->avx2);
+            int r = cpu_packed_matmul(yb, 1, HW, t, 1, HW, w_pt->data, bp, HW, c->avx2);
             if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
 #endif
             continue;
@@ -490,7 +490,7 @@ static void glumbconv_tokens(void *ctx, float *y, float *work, const float *x, c
         float *yb = y + b * HW * Cout;
         if (!wi) {
 #ifdef SANA_HAVE_DNNL
-            int r = cpu_q8_matmul(t, C2, 1, xb, Cin, 1, w_inv->data, NULL, HW, c->avx2);
+            int r = cpu_packed_matmul(t, C2, 1, xb, Cin, 1, w_inv->data, NULL, HW, c->avx2);
             if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
 #endif
         } else {
@@ -504,7 +504,7 @@ static void glumbconv_tokens(void *ctx, float *y, float *work, const float *x, c
         }
         if (!wp) {
 #ifdef SANA_HAVE_DNNL
-            int r = cpu_q8_matmul(yb, Cout, 1, mid, Hd, 1, w_pt->data, bp, HW, c->avx2);
+            int r = cpu_packed_matmul(yb, Cout, 1, mid, Hd, 1, w_pt->data, bp, HW, c->avx2);
             if (r) cpu_fail(c, r == -1 ? SANA_ERR_NOMEM : SANA_ERR_UNSUPPORTED);
 #endif
             continue;

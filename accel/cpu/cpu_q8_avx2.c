@@ -1,4 +1,4 @@
-/* accel/cpu/cpu_q8_avx2.c -- the float32 passes around the int8 matmul (cpu_dnnl_q8.c) with AVX2:
+/* accel/cpu/cpu_q8_avx2.c -- the float32 passes around the int8 matmul (cpu_dnnl_mm.c) with AVX2:
  * a row's quantization and the scaling back. The same bits as the portable loops there: the maximum
  * is exact in any order, cvtps rounds to nearest even as the portable magic-number rounding does,
  * and the scaling is the same two multiplies and one add (no FMA). */

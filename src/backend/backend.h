@@ -40,6 +40,10 @@ typedef enum {
 /* prepare_weight flags. COMPACT: the weight is read once per prompt, not at every step (the text
  * encoder): keep it small (its file dtype) rather than convert it for speed. */
 #define SANA_PREP_COMPACT 1u
+/* MAPPED: a weight the backend can read where it is mapped (float32 on a host backend) stays
+ * there: no packed copy (`--low-memory`: a copy made at load stays resident while the text encoder
+ * runs, mapped pages only once the model reads them). */
+#define SANA_PREP_MAPPED 2u
 
 typedef struct sana_backend sana_backend;
 struct sana_backend {

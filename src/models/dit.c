@@ -202,17 +202,17 @@ static sana_status load_block(sana_dit *m, dit_block *b, int i)
         sana_model_weight(&st, s, &b->norm2.bias, SANA_OP_modulated_layer_norm, SHP(D),
                           "transformer_blocks.%d.norm2.bias", i);
     }
-    /* read by glumbconv_tokens, prepared as glumbconv's (the same matrices, the same forms) */
+    /* read by glumbconv_tokens */
     dit_glumbconv *ff = &b->ff;
-    sana_model_weight(&st, s, &ff->conv_inverted.weight, SANA_OP_glumbconv, SHP(2 * Hd, D, 1, 1),
+    sana_model_weight(&st, s, &ff->conv_inverted.weight, SANA_OP_glumbconv_tokens, SHP(2 * Hd, D, 1, 1),
                    "transformer_blocks.%d.ff.conv_inverted.weight", i);
-    sana_model_weight(&st, s, &ff->conv_inverted.bias, SANA_OP_glumbconv, SHP(2 * Hd),
+    sana_model_weight(&st, s, &ff->conv_inverted.bias, SANA_OP_glumbconv_tokens, SHP(2 * Hd),
                       "transformer_blocks.%d.ff.conv_inverted.bias", i);
-    sana_model_weight(&st, s, &ff->conv_depth.weight, SANA_OP_glumbconv, SHP(2 * Hd, 1, 3, 3), "transformer_blocks.%d.ff.conv_depth.weight",
+    sana_model_weight(&st, s, &ff->conv_depth.weight, SANA_OP_glumbconv_tokens, SHP(2 * Hd, 1, 3, 3), "transformer_blocks.%d.ff.conv_depth.weight",
                    i);
-    sana_model_weight(&st, s, &ff->conv_depth.bias, SANA_OP_glumbconv, SHP(2 * Hd),
+    sana_model_weight(&st, s, &ff->conv_depth.bias, SANA_OP_glumbconv_tokens, SHP(2 * Hd),
                       "transformer_blocks.%d.ff.conv_depth.bias", i);
-    sana_model_weight(&st, s, &ff->conv_point.weight, SANA_OP_glumbconv, SHP(D, Hd, 1, 1),
+    sana_model_weight(&st, s, &ff->conv_point.weight, SANA_OP_glumbconv_tokens, SHP(D, Hd, 1, 1),
                       "transformer_blocks.%d.ff.conv_point.weight", i);
     return st;
 }
@@ -270,7 +270,7 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
 
 /* transformer_dir/config.json, then the model with its head. */
 static sana_status dit_load(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
-                            sana_quant quant, int rec, sana_lora *lora)
+                            sana_quant quant, int rec, sana_lora *lora, unsigned prep)
 {
     *out = NULL;
     char path[4096];
@@ -278,32 +278,33 @@ static sana_status dit_load(sana_dit **out, const char *transformer_dir, const c
     sana_dit_config cfg;
     sana_status st = sana_dit_config_load(&cfg, path);
     if (st != SANA_OK) return st;
-    return sana_dit_load_impl(out, transformer_dir, &cfg, variant, be, quant, rec, lora, 1);
+    return sana_dit_load_impl(out, transformer_dir, &cfg, variant, be, quant, rec, lora, 1, prep);
 }
 
 sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
                             sana_quant quant)
 {
-    return dit_load(out, transformer_dir, variant, be, quant, 0, NULL);
+    return dit_load(out, transformer_dir, variant, be, quant, 0, NULL, 0);
 }
 
 sana_status sana_dit_load_recorded(sana_dit **out, const char *transformer_dir, const char *variant,
                                    const sana_backend *be, sana_quant quant)
 {
-    return dit_load(out, transformer_dir, variant, be, quant, 1, NULL);
+    return dit_load(out, transformer_dir, variant, be, quant, 1, NULL, 0);
 }
 
 sana_status sana_dit_load_lora(sana_dit **out, const char *transformer_dir, const char *variant,
-                               const sana_backend *be, sana_quant quant, sana_lora *lora)
+                               const sana_backend *be, sana_quant quant, sana_lora *lora, unsigned prep)
 {
-    return dit_load(out, transformer_dir, variant, be, quant, 0, lora);
+    return dit_load(out, transformer_dir, variant, be, quant, 0, lora, prep);
 }
 
 const sana_weights *sana_dit_weights(const sana_dit *m) { return &m->w; }
 const sana_st_set *sana_dit_tensors(const sana_dit *m) { return m->st; }
 
 sana_status sana_dit_load_impl(sana_dit **out, const char *dir, const sana_dit_config *cfg, const char *variant,
-                               const sana_backend *be, sana_quant quant, int rec, sana_lora *lora, int head)
+                               const sana_backend *be, sana_quant quant, int rec, sana_lora *lora, int head,
+                               unsigned prep)
 {
     *out = NULL;
     sana_dit *m = calloc(1, sizeof *m);
@@ -323,7 +324,7 @@ sana_status sana_dit_load_impl(sana_dit **out, const char *dir, const sana_dit_c
     if (!m->transformer_blocks || !m->dir) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
     if (st == SANA_OK) st = sana_st_set_open(&m->st, dir, "diffusion_pytorch_model", variant);
     if (st == SANA_OK) {
-        sana_weights_init(&m->w, m->be, m->st, 0); /* read at every step: the backend prepares for speed */
+        sana_weights_init(&m->w, m->be, m->st, prep); /* read at every step: the backend prepares for speed */
         sana_weights_quantize(&m->w, quant);
         m->w.record = rec;
         m->w.lora = lora;

@@ -69,10 +69,11 @@ sana_status sana_dit_load(sana_dit **out, const char *transformer_dir, const cha
 sana_status sana_dit_load_q(sana_dit **out, const char *transformer_dir, const char *variant, const sana_backend *be,
                             sana_quant quant);
 /* The same with LoRA adapters (models/lora.h) merged into the weights they target, before
- * quantization; an adapter module that matches no weight is an error. */
+ * quantization (lora NULL: none; an adapter module that matches no weight is an error), and the
+ * backend's prepare_weight flags (SANA_PREP_MAPPED for --low-memory, or 0). */
 typedef struct sana_lora sana_lora; /* models/lora.h */
 sana_status sana_dit_load_lora(sana_dit **out, const char *transformer_dir, const char *variant,
-                               const sana_backend *be, sana_quant quant, sana_lora *lora);
+                               const sana_backend *be, sana_quant quant, sana_lora *lora, unsigned prep);
 /* The same, noting every weight it reads (for `sana convert`): sana_dit_weights lists them. */
 sana_status sana_dit_load_recorded(sana_dit **out, const char *transformer_dir, const char *variant,
                                    const sana_backend *be, sana_quant quant);

@@ -86,9 +86,10 @@ sana_status sana_dit_config_parse(sana_dit_config *c, const sana_json *j, int co
 /* Load a model of config cfg from dir (its safetensors files "diffusion_pytorch_model[.variant]"):
  * every weight of the trunk (patch_embed, time_embed, caption_projection, caption_norm,
  * transformer_blocks), and with head the output (scale_shift_table, proj_out). More weights can be
- * looked up in m->w afterwards. */
+ * looked up in m->w afterwards. prep: the backend's prepare_weight flags (SANA_PREP_*). */
 sana_status sana_dit_load_impl(sana_dit **out, const char *dir, const sana_dit_config *cfg, const char *variant,
-                               const sana_backend *be, sana_quant quant, int rec, sana_lora *lora, int head);
+                               const sana_backend *be, sana_quant quant, int rec, sana_lora *lora, int head,
+                               unsigned prep);
 
 /* The input phase of forward(): checks, the arena for (B, H, W, L), the mask bias, patch_embed(x) into
  * m->a.hs, time_embed into m->a.temb / temb6, the caption (kept while it repeats). *new_caption: 1 when

@@ -84,13 +84,20 @@ static void drop_file_pages(const sana_st_set *set, const sana_wt *t)
     }
 }
 
+/* Whether a weight of shape dim[ndim] read by op `use` is a matrix: a linear layer's, or a 1x1
+ * convolution of GLUMBConv (the DiT's feed-forward reads its weights through glumbconv_tokens). */
+static int matrix_of(sana_op use, int ndim, const int64_t *dim)
+{
+    if (use == SANA_OP_linear) return ndim == 2;
+    return (use == SANA_OP_glumbconv || use == SANA_OP_glumbconv_tokens) && ndim == 4 && dim[2] == 1 && dim[3] == 1;
+}
+
 /* Whether a weight read by op `use` is one of the matrices sana_weights_quantize quantizes to q. */
 static int quantizable(const sana_wt *in, sana_op use, sana_quant q)
 {
     const int fl = in->dtype == SANA_F32 || in->dtype == SANA_F16 || in->dtype == SANA_BF16;
-    const int mat = (use == SANA_OP_linear && in->ndim == 2) ||
-                    (use == SANA_OP_glumbconv && in->ndim == 4 && in->shape[2] == 1 && in->shape[3] == 1);
-    return fl && mat && (q == SANA_Q8 || (q == SANA_Q4 && sana_wt_cols(in) % SANA_Q4_GROUP == 0));
+    return fl && matrix_of(use, in->ndim, in->shape) &&
+           (q == SANA_Q8 || (q == SANA_Q4 && sana_wt_cols(in) % SANA_Q4_GROUP == 0));
 }
 
 /* Note key -> t for sana_weights_each (the store records); 0, or -1 when out of memory. */
@@ -130,9 +137,7 @@ static sana_status file_quantized(const sana_weights *w, const char *key, const 
     for (int i = 0; i < shape.ndim; i++) q->shape[i] = shape.dim[i];
     q->dtype = t->wt.dtype == SANA_I8 ? SANA_Q8 : SANA_Q4;
     const int64_t rows = sana_wt_rows(q), cols = sana_wt_cols(q);
-    const int mat = (use == SANA_OP_linear && shape.ndim == 2) ||
-                    (use == SANA_OP_glumbconv && shape.ndim == 4 && shape.dim[2] == 1 && shape.dim[3] == 1);
-    if (!mat)
+    if (!matrix_of(use, shape.ndim, shape.dim))
         return sana_err(SANA_ERR_FORMAT, "%s: tensor \"%s\" is %s (quantized), but only the matrices of linear layers "
                         "and GLUMBConv's 1x1 convolutions may be", file, key, sana_dtype_name(t->wt.dtype));
     int ok;
@@ -279,6 +284,8 @@ sana_status sana_model_weight(sana_status *st, sana_weights *w, const sana_wt **
         w->lbuf[i] = NULL;
     } else if (merged) {
         bytes += (size_t)sana_wt_numel(&lw) * sizeof(float);
+    } else if (p->data != in->data) { /* the backend converted or packed a file tensor: its pages go */
+        drop_file_pages(w->set, in);
     }
     w->bytes += bytes;
     *out = p;

@@ -306,7 +306,8 @@ static sana_status load_transformer(comps *c, const char *td, sana_pipeline_kind
 {
     sana_lora *lora = NULL;
     sana_status st = c->nlora > 0 ? sana_lora_open(&lora, c->lora, c->nlora) : SANA_OK;
-    if (st == SANA_OK) st = sana_dit_load_lora(&c->dit, td, c->variant, c->be, c->dit_quant, lora);
+    if (st == SANA_OK)
+        st = sana_dit_load_lora(&c->dit, td, c->variant, c->be, c->dit_quant, lora, c->low_memory ? SANA_PREP_MAPPED : 0);
     sana_lora_free(lora); /* merged: the weights hold their own copies */
     c->lora = NULL;       /* the caller's strings: only during load */
     c->nlora = 0;
