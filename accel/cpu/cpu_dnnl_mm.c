@@ -19,6 +19,7 @@
 
 #include <dnnl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,7 +133,21 @@ static plan *plan_get(int64_t M, const cpu_packw *w, int bias)
 
 /* The packed form of the plain matrix `data` [N, K] (dt: s8 or f32) for a plan of kind; NULL when
  * oneDNN cannot (*st: SANA_ERR_UNSUPPORTED, or an error set). */
+/* The state above (engine, plans, kept buffers) is one per process: every entry point takes this
+ * lock, so that two threads (two pipelines, or weights prepared in parallel) take turns. */
+static pthread_mutex_t mm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static cpu_packw *pack_locked(cpu_pack_kind kind, const void *data, int64_t N, int64_t K, sana_status *st);
+
 static cpu_packw *pack(cpu_pack_kind kind, const void *data, int64_t N, int64_t K, sana_status *st)
+{
+    pthread_mutex_lock(&mm_lock);
+    cpu_packw *w = pack_locked(kind, data, N, K, st);
+    pthread_mutex_unlock(&mm_lock);
+    return w;
+}
+
+static cpu_packw *pack_locked(cpu_pack_kind kind, const void *data, int64_t N, int64_t K, sana_status *st)
 {
     *st = SANA_ERR_UNSUPPORTED;
     plan p;
@@ -409,7 +424,11 @@ int cpu_packed_matmul(float *y, int64_t ym, int64_t yn, const float *x, int64_t 
                       const float *bias, int64_t M, int avx2)
 {
     if (M <= 0) return 0;
-    if (!mm_start() || (xk != 1 && xm != 1) || (yn != 1 && ym != 1)) return -2;
-    return w->kind == CPU_PACK_S8 ? q8_matmul(y, ym, yn, x, xm, xk, w, bias, M, avx2)
-                                  : f32_matmul(y, ym, yn, x, xm, xk, w, bias, M);
+    if ((xk != 1 && xm != 1) || (yn != 1 && ym != 1)) return -2;
+    pthread_mutex_lock(&mm_lock);
+    int r = !mm_start() ? -2
+            : w->kind == CPU_PACK_S8 ? q8_matmul(y, ym, yn, x, xm, xk, w, bias, M, avx2)
+                                     : f32_matmul(y, ym, yn, x, xm, xk, w, bias, M);
+    pthread_mutex_unlock(&mm_lock);
+    return r;
 }

@@ -50,7 +50,8 @@ void cpu_pack_release(sana_wt *packed);
  * y = x W^T + b for a packed W [N, K], on strided x and y: x[m, k] at x[m * xm + k * xk], y[m, n]
  * at y[m * ym + n * yn] (a row-major linear: xm = K, xk = 1, ym = N, yn = 1; GLUMBConv's
  * channel-major 1x1 convolution: xm = 1, xk = M, ym = 1, yn = M). bias: N floats or NULL.
- * avx2: the AVX2 passes may run (cpu_ctx.avx2; the same bits). Not inside a parallel region.
+ * avx2: the AVX2 passes may run (cpu_ctx.avx2; the same bits). Not inside a parallel region; calls
+ * from several threads take turns (one lock: the plans and buffers are the process's).
  * 0 on success, -1 out of memory, -2 oneDNN failed or a layout other than those two.
  */
 int cpu_packed_matmul(float *y, int64_t ym, int64_t yn, const float *x, int64_t xm, int64_t xk, const cpu_packw *w,
