@@ -47,6 +47,12 @@ sana_status sana_controlnet_config_load(sana_dit_config *c, const char *config_j
 sana_status sana_controlnet_load(sana_controlnet **out, const char *dir, const char *variant,
                                  const sana_backend *be)
 {
+    return sana_controlnet_load_prep(out, dir, variant, be, 0);
+}
+
+sana_status sana_controlnet_load_prep(sana_controlnet **out, const char *dir, const char *variant,
+                                      const sana_backend *be, unsigned prep)
+{
     *out = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -57,7 +63,7 @@ sana_status sana_controlnet_load(sana_controlnet **out, const char *dir, const c
     if (!cn) return sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
     cn->controlnet_blocks = calloc((size_t)(cfg.num_layers > 0 ? cfg.num_layers : 1), sizeof *cn->controlnet_blocks);
     if (!cn->controlnet_blocks) st = sana_err(SANA_ERR_NOMEM, "%s: out of memory", dir);
-    if (st == SANA_OK) st = sana_dit_load_impl(&cn->m, dir, &cfg, variant, be, SANA_F32, 0, NULL, 0, 0);
+    if (st == SANA_OK) st = sana_dit_load_impl(&cn->m, dir, &cfg, variant, be, SANA_F32, 0, NULL, 0, prep);
     if (st == SANA_OK) {
         sana_weights *s = &cn->m->w;
         const int64_t D = cn->m->D;

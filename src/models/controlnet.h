@@ -37,6 +37,9 @@ sana_status sana_controlnet_config_load(sana_dit_config *c, const char *config_j
  * an error naming it and the folder. be: the backend (NULL: ref). */
 sana_status sana_controlnet_load(sana_controlnet **out, const char *dir, const char *variant,
                                  const sana_backend *be);
+/* The same with the backend's prepare_weight flags (SANA_PREP_MAPPED for --low-memory, or 0). */
+sana_status sana_controlnet_load_prep(sana_controlnet **out, const char *dir, const char *variant,
+                                      const sana_backend *be, unsigned prep);
 const sana_dit_config *sana_controlnet_get_config(const sana_controlnet *cn);
 /* Memory the backend's prepare_weight took for the ControlNet's weights. */
 size_t sana_controlnet_weight_bytes(const sana_controlnet *cn);

@@ -287,7 +287,7 @@ static sana_status load_controlnet(comps *c)
         if (same[i].cv != same[i].tv)
             return sana_err(SANA_ERR_FORMAT, "%s: %s is %lld, the transformer's is %lld: the ControlNet runs on the "
                             "transformer's inputs", path, same[i].key, (long long)same[i].cv, (long long)same[i].tv);
-    return sana_controlnet_load(&c->cn, c->cn_dir, c->variant, c->be);
+    return sana_controlnet_load_prep(&c->cn, c->cn_dir, c->variant, c->be, c->low_memory ? SANA_PREP_MAPPED : 0);
 }
 
 /* Check the text components exist now, even when they are loaded later (low memory). */
