@@ -131,14 +131,14 @@ static plan *plan_get(int64_t M, const cpu_packw *w, int bias)
     return NULL;
 }
 
-/* The packed form of the plain matrix `data` [N, K] (dt: s8 or f32) for a plan of kind; NULL when
- * oneDNN cannot (*st: SANA_ERR_UNSUPPORTED, or an error set). */
 /* The state above (engine, plans, kept buffers) is one per process: every entry point takes this
  * lock, so that two threads (two pipelines, or weights prepared in parallel) take turns. */
 static pthread_mutex_t mm_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static cpu_packw *pack_locked(cpu_pack_kind kind, const void *data, int64_t N, int64_t K, sana_status *st);
 
+/* The packed form of the plain matrix `data` [N, K] (s8 or f32 by kind) for plans of that kind; NULL
+ * when oneDNN cannot (*st: SANA_ERR_UNSUPPORTED, or an error set). */
 static cpu_packw *pack(cpu_pack_kind kind, const void *data, int64_t N, int64_t K, sana_status *st)
 {
     pthread_mutex_lock(&mm_lock);
