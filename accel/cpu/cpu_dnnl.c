@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "accel/cpu/cpu_conv.h"
+#include "accel/cpu/cpu_dnnl.h"
 
 #include <dnnl.h>
 #include <stdlib.h>
@@ -91,6 +92,18 @@ static dnnl_primitive_t reorder(const dnnl_memory_desc_t *a, const dnnl_memory_d
     return p;
 }
 
+dnnl_status_t cpu_dnnl_pd_user_scratchpad(dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t op_desc,
+                                          dnnl_engine_t eng)
+{
+    dnnl_primitive_attr_t attr;
+    dnnl_status_t rc = dnnl_primitive_attr_create(&attr);
+    if (rc != dnnl_success) return rc;
+    rc = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, op_desc, attr, eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    return rc;
+}
+
 /* The convolution primitive of algorithm alg for p's shapes, with the layouts it chooses. */
 static int plan_conv(plan *p, dnnl_alg_kind_t alg, const int64_t *k)
 {
@@ -105,13 +118,8 @@ static int plan_conv(plan *p, dnnl_alg_kind_t alg, const int64_t *k)
                                            &d_any, st, pl, pr) != dnnl_success)
         return 0;
     /* the scratchpad is ours (buffer 3, shared by all plans), not one per primitive */
-    dnnl_primitive_attr_t attr;
-    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return 0;
     dnnl_primitive_desc_t pd;
-    dnnl_status_t rc = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (rc == dnnl_success) rc = dnnl_primitive_desc_create(&pd, &cd, attr, D.eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (rc != dnnl_success) return 0;
+    if (cpu_dnnl_pd_user_scratchpad(&pd, &cd, D.eng) != dnnl_success) return 0;
     p->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     p->src = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     p->w = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);

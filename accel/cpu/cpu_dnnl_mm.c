@@ -11,6 +11,7 @@
  * plans of every M are made on the weight's own descriptor).
  */
 #include "config.h"
+#include "accel/cpu/cpu_dnnl.h"
 #include "accel/cpu/cpu_pack.h"
 #include "accel/cpu/cpu_kern.h"
 #ifdef SANA_HAVE_AVX2_KERNELS
@@ -95,13 +96,8 @@ static int plan_make(plan *p, cpu_pack_kind kind, int64_t M, int64_t K, int64_t 
     dnnl_matmul_desc_t md;
     if (dnnl_matmul_desc_init(&md, &p->src, wmd ? wmd : &w_any, bias ? &p->b : NULL, &p->dst) != dnnl_success)
         return 0;
-    dnnl_primitive_attr_t attr;
-    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return 0;
     dnnl_primitive_desc_t pd;
-    dnnl_status_t rc = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (rc == dnnl_success) rc = dnnl_primitive_desc_create(&pd, &md, attr, Q.eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (rc != dnnl_success) return 0;
+    if (cpu_dnnl_pd_user_scratchpad(&pd, &md, Q.eng) != dnnl_success) return 0;
     p->w = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     p->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     if (brg) {
@@ -317,11 +313,12 @@ static void quantize_cols(const float *x, int64_t xk, int64_t M, int64_t K)
     }
 }
 
-/* Run plan p on src, the packed weights, bias (when the plan has one) and dst; 1 on success. */
+/* Run plan p on src, the packed weights, bias (when the plan has one) and dst: 0, -1 out of memory
+ * (the scratchpad), -2 oneDNN failed. */
 static int execute(const plan *p, const void *src, const cpu_packw *w, const float *bias, void *dst)
 {
     const size_t nsc = dnnl_memory_desc_get_size(&p->scratch);
-    if (nsc && !grow(&Q.scratch, &Q.cap_scratch, nsc)) return 0;
+    if (nsc && !grow(&Q.scratch, &Q.cap_scratch, nsc)) return -1;
     dnnl_memory_t ms = NULL, mw = NULL, mb = NULL, md = NULL, msc = NULL;
     int ok = !dnnl_memory_create(&ms, &p->src, Q.eng, (void *)src) &&
              !dnnl_memory_create(&mw, &p->w, Q.eng, w->data) && !dnnl_memory_create(&md, &p->dst, Q.eng, dst) &&
@@ -337,7 +334,7 @@ static int execute(const plan *p, const void *src, const cpu_packw *w, const flo
     dnnl_memory_t all[5] = {ms, mw, mb, md, msc};
     for (int i = 0; i < 5; i++)
         if (all[i]) dnnl_memory_destroy(all[i]);
-    return ok;
+    return ok ? 0 : -2;
 }
 
 static int q8_matmul(float *y, int64_t ym, int64_t yn, const float *x, int64_t xm, int64_t xk, const cpu_packw *w,
@@ -352,7 +349,8 @@ static int q8_matmul(float *y, int64_t ym, int64_t yn, const float *x, int64_t x
     if (xk == 1) quantize_rows(x, xm, M, K, avx2);
     else if (xm == 1) quantize_cols(x, xk, M, K);
     else return -2; /* not a layout of this backend's callers */
-    if (!execute(p, Q.xq, w, NULL, Q.acc)) return -2;
+    const int r = execute(p, Q.xq, w, NULL, Q.acc);
+    if (r) return r;
     const float *sw = w->scale;
     const int32_t *acc = Q.acc;
     if (yn == 1) { /* row-major output */
@@ -408,7 +406,8 @@ static int f32_matmul(float *y, int64_t ym, int64_t yn, const float *x, int64_t 
                     for (int64_t m = m0; m < m0 + TILE && m < M; m++) Q.xf[m * K + k] = x[m * xm + k * xk];
     }
     float *dst = yrow ? y : Q.yf;
-    if (!execute(p, xrow ? x : Q.xf, w, bias, dst)) return -2;
+    const int r = execute(p, xrow ? x : Q.xf, w, bias, dst);
+    if (r) return r;
     if (!yrow) {
 #pragma omp parallel for collapse(2) schedule(static) if (M * N >= CPU_OMP_MIN)
         for (int64_t m0 = 0; m0 < M; m0 += TILE)
